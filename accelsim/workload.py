@@ -12,6 +12,9 @@ sumpool  the weight-free part of a structured conv (design.md section 2): pad by
          x ``kernel`` spatially; ``out_shape = (c_total, Hp-R+1, Wp-S+1)``
 maxpool, avgpool   spatial window ``kernel``, ``stride``, ``padding``
 add      element-wise sum of two tensors of ``out_shape`` (residual connections)
+mul      element-wise product, the second operand broadcast over space when it is C x 1 x 1
+         (squeeze-and-excitation scaling in MobileNet/EfficientNet blocks)
+act      element-wise activation (ReLU, ReLU6, SiLU, sigmoid...); the layer name says which
 gap      global average pool: (C, H, W) -> (C, 1, 1)
 
 Every count a table shows (MACs, accumulate adds, sum-pool adds, tensor sizes) is computed by a
@@ -30,7 +33,7 @@ from typing import Iterable, Iterator
 from .errors import InputError, require
 from .fsio import write_text_atomic
 
-OPS = ("conv2d", "linear", "sumpool", "maxpool", "avgpool", "add", "gap")
+OPS = ("conv2d", "linear", "sumpool", "maxpool", "avgpool", "add", "mul", "act", "gap")
 POOL_TREES = ("direct", "separable")
 
 
@@ -219,6 +222,13 @@ def elementwise_adds(layer: Layer) -> int:
     if layer.op == "gap":
         C, H, W = layer.in_shape
         return C * (H * W - 1)
+    return 0
+
+
+def elementwise_mults(layer: Layer) -> int:
+    """Multiplies outside the MAC array: element-wise products (squeeze-and-excitation)."""
+    if layer.op == "mul":
+        return output_elems(layer)
     return 0
 
 
@@ -420,6 +430,6 @@ def layer_dict(layer: Layer) -> dict:
 __all__ = [
     "Layer", "Workload", "OPS", "POOL_TREES", "torch_out_hw", "scalesim_out_hw", "validate_layer",
     "output_elems", "input_elems", "gemm_dims", "weight_count", "macs", "accumulate_adds",
-    "sumpool_adds", "elementwise_adds", "comparisons", "workload_to_csv", "write_workload_csv",
+    "sumpool_adds", "elementwise_adds", "elementwise_mults", "comparisons", "workload_to_csv", "write_workload_csv",
     "read_workload_csv", "layer_to_row", "replace", "field",
 ]
