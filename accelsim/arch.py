@@ -1,0 +1,211 @@
+"""Architecture spec: a frozen, validated ``Arch`` loaded from YAML, a preset, or a SCALE-Sim .cfg.
+
+Separate from the workload and the mapping (Timeloop's three specs); the engines are functions of
+(layer, arch, mapping).
+"""
+
+from __future__ import annotations
+
+import configparser
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from .errors import InputError, require
+
+DATAFLOWS = ("os", "ws", "is")
+POOL_TREES = ("direct", "separable")
+POOL_MODES = ("fused", "two_pass")
+BANDWIDTH_MODES = ("calc", "user")
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+
+@dataclass(frozen=True)
+class PoolUnit:
+    """The dedicated sum-pooling adder tree in front of the MAC array (design.md section 3)."""
+
+    lanes: int = 16                      # pooled outputs per cycle
+    tree: str = "separable"              # direct | separable
+    mode: str = "fused"                  # fused | two_pass
+    input_words_per_cycle: int = 64      # SRAM read ports feeding the tree
+    pipeline_depth: int | None = None    # None: derived from the tree (poolunit.pipeline_depth)
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    rows: int
+    cols: int
+    dataflow: str
+    ifmap_sram_kb: float
+    filter_sram_kb: float
+    ofmap_sram_kb: float
+    word_bits: int = 8
+    clock_mhz: float = 1000.0
+    bandwidth_mode: str = "calc"          # calc: stall-free, report the needed DRAM bandwidth
+    dram_bw_words_per_cycle: float = 10.0  # used in user mode
+    ifmap_offset: int = 0
+    filter_offset: int = 10_000_000
+    ofmap_offset: int = 20_000_000
+    vector_lanes: int = 16                # element-wise ops per cycle (adds, acts, pooling)
+    pool: PoolUnit | None = None          # None: sum-pooling runs on the MAC array
+    energy: str = "horowitz45"            # energy/area table name or YAML path
+    source: str = ""
+
+    def __post_init__(self):
+        validate_arch(self)
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def word_bytes(self) -> float:
+        return self.word_bits / 8
+
+    def sram_words(self, which: str) -> int:
+        kb = getattr(self, f"{which}_sram_kb")
+        return int(kb * 1024 * 8 // self.word_bits)
+
+    def with_(self, **changes) -> "Arch":
+        return replace(self, **changes)
+
+
+def validate_arch(a: Arch) -> None:
+    src = a.source or a.name
+    for f in ("rows", "cols", "word_bits", "vector_lanes"):
+        v = getattr(a, f)
+        require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                "must be an integer >= 1", source=src, field=f, value=v)
+    for f in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "clock_mhz",
+              "dram_bw_words_per_cycle"):
+        v = getattr(a, f)
+        require(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
+                "must be a number > 0", source=src, field=f, value=v)
+    require(a.dataflow in DATAFLOWS, f"unknown dataflow; expected one of {DATAFLOWS}",
+            source=src, field="dataflow", value=a.dataflow)
+    require(a.bandwidth_mode in BANDWIDTH_MODES,
+            f"unknown bandwidth mode; expected one of {BANDWIDTH_MODES}", source=src,
+            field="bandwidth_mode", value=a.bandwidth_mode)
+    if a.pool is not None:
+        p = a.pool
+        for f in ("lanes", "input_words_per_cycle"):
+            v = getattr(p, f)
+            require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                    "must be an integer >= 1", source=src, field=f"pool.{f}", value=v)
+        require(p.tree in POOL_TREES, f"unknown adder tree kind; expected one of {POOL_TREES}",
+                source=src, field="pool.tree", value=p.tree)
+        require(p.mode in POOL_MODES, f"unknown pool mode; expected one of {POOL_MODES}",
+                source=src, field="pool.mode", value=p.mode)
+        require(p.pipeline_depth is None or (isinstance(p.pipeline_depth, int)
+                                             and p.pipeline_depth >= 1),
+                "must be an integer >= 1", source=src, field="pool.pipeline_depth",
+                value=p.pipeline_depth)
+
+
+_ARCH_FIELDS = {f.name for f in fields(Arch)} - {"source"}
+_POOL_FIELDS = {f.name for f in fields(PoolUnit)}
+
+
+def arch_from_dict(d: dict, source: str) -> Arch:
+    require(isinstance(d, dict), "architecture must be a mapping", source=source)
+    unknown = sorted(set(d) - _ARCH_FIELDS)
+    require(not unknown, f"unknown key; expected some of {sorted(_ARCH_FIELDS)}", source=source,
+            field=unknown[0] if unknown else None, value=d.get(unknown[0]) if unknown else None)
+    for req in ("rows", "cols", "dataflow", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
+        require(req in d, "missing key", source=source, field=req, value=None)
+    d = dict(d)
+    d.setdefault("name", Path(source).stem)
+    pool = d.get("pool")
+    if pool is not None:
+        require(isinstance(pool, dict), "pool must be a mapping (or null)", source=source,
+                field="pool", value=pool)
+        bad = sorted(set(pool) - _POOL_FIELDS)
+        require(not bad, f"unknown key; expected some of {sorted(_POOL_FIELDS)}", source=source,
+                field=f"pool.{bad[0]}" if bad else None, value=pool.get(bad[0]) if bad else None)
+        d["pool"] = PoolUnit(**pool)
+    try:
+        return Arch(source=source, **d)
+    except TypeError as exc:
+        raise InputError(f"bad architecture: {exc}", source=source) from None
+
+
+def arch_to_dict(a: Arch) -> dict:
+    d = asdict(a)
+    d.pop("source")
+    return d
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_yaml_arch(path: Path) -> Arch:
+    import yaml
+
+    try:
+        d = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", source=str(path)) from None
+    return arch_from_dict(d, str(path))
+
+
+_CFG_KEYS = {  # SCALE-Sim v2 key -> (Arch field, type)
+    "arrayheight": ("rows", int), "arraywidth": ("cols", int),
+    "ifmapsramszkb": ("ifmap_sram_kb", float), "filtersramszkb": ("filter_sram_kb", float),
+    "ofmapsramszkb": ("ofmap_sram_kb", float), "ifmapoffset": ("ifmap_offset", int),
+    "filteroffset": ("filter_offset", int), "ofmapoffset": ("ofmap_offset", int),
+    "dataflow": ("dataflow", str), "bandwidth": ("dram_bw_words_per_cycle", float),
+}
+
+
+def load_scalesim_cfg(path: Path) -> Arch:
+    """A SCALE-Sim v2 .cfg as it is: 1-byte words, CALC or USER interface bandwidth."""
+    src = str(path)
+    cp = configparser.ConfigParser()
+    try:
+        cp.read_string(path.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=src) from None
+    except configparser.Error as exc:
+        raise InputError(f"malformed cfg: {str(exc).splitlines()[0]}", source=src) from None
+    require(cp.has_section("architecture_presets"), "missing section", source=src,
+            field="[architecture_presets]", value=None)
+    sec = cp["architecture_presets"]
+    d = {}
+    for key, (fname, typ) in _CFG_KEYS.items():
+        raw = sec.get(key)
+        require(raw is not None, "missing key", source=src, field=key, value=None)
+        # SCALE-Sim allows a comma list for Bandwidth and uses the first
+        raw = raw.split(",")[0].strip().strip('"')
+        if typ is str:
+            d[fname] = raw.lower()
+        else:
+            try:
+                d[fname] = typ(float(raw)) if typ is int else float(raw)
+            except ValueError:
+                raise InputError("not a number", source=src, field=key, value=raw) from None
+    mode = "calc"
+    if cp.has_section("run_presets") and cp["run_presets"].get("interfacebandwidth"):
+        mode = cp["run_presets"]["interfacebandwidth"].strip().lower()
+    name = cp["general"].get("run_name", path.stem).strip().strip('"') if cp.has_section(
+        "general") else path.stem
+    return Arch(name=name, word_bits=8, bandwidth_mode=mode, source=src, **d)
+
+
+def load_arch(spec: str | Path) -> Arch:
+    """A preset name, a YAML file or a SCALE-Sim .cfg file."""
+    s = str(spec)
+    p = Path(s)
+    if p.suffix.lower() == ".cfg":
+        require(p.is_file(), "no such file", source=s)
+        return load_scalesim_cfg(p)
+    if p.suffix.lower() in (".yaml", ".yml"):
+        require(p.is_file(), "no such file", source=s)
+        return load_yaml_arch(p)
+    preset = PRESET_DIR / f"{s}.yaml"
+    if preset.is_file():
+        return load_yaml_arch(preset)
+    raise InputError(f"unknown preset; expected one of {', '.join(list_presets())} or a "
+                     ".yaml/.cfg file", field="arch", value=s)

@@ -1,0 +1,46 @@
+HELP = "simulate a workload on an architecture, one row per layer"
+
+
+def add_arguments(p):
+    p.add_argument("--arch", required=True, help="preset name, arch YAML, or SCALE-Sim .cfg")
+    p.add_argument("--workload", required=True,
+                   help="network[:variant] (e.g. resnet50:A), a workload CSV, or a SCALE-Sim "
+                        "topology CSV")
+    p.add_argument("--out", help="folder for layers.csv and summary.json")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--layers", nargs="*", help="only these layers")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args) -> int:
+    import json
+
+    from ..arch import load_arch
+    from ..errors import require
+    from ..fsio import atomic_dir
+    from ..networks import load_workload
+    from ..simulate import simulate, summarize
+    from ..workload import Workload
+
+    require(args.batch >= 1, "batch must be >= 1", field="--batch", value=args.batch)
+    arch = load_arch(args.arch)
+    wl = load_workload(args.workload)
+    if args.layers:
+        keep = [wl.layer(n) for n in args.layers]
+        wl = Workload(wl.network, wl.variant, tuple(keep), wl.input_shape, wl.source)
+    df = simulate(wl, arch, args.batch)
+    summary = {"network": wl.network, "variant": wl.variant, "batch": args.batch,
+               **summarize(df, arch)}
+    if args.out:
+        with atomic_dir(args.out) as tmp:
+            df.to_csv(tmp / "layers.csv", index=False, float_format="%.6g")
+            (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    cols = ["layer", "op", "total_cycles", "stall_cycles", "compute_util", "dram_bytes", "bound"]
+    print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    print(f"\n{wl.network}:{wl.variant} on {arch.name}: {summary['total_cycles']:,} cycles, "
+          f"{summary['latency_ms']:.3f} ms, {summary['energy_uj']:.1f} uJ, "
+          f"util {summary['overall_util']:.1f}%")
+    return 0
