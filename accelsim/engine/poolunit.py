@@ -11,7 +11,8 @@ unit produces ``lanes`` pooled values per cycle, reading its input from the ifma
 
 Placement: ``fused`` streams pooled values straight into the array's ifmap operand path, so the
 pair (sumpool, conv) takes as long as the slower of the two plus the tree's pipeline fill;
-``two_pass`` writes the pooled map to ifmap SRAM first and the conv starts after it.
+``two_pass`` writes the pooled map to ifmap SRAM first and the conv starts after it
+(see ``fuse_structured`` for the pair's cycles, traffic and stalls).
 """
 
 from __future__ import annotations
@@ -65,14 +66,13 @@ def simulate_sumpool(layer: Layer, arch: Arch, batch: int = 1) -> dict:
     port_cycles = ceil_div(traffic["pool_sram_reads"], p.input_words_per_cycle)
     depth = pipeline_depth(layer, arch)
     pool_cycles = max(adder_cycles, port_cycles) + depth
-    two_pass = p.mode == "two_pass"
     return {
         "pool_cycles": pool_cycles,
         "total_cycles": pool_cycles,
         "pool_adds": batch * sumpool_adds(layer, p.tree),
-        "pool_sram_writes": outputs if two_pass else 0,
         **traffic,
         "pool_depth": depth,
+        "pool_outputs": outputs,
         "bound": "pool" if adder_cycles >= port_cycles else "memory",
         "dram_ifmap_reads": batch * input_elems(layer),
     }
@@ -89,26 +89,46 @@ def sumpool_as_conv(layer: Layer) -> Layer:
 def fuse_structured(pool_row: dict, conv_row: dict, arch: Arch) -> tuple[dict, dict]:
     """Account for the pool unit's placement on a (sumpool, conv) pair.
 
-    The pool row's ``total_cycles`` becomes the cycles the pair spends beyond the conv alone, so
-    a network's latency is still the sum of its rows' ``total_cycles``.
+    Both modes write the pooled map into the array-side ifmap buffer, from which the array reads
+    its operands as usual; ``fused`` overlaps the tree with the array (the pair takes the slower
+    of the two, plus the tree's fill when the array is the slower), ``two_pass`` runs them one
+    after the other. The pair's DRAM traffic is the pool unit's input, the conv's weights and
+    outputs, and the pooled map only if it does not fit in half the ifmap SRAM. In user-bandwidth
+    mode the pair stalls when that traffic takes longer than its compute.
+
+    The pool row's ``total_cycles`` becomes the cycles the pair spends beyond the conv's own,
+    so a network's latency is still the sum of its rows' ``total_cycles``.
     """
     pool_row, conv_row = dict(pool_row), dict(conv_row)
-    array_cycles = conv_row["total_cycles"]
-    if arch.pool.mode == "fused":
-        # pooled values never touch SRAM or DRAM: the array takes them from the tree
-        conv_row["ifmap_sram_reads"] = 0
+    pooled_words = pool_row["pool_outputs"]
+    if pooled_words <= arch.sram_words("ifmap") // 2:
         conv_row["dram_ifmap_reads"] = 0
-        pool_bound = pool_row["pool_cycles"] > array_cycles
-        pool_row["total_cycles"] = max(0, pool_row["pool_cycles"] - array_cycles) + (
-            pool_row["pool_depth"] if not pool_bound else 0)
-        if pool_bound:
-            bound = pool_row["bound"]  # the tree's adders or its SRAM ports
-        else:
-            bound = "memory" if conv_row.get("stall_cycles", 0) > 0 else "array"
+        pool_row["dram_ofmap_writes"] = 0
     else:
-        # two-pass: the pooled map sits in ifmap SRAM; the conv then reads it on chip
-        conv_row["dram_ifmap_reads"] = 0
-        bound = pool_row["bound"] if pool_row["pool_cycles"] > array_cycles else (
-            "memory" if conv_row.get("stall_cycles", 0) > 0 else "array")
+        pool_row["dram_ofmap_writes"] = pooled_words
+    pool_row["pool_sram_writes"] = pooled_words
+    compute = conv_row["compute_cycles"]
+    fused = arch.pool.mode == "fused"
+    busy = max(pool_row["pool_cycles"], compute) if fused else pool_row["pool_cycles"] + compute
+    stall = 0
+    if arch.bandwidth_mode == "user":
+        words = (pool_row["dram_ifmap_reads"] + pool_row["dram_ofmap_writes"]
+                 + conv_row["dram_ifmap_reads"] + conv_row["dram_filter_reads"]
+                 + conv_row["dram_ofmap_writes"])
+        stall = max(0, math.ceil(words / arch.dram_bw_words_per_cycle) - busy)
+    conv_row["stall_cycles"] = stall
+    conv_row["total_cycles"] = compute + stall
+    pool_bound = pool_row["pool_cycles"] > compute
+    if fused:
+        pool_row["total_cycles"] = (pool_row["pool_cycles"] - compute if pool_bound
+                                    else pool_row["pool_depth"])
+    else:
+        pool_row["total_cycles"] = pool_row["pool_cycles"]
+    if stall > 0:
+        bound = "memory"
+    elif pool_bound or not fused and pool_row["pool_cycles"] > compute:
+        bound = pool_row["bound"]  # the tree's adders ("pool") or its SRAM ports ("memory")
+    else:
+        bound = "array"
     pool_row["bound"] = conv_row["bound"] = bound
     return pool_row, conv_row

@@ -1,0 +1,18 @@
+HELP = "write a network variant's layer trace as a workload CSV"
+
+
+def add_arguments(p):
+    p.add_argument("network")
+    p.add_argument("--variant", default="regular", help="regular, A or B")
+    p.add_argument("-o", "--output", required=True, help="CSV file to write")
+
+
+def run(args) -> int:
+    from ..networks import load_workload, parse_spec
+    from ..workload import write_workload_csv
+
+    net, variant = parse_spec(f"{args.network}:{args.variant}")
+    wl = load_workload(f"{net}:{variant}")
+    write_workload_csv(wl, args.output)
+    print(f"{args.output}: {len(wl)} layers")
+    return 0
