@@ -1,0 +1,145 @@
+"""Engine speed: accelsim against SCALE-Sim v2.0.2 on the same layers, then accelsim alone.
+
+    .venv/bin/python bench/bench_engine.py [--no-scalesim] [--layers Conv3_s Conv4_s Conv5_s FC]
+
+1. SCALE-Sim (Python API, no traces, CALC) and accelsim on the same ResNet-18 layers of
+   SCALE-Sim's Resnet18.csv on its scale.cfg (32x32 os), in one run; checks that the cycles agree
+   and prints the wall-time ratio (target >= 1000x).
+2. accelsim on ResNet-50 (regular and structured A), in-process: the first call (cold: imports,
+   caches; accelsim's array engine is closed-form, so there is no JIT to warm) and the median of
+   warm calls (target < 0.3 s), with peak Python heap (tracemalloc) and process RSS
+   (target < 300 MB).
+3. The whole zoo x presets, when accelsim.networks is available.
+
+Prints figures only; speed is never asserted in a test. Run it alone: the SCALE-Sim part takes
+~1-2 s per default layer on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TOPO = ROOT / "workloads" / "scalesim"
+
+
+def _scalesim(layers_csv: Path, cfg: Path) -> tuple[float, list[int]]:
+    from scalesim.scale_sim import scalesim
+
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        sim = scalesim(save_disk_space=True, verbose=False, config=str(cfg),
+                       topology=str(layers_csv))
+        sim.run_scale(top_path=out)
+        wall = time.perf_counter() - t0
+        rep = next(Path(out).iterdir()) / "COMPUTE_REPORT.csv"
+        cycles = [int(float(r[1])) for r in list(csv.reader(open(rep)))[1:]]
+    return wall, cycles
+
+
+def _time(fn, repeat: int) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    fn()
+    cold = time.perf_counter() - t0
+    warm = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        warm.append(time.perf_counter() - t0)
+    return cold, statistics.median(warm)
+
+
+def bench_vs_scalesim(names: list[str]) -> None:
+    from accelsim.arch import load_arch
+    from accelsim.simulate import simulate
+    from accelsim.workload import Workload, read_workload_csv
+
+    full = read_workload_csv(TOPO / "Resnet18.csv")
+    lines = (TOPO / "Resnet18.csv").read_text().splitlines()
+    keep = [lines[0]] + [ln for ln in lines[1:] if ln.split(",")[0].strip() in names]
+    with tempfile.TemporaryDirectory() as tmp:
+        topo = Path(tmp) / "layers.csv"
+        topo.write_text("\n".join(keep) + "\n")
+        ss_wall, ss_cycles = _scalesim(topo, TOPO / "scale.cfg")
+    arch = load_arch(TOPO / "scale.cfg")
+    wl = Workload("resnet18-part", "regular", tuple(full.layer(n) for n in names))
+    df = simulate(wl, arch)
+    ok = df["total_cycles"].tolist() == ss_cycles
+    # the engines alone (map + systolic + memory), without the DataFrame assembly
+    from accelsim.simulate import simulate_layer
+
+    _, eng = _time(lambda: [simulate_layer(l, arch) for l in wl], 50)
+    _, whole = _time(lambda: simulate(wl, arch), 20)
+    cyc = sum(ss_cycles)
+    print(f"[1] SCALE-Sim 2.0.2 vs accelsim on ResNet-18 {', '.join(names)} (32x32 os, CALC), "
+          f"{cyc:,} cycles; cycles equal: {ok}")
+    print(f"    SCALE-Sim API (no traces) {ss_wall:8.3f} s  ({cyc / ss_wall:,.0f} cycles/s)")
+    print(f"    accelsim engines          {eng * 1e3:8.3f} ms  ratio {ss_wall / eng:,.0f}x")
+    print(f"    accelsim simulate()       {whole * 1e3:8.3f} ms  ratio {ss_wall / whole:,.0f}x "
+          "(incl. DataFrame + energy columns)")
+
+
+def bench_resnet50() -> None:
+    from accelsim.arch import load_arch
+    from accelsim.networks import load_workload
+    from accelsim.simulate import simulate
+
+    arch = load_arch("scalesim-32x32-os")
+    for spec in ("resnet50", "resnet50:A"):
+        wl = load_workload(spec)
+        tracemalloc.start()
+        cold, warm = _time(lambda: simulate(wl, arch), 5)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"[2] {spec:<11} {len(wl):4d} layers on {arch.name}: first call {cold:.3f} s, "
+              f"warm {warm:.3f} s (target < 0.3 s); peak heap {peak / 2**20:.1f} MB, "
+              f"process max RSS {rss:.0f} MB (target < 300 MB)")
+
+
+def bench_zoo() -> None:
+    try:
+        from accelsim.networks import list_networks, load_workload
+    except ImportError:
+        print("[3] accelsim.networks not available: zoo x presets skipped")
+        return
+    from accelsim.arch import list_presets, load_arch
+    from accelsim.simulate import simulate
+
+    archs = [load_arch(p) for p in list_presets()]
+    wls = [load_workload(f"{n}:{v}") for n in list_networks() for v in ("regular", "A", "B")]
+    t0 = time.perf_counter()
+    for wl in wls:
+        for a in archs:
+            simulate(wl, a)
+    wall = time.perf_counter() - t0
+    n = len(wls) * len(archs)
+    print(f"[3] zoo x presets: {len(wls)} workloads x {len(archs)} presets = {n} runs in "
+          f"{wall:.2f} s ({wall / n * 1e3:.1f} ms per run)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-scalesim", action="store_true", help="skip the SCALE-Sim comparison")
+    ap.add_argument("--layers", nargs="+", default=["Conv3_s", "Conv4_s", "Conv5_s", "FC"],
+                    help="ResNet-18 layers (names in Resnet18.csv) to run on both simulators")
+    ap.add_argument("--no-zoo", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.no_scalesim:
+        bench_vs_scalesim(args.layers)
+    bench_resnet50()
+    if not args.no_zoo:
+        bench_zoo()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
