@@ -16,6 +16,10 @@ DATAFLOWS = ("os", "ws", "is")
 POOL_TREES = ("direct", "separable")
 POOL_MODES = ("fused", "two_pass")
 BANDWIDTH_MODES = ("calc", "user")
+# how USER-mode stalls are modelled: SCALE-Sim 2.0.2's prefetching read buffers, walked exactly
+# (parity with SCALE-Sim USER runs), or double-buffered overlap of the layer's exact DRAM
+# traffic with its compute on one shared DRAM channel (fast; docs/memory.md)
+STALL_MODELS = ("scalesim", "overlap")
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
 
@@ -43,6 +47,7 @@ class Arch:
     clock_mhz: float = 1000.0
     bandwidth_mode: str = "calc"          # calc: stall-free, report the needed DRAM bandwidth
     dram_bw_words_per_cycle: float = 10.0  # used in user mode
+    stall_model: str = "scalesim"         # user mode only: see STALL_MODELS
     ifmap_offset: int = 0
     filter_offset: int = 10_000_000
     ofmap_offset: int = 20_000_000
@@ -86,6 +91,9 @@ def validate_arch(a: Arch) -> None:
     require(a.bandwidth_mode in BANDWIDTH_MODES,
             f"unknown bandwidth mode; expected one of {BANDWIDTH_MODES}", source=src,
             field="bandwidth_mode", value=a.bandwidth_mode)
+    require(a.stall_model in STALL_MODELS,
+            f"unknown stall model; expected one of {STALL_MODELS}", source=src,
+            field="stall_model", value=a.stall_model)
     if a.pool is not None:
         p = a.pool
         for f in ("lanes", "input_words_per_cycle"):
@@ -160,6 +168,15 @@ _CFG_KEYS = {  # SCALE-Sim v2 key -> (Arch field, type)
 }
 
 
+# SCALE-Sim's spelling of each key, for error messages (configparser lower-cases keys on read,
+# so the file may use any case, as SCALE-Sim itself accepts)
+_CFG_NAMES = {k: n for n in ("ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB",
+                             "OfmapSramSzkB", "IfmapOffset", "FilterOffset", "OfmapOffset",
+                             "Dataflow", "Bandwidth") for k in [n.lower()]}
+_CFG_POSITIVE = {"rows", "cols", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
+                 "dram_bw_words_per_cycle"}
+
+
 def load_scalesim_cfg(path: Path) -> Arch:
     """A SCALE-Sim v2 .cfg as it is: 1-byte words, CALC or USER interface bandwidth."""
     src = str(path)
@@ -176,19 +193,35 @@ def load_scalesim_cfg(path: Path) -> Arch:
     d = {}
     for key, (fname, typ) in _CFG_KEYS.items():
         raw = sec.get(key)
-        require(raw is not None, "missing key", source=src, field=key, value=None)
+        require(raw is not None, f"missing key ('{key}', any case, as SCALE-Sim reads it)",
+                source=src,
+                field=f"[architecture_presets] {_CFG_NAMES[key]}", value=None)
         # SCALE-Sim allows a comma list for Bandwidth and uses the first
         raw = raw.split(",")[0].strip().strip('"')
         if typ is str:
             d[fname] = raw.lower()
-        else:
-            try:
-                d[fname] = typ(float(raw)) if typ is int else float(raw)
-            except ValueError:
-                raise InputError("not a number", source=src, field=key, value=raw) from None
+            require(d[fname] in DATAFLOWS,
+                    f"unknown dataflow; expected one of {DATAFLOWS} (accelsim field 'dataflow')",
+                    source=src, field=_CFG_NAMES[key], value=raw)
+            continue
+        try:
+            num = float(raw)
+        except ValueError:
+            raise InputError("not a number", source=src, field=_CFG_NAMES[key],
+                             value=raw) from None
+        if typ is int:
+            require(num.is_integer(), "not an integer", source=src, field=_CFG_NAMES[key],
+                    value=raw)
+            num = int(num)
+        if fname in _CFG_POSITIVE:
+            require(num > 0, f"must be > 0 (accelsim field '{fname}')", source=src,
+                    field=_CFG_NAMES[key], value=raw)
+        d[fname] = num
     mode = "calc"
     if cp.has_section("run_presets") and cp["run_presets"].get("interfacebandwidth"):
         mode = cp["run_presets"]["interfacebandwidth"].strip().lower()
+        require(mode in BANDWIDTH_MODES, "unknown interface bandwidth; expected CALC or USER",
+                source=src, field="InterfaceBandwidth", value=mode)
     name = cp["general"].get("run_name", path.stem).strip().strip('"') if cp.has_section(
         "general") else path.stem
     return Arch(name=name, word_bits=8, bandwidth_mode=mode, source=src, **d)

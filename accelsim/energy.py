@@ -1,8 +1,11 @@
 """Energy and area: per-op and per-access energies and per-unit areas from a YAML table.
 
 Default table: accelsim/data/horowitz45.yaml (Horowitz, ISSCC 2014, 45 nm). A user table (a YAML
-path in ``Arch.energy``) may override any entry. Op energies for widths between the table's are
-interpolated linearly in width; SRAM energies in log2 of capacity.
+path in ``Arch.energy``) overrides any entry. Op energies and areas at widths between the table's
+follow the power law through the two nearest points (log-log interpolation: an add grows about
+linearly with width, a multiply about quadratically); SRAM energies are linear in log2 capacity,
+extrapolated above the largest entry and clamped at the smallest. docs/poolunit.md lists the
+assumptions (accumulator width, pool adder width, line buffers).
 """
 
 from __future__ import annotations
@@ -14,95 +17,153 @@ from pathlib import Path
 from .errors import InputError, require
 
 DATA = Path(__file__).resolve().parent / "data"
-_KEYS = ("add_pj", "mult_pj", "sram_64bit_pj", "dram_64bit_pj", "add_area_um2", "mult_area_um2",
-         "sram_area_um2_per_kb")
+DEFAULT = "horowitz45"
+_TABLES = ("add_pj", "mult_pj", "fp_add_pj", "fp_mult_pj", "sram_64bit_pj", "add_area_um2",
+           "mult_area_um2", "fp_add_area_um2", "fp_mult_area_um2")
+_SCALARS = ("dram_64bit_pj", "sram_area_um2_per_kb", "linebuf_kb", "pool_direct_adders_per_lane",
+            "pool_separable_adders_per_lane")
+_KEYS = ("arithmetic",) + _TABLES + _SCALARS
+
+
+def _num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _validate(table: dict, src: str) -> dict:
+    require(isinstance(table, dict), "energy table must be a mapping", source=src)
+    for k, v in table.items():
+        require(k in _KEYS, f"unknown key; expected some of {list(_KEYS)}", source=src, field=k,
+                value=v)
+        if k == "arithmetic":
+            require(v in ("int", "fp"), "expected 'int' or 'fp'", source=src, field=k, value=v)
+        elif k in _TABLES:
+            require(isinstance(v, dict) and v, "expected a mapping {width or KB: value}",
+                    source=src, field=k, value=v)
+            for x, y in v.items():
+                require(_num(x) and x > 0, "table keys (bits or KB) must be numbers > 0",
+                        source=src, field=f"{k}.{x}", value=x)
+                require(_num(y) and y >= 0, "energies and areas must be numbers >= 0",
+                        source=src, field=f"{k}.{x}", value=y)
+        else:
+            require(_num(v) and v >= 0, "energies and areas must be numbers >= 0", source=src,
+                    field=k, value=v)
+    return table
 
 
 @lru_cache(maxsize=32)
-def load_table(spec: str) -> dict:
+def load_table(spec: str = DEFAULT) -> dict:
+    """The default table, with a user YAML's entries merged over it."""
     import yaml
 
-    base = yaml.safe_load((DATA / "horowitz45.yaml").read_text())
-    if spec == "horowitz45":
+    base = yaml.safe_load((DATA / f"{DEFAULT}.yaml").read_text())
+    if spec == DEFAULT:
         return base
     path = Path(spec)
-    if not path.is_file():
-        raise InputError("no such energy table (a YAML path or 'horowitz45')", field="energy",
-                         value=spec)
+    require(path.is_file(), f"no such energy table (a YAML path or '{DEFAULT}')", field="energy",
+            value=spec)
     try:
         user = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", source=spec) from None
-    require(isinstance(user, dict), "energy table must be a mapping", source=spec)
-    for k, v in user.items():
-        require(k in _KEYS, f"unknown key; expected some of {list(_KEYS)}", source=spec, field=k,
-                value=v)
-        vals = v.values() if isinstance(v, dict) else [v]
-        for x in vals:
-            require(isinstance(x, (int, float)) and x >= 0, "energies and areas must be >= 0",
-                    source=spec, field=k, value=x)
-        base[k] = {**base[k], **v} if isinstance(v, dict) and isinstance(base[k], dict) else v
+    for k, v in _validate(user, spec).items():
+        base[k] = {**base[k], **v} if k in _TABLES else v
     return base
 
 
-def _interp(table: dict, x: float, log: bool = False) -> float:
+def interp_width(table: dict, bits: float) -> float:
+    """Power-law (log-log) interpolation through the two nearest widths; extrapolated at the
+    ends along the end segment; a one-point table scales linearly."""
     pts = sorted((float(k), float(v)) for k, v in table.items())
-    f = (lambda t: math.log2(t)) if log else (lambda t: t)
-    if x <= pts[0][0]:
-        return pts[0][1] * (x / pts[0][0] if not log else 1.0)
-    if x >= pts[-1][0]:
-        return pts[-1][1] * (x / pts[-1][0] if not log else 1.0)
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-        if x0 <= x <= x1:
-            return y0 + (y1 - y0) * (f(x) - f(x0)) / (f(x1) - f(x0))
-    raise AssertionError  # pragma: no cover
+    if len(pts) == 1:
+        return pts[0][1] * bits / pts[0][0]
+    i = 0
+    while i < len(pts) - 2 and bits > pts[i + 1][0]:
+        i += 1
+    (x0, y0), (x1, y1) = pts[i], pts[i + 1]
+    if y0 <= 0 or y1 <= 0:  # a zeroed entry: no power law, interpolate linearly
+        return max(0.0, y0 + (y1 - y0) * (bits - x0) / (x1 - x0))
+    k = math.log(y1 / y0) / math.log(x1 / x0)
+    return y0 * (bits / x0) ** k
+
+
+def interp_capacity(table: dict, kb: float) -> float:
+    """Linear in log2(capacity); clamped below the smallest entry, extrapolated above."""
+    pts = sorted((float(k), float(v)) for k, v in table.items())
+    if kb <= pts[0][0] or len(pts) == 1:
+        return pts[0][1] if kb <= pts[0][0] else pts[-1][1]
+    i = 0
+    while i < len(pts) - 2 and kb > pts[i + 1][0]:
+        i += 1
+    (x0, y0), (x1, y1) = pts[i], pts[i + 1]
+    return max(0.0, y0 + (y1 - y0) * (math.log2(kb) - math.log2(x0))
+               / (math.log2(x1) - math.log2(x0)))
+
+
+def _op(t: dict, op: str, bits: float) -> float:
+    return interp_width(t[f"fp_{op}" if t["arithmetic"] == "fp" else op], bits)
 
 
 def unit_energies(arch) -> dict:
-    """pJ per add, per mult, per SRAM word (each SRAM), per DRAM word."""
+    """pJ per add, per mult, per SRAM word (each SRAM, line buffers), per DRAM word."""
     t = load_table(arch.energy)
     w = arch.word_bits
     scale = w / 64
     return {
-        "add": _interp(t["add_pj"], w),
-        "mult": _interp(t["mult_pj"], w),
-        # a MAC's accumulation runs at the wider partial-sum width (4x the operand width)
-        "acc_add": _interp(t["add_pj"], 4 * w),
-        "sram_ifmap": _interp(t["sram_64bit_pj"], arch.ifmap_sram_kb, log=True) * scale,
-        "sram_filter": _interp(t["sram_64bit_pj"], arch.filter_sram_kb, log=True) * scale,
-        "sram_ofmap": _interp(t["sram_64bit_pj"], arch.ofmap_sram_kb, log=True) * scale,
+        "add": _op(t, "add_pj", w),
+        "mult": _op(t, "mult_pj", w),
+        # a MAC accumulates its 2w-bit products in an accumulator of at least 32 bits
+        "acc_add": _op(t, "add_pj", max(32, 2 * w)),
+        # pooled sums grow by log2(window) bits; 2w bits covers windows up to 2^w inputs
+        "pool_add": _op(t, "add_pj", 2 * w),
+        "sram_ifmap": interp_capacity(t["sram_64bit_pj"], arch.ifmap_sram_kb) * scale,
+        "sram_filter": interp_capacity(t["sram_64bit_pj"], arch.filter_sram_kb) * scale,
+        "sram_ofmap": interp_capacity(t["sram_64bit_pj"], arch.ofmap_sram_kb) * scale,
+        "linebuf": interp_capacity(t["sram_64bit_pj"], t["linebuf_kb"]) * scale,
         "dram": t["dram_64bit_pj"] * scale,
     }
 
 
 def add_energy_columns(df, arch):
+    """Energy by component (pJ) from a result frame's count columns (result.COUNT_COLUMNS)."""
     e = unit_energies(arch)
     df = df.copy()
     df["energy_mac_pj"] = df["mults_array"] * e["mult"] + df["mac_adds"] * e["acc_add"]
-    df["energy_pool_pj"] = df["pool_adds"] * e["add"] + (
-        df["linebuf_reads"] + df["linebuf_writes"]) * e["sram_ifmap"] / 8
-    df["energy_vector_pj"] = (df["adds"] - df["mac_adds"] - df["pool_adds"]) * e["add"] + (
-        df["mults"] - df["mults_array"]) * e["mult"]
+    df["energy_pool_pj"] = (df["pool_adds"] * e["pool_add"]
+                            + (df["linebuf_reads"] + df["linebuf_writes"]) * e["linebuf"])
+    # vector-unit arithmetic: every add/mult not done by the array or the pool unit (an array
+    # running a sumpool as a conv reports its products in mults_array)
+    df["energy_vector_pj"] = ((df["adds"] - df["mac_adds"] - df["pool_adds"]).clip(lower=0)
+                              * e["add"]
+                              + (df["mults"] - df["mults_array"]).clip(lower=0) * e["mult"])
+    if "comparisons" in df.columns:  # a max-pool comparison costs about an add
+        df["energy_vector_pj"] += df["comparisons"].fillna(0) * e["add"]
     df["energy_sram_ifmap_pj"] = (df["ifmap_sram_reads"] + df["pool_sram_reads"]
                                   + df["pool_sram_writes"] + df["vector_sram_reads"]) * e["sram_ifmap"]
     df["energy_sram_filter_pj"] = df["filter_sram_reads"] * e["sram_filter"]
     df["energy_sram_ofmap_pj"] = (df["ofmap_sram_writes"] + df["vector_sram_writes"]) * e["sram_ofmap"]
     df["energy_dram_pj"] = (df["dram_ifmap_reads"] + df["dram_filter_reads"]
                             + df["dram_ofmap_writes"]) * e["dram"]
-    parts = [c for c in df.columns if c.startswith("energy_") and c != "energy_pj"]
-    df["energy_pj"] = df[parts].sum(axis=1)
+    df["energy_pj"] = df[list(ENERGY_PARTS)].sum(axis=1)
     return df
 
 
+ENERGY_PARTS = ("energy_mac_pj", "energy_pool_pj", "energy_vector_pj", "energy_sram_ifmap_pj",
+                "energy_sram_filter_pj", "energy_sram_ofmap_pj", "energy_dram_pj")
+
+
 def arch_area_um2(arch) -> dict:
+    """Area by unit: PEs (multiplier + accumulator adder), pool-unit adders and line buffers,
+    SRAMs (the vector unit and wiring are not modelled)."""
     t = load_table(arch.energy)
     w = arch.word_bits
-    array = arch.pes * (_interp(t["mult_area_um2"], w) + _interp(t["add_area_um2"], 4 * w))
+    pe = _op(t, "mult_area_um2", w) + _op(t, "add_area_um2", max(32, 2 * w))
+    array = arch.pes * pe
     pool = 0.0
     if arch.pool is not None:
-        # a separable tree needs a few adders per lane per stage; direct, a window-wide tree
-        adders_per_lane = 3 if arch.pool.tree == "separable" else 16
-        pool = arch.pool.lanes * adders_per_lane * _interp(t["add_area_um2"], 2 * w)
+        per_lane = t[f"pool_{arch.pool.tree}_adders_per_lane"]
+        pool = arch.pool.lanes * per_lane * _op(t, "add_area_um2", 2 * w)
+        if arch.pool.tree == "separable":
+            pool += t["linebuf_kb"] * t["sram_area_um2_per_kb"]
     sram = (arch.ifmap_sram_kb + arch.filter_sram_kb + arch.ofmap_sram_kb) * t["sram_area_um2_per_kb"]
     total = array + pool + sram
     return {"area_array_um2": array, "area_pool_um2": pool, "area_sram_um2": sram,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .arch import Arch
+from .errors import require
 from .workload import Layer, gemm_dims
 
 
@@ -44,6 +45,10 @@ class GemmMapping:
 
 
 def map_layer(layer: Layer, arch: Arch, batch: int = 1) -> GemmMapping:
+    """The GEMM view of a conv/linear layer on ``arch``'s array. Batch stacks the samples'
+    output pixels into M (an extension: SCALE-Sim is batch 1)."""
+    require(isinstance(batch, int) and batch >= 1, "batch must be an integer >= 1",
+            field="batch", value=batch)
     m, n, k, g = gemm_dims(layer)
     m *= batch
     sr, sc, t = {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[arch.dataflow]

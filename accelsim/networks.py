@@ -38,9 +38,26 @@ def _network_workload(net: str, variant: str) -> Workload:
     regular = read_workload_csv(TRACE_DIR / f"{net}_regular.csv", network=net)
     if variant == "regular":
         return regular
-    from .recipe import load_recipe, structure
+    from .recipe import structure
 
-    return structure(regular, load_recipe(net, variant, regular))
+    return structure(regular, _shipped_recipe(net, variant))
+
+
+@lru_cache(maxsize=32)
+def _shipped_recipe(net: str, variant: str):
+    from .recipe import load_recipe
+
+    return load_recipe(net, variant, _network_workload(net, "regular"))
+
+
+def _recipe(net: str, variant: str):
+    """The recipe of a shipped variant (A, B), or of a user's recipe YAML file (not cached:
+    the file may change between calls)."""
+    if variant in VARIANTS:
+        return _shipped_recipe(net, variant)
+    from .recipe import load_recipe_file
+
+    return load_recipe_file(variant, _network_workload(net, "regular"))
 
 
 def load_workload(spec: str) -> Workload:
@@ -58,12 +75,39 @@ def load_workload(spec: str) -> Workload:
     return _network_workload(*parse_spec(spec))
 
 
-def structured_model(net: str, variant: str):
-    """The torch model of a network variant (regular, or structured by its recipe)."""
-    from .recipe import load_recipe, structure
+def load_variant(net: str, variant: str) -> Workload:
+    """The workload of ``net`` as ``variant``: regular, A, B, or a path to a recipe YAML file."""
+    net, _ = parse_spec(net)
+    if variant in VARIANTS:
+        return _network_workload(net, variant)
+    from .recipe import structure
+
+    return structure(_network_workload(net, "regular"), _recipe(net, variant))
+
+
+def variant_model(net: str, variant: str = "regular"):
+    """The torch model of a network variant: regular, or structured by its recipe (A, B, or a
+    recipe YAML path) with every structured kernel the least-squares projection of the seeded
+    dense one."""
+    from .recipe import structure
     from .zoo import build_model
 
-    model = build_model(net)
+    net, _ = parse_spec(net)
     if variant == "regular":
-        return model
-    return structure(model, load_recipe(net, variant, _network_workload(net, "regular")))
+        return build_model(net)
+    recipe = _recipe(net, variant)
+    return structure(build_model(net), recipe)
+
+
+# the name the first tests and reports use
+structured_model = variant_model
+
+
+def variant_params(net: str, variant: str) -> int:
+    """Parameters of a variant without building the torch model: the published count with each
+    structured layer's dense kernel replaced by its Cout*c*n^2 alpha (design.md section 2).
+    tests/test_recipes.py checks it equals the structured torch model's parameter count."""
+    from .zoo import published_params
+
+    regular = _network_workload(net, "regular")
+    return published_params(net) - regular.weights + load_variant(net, variant).weights

@@ -40,18 +40,28 @@ def _attrs(node) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+_FUNCTIONAL = {"Add": "add", "Sum": "add", "Mul": "mul", "ReduceMean": "gap"}
+
+
 def _layer_name(node, used: dict) -> str:
-    """``/layer1/layer1.0/conv1/Conv`` -> ``layer1.0.conv1``; ``/layer1/layer1.0/Add`` ->
-    ``layer1.0.add`` (the functional op under its module, as trace names it)."""
+    """The module path from torch's scope names, which nest each module's name under its
+    parent's: ``/layer1/layer1.0/conv1/Conv`` -> ``layer1.0.conv1``,
+    ``/layer1/layer1.0/downsample/downsample.0/Conv`` -> ``layer1.0.downsample.0``; an
+    element-wise op gets its op after its module's path (``layer1.0.add``), as trace names it."""
     raw = node.name or node.output[0]
     parts = [p for p in raw.split("/") if p]
-    if len(parts) >= 2:
-        base = parts[-2]
-        if parts[-1] in ("Add", "Mul", "Sum", "ReduceMean", "GlobalAveragePool") and \
-                not base.lower().startswith(parts[-1].lower()):
-            base = f"{base}.{parts[-1].lower()}"
+    if len(parts) < 2:
+        base = _FUNCTIONAL.get(node.op_type, parts[0] if parts else node.op_type.lower())
     else:
-        base = parts[0] if parts else node.op_type.lower()
+        path: list[str] = []
+        for comp in parts[:-1]:
+            if path and comp.startswith(path[-1] + "."):
+                path[-1] = comp
+            else:
+                path.append(comp)
+        base = ".".join(path)
+        if node.op_type in _FUNCTIONAL:
+            base = f"{base}.{_FUNCTIONAL[node.op_type]}"
     k = used.get(base, 0)
     used[base] = k + 1
     return base if k == 0 else f"{base}_{k}"

@@ -107,6 +107,9 @@ def resolve_recipe(data: dict, regular: Workload, src: str) -> Recipe:
     unknown = sorted(set(data) - {"network", "variant", "description", "rules", "layers"})
     require(not unknown, "unknown key", source=src, field=unknown[0] if unknown else None,
             value=data.get(unknown[0]) if unknown else None)
+    require(data.get("network", regular.network) == regular.network,
+            f"recipe is for another network than {regular.network}", source=src,
+            field="network", value=data.get("network"))
     targets = [l for l in regular if l.is_gemm]
     by_name = {l.name: l for l in targets}
     chosen: dict[str, tuple[int, int]] = {}
@@ -155,7 +158,8 @@ def resolve_recipe(data: dict, regular: Workload, src: str) -> Recipe:
     # a choice that keeps the full kernel (c = C/g and n = N) is the dense layer itself
     choices = tuple((l.name, *chosen[l.name]) for l in targets if l.name in chosen
                     and chosen[l.name] != (l.in_shape[0] // l.groups, max(l.kernel)))
-    return Recipe(data.get("network", regular.network), data.get("variant", ""), choices,
+    return Recipe(data.get("network", regular.network), str(data.get("variant", Path(src).stem)),
+                  choices,
                   data.get("description", ""), src)
 
 

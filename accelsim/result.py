@@ -1,25 +1,56 @@
 """Result rows: the column order and units of a simulation, and the network summary.
 
 Every count a table shows is a column here, computed once by the engines; reports only select,
-sum and divide columns.
+sum and divide columns. Counts are per run (all ``batch`` samples), words unless the name says
+bytes, cycles of the arch's clock.
+
+Columns (simulate.simulate fills them; engine-specific extras follow in engine order):
+  layer, op, engine         names; engine is array | array-as-pool | pool | vector | skipped
+  M, N, K, groups           the GEMM per group (M = batch * output pixels), mapping.py
+  row_folds, col_folds, folds
+  macs                      the network's multiply-accumulates (0 for a sumpool run as a conv)
+  mults, mults_array        all multiplies / those on the MAC array
+  adds, mac_adds, pool_adds all additions / accumulate adds in the array / sum-pool adds
+  vector_ops, comparisons   vector-unit element operations, maxpool comparisons
+  compute_cycles            array cycles, stall-free, SCALE-Sim's count (incl. its -1)
+  pool_cycles, vector_cycles
+  stall_cycles              cycles waiting on DRAM (USER bandwidth mode)
+  total_cycles              the row's share of the network's latency (rows run in sequence)
+  *_sram_reads/_writes      scratchpad accesses, words
+  linebuf_reads/_writes     the pool unit's line buffers, words
+  dram_*_reads/_writes      off-chip words
+  compute_util, mapping_efficiency, overall_util   percent, SCALE-Sim's definitions
+  bound                     which unit limits the row: array | pool | vector | memory
+  derived: sram_bytes, dram_{ifmap,filter,ofmap}_bytes, dram_bytes, latency_us
 """
 
 from __future__ import annotations
 
+TEXT_COLUMNS = ["layer", "op", "engine", "bound"]
+SHAPE_COLUMNS = ["M", "N", "K", "groups", "row_folds", "col_folds", "folds"]
 COUNT_COLUMNS = [
-    "macs", "mults", "mults_array", "adds", "mac_adds", "pool_adds", "vector_ops",
+    "macs", "mults", "mults_array", "adds", "mac_adds", "pool_adds", "vector_ops", "comparisons",
     "compute_cycles", "pool_cycles", "vector_cycles", "stall_cycles", "total_cycles",
     "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "pool_sram_reads",
     "pool_sram_writes", "linebuf_reads", "linebuf_writes", "vector_sram_reads",
     "vector_sram_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
 ]
-COLUMNS = ["layer", "op", "engine", "M", "N", "K", "folds", *COUNT_COLUMNS, "compute_util",
-           "mapping_efficiency", "bound"]
+FLOAT_COLUMNS = ["compute_util", "mapping_efficiency"]
+COLUMNS = ["layer", "op", "engine", *SHAPE_COLUMNS, *COUNT_COLUMNS, *FLOAT_COLUMNS, "bound"]
+DERIVED_COLUMNS = ["overall_util", "sram_bytes", "dram_ifmap_bytes", "dram_filter_bytes",
+                   "dram_ofmap_bytes", "dram_bytes", "latency_us"]
 
 
 def finish_columns(df, arch):
-    """Derived columns (bytes, latency), once, from the counts."""
+    """Derived columns (utilization, bytes, latency), once, from the counts."""
+    import numpy as np
+
     wb = arch.word_bytes
+    # SCALE-Sim's Overall Util % (engine.systolic.overall_util), vectorized; 0 off the array
+    cycles = np.asarray(df["total_cycles"], dtype=np.float64)
+    array_mults = np.asarray(df["mults_array"], dtype=np.float64)
+    df["overall_util"] = np.divide(100.0 * array_mults, cycles * arch.pes,
+                                   out=np.zeros_like(cycles), where=cycles > 0)
     df["sram_bytes"] = (df["ifmap_sram_reads"] + df["filter_sram_reads"] + df["ofmap_sram_writes"]
                         + df["pool_sram_reads"] + df["pool_sram_writes"] + df["vector_sram_reads"]
                         + df["vector_sram_writes"]) * wb
@@ -32,20 +63,24 @@ def finish_columns(df, arch):
 
 
 def summarize(df, arch) -> dict:
-    """Network totals: latency is the sum of rows' total_cycles (layers run one after another)."""
-    from .energy import arch_area_um2
-
+    """Network totals. Latency is the sum of the rows' total_cycles (layers run one after
+    another); overall utilization is the array's MACs over its PE-cycles of that latency."""
     tot = {c: int(df[c].sum()) for c in COUNT_COLUMNS}
     cycles = tot["total_cycles"]
     out = {
         "arch": arch.name, "layers": int(len(df)), **tot,
+        "skipped_layers": (int((df["engine"] == "skipped").sum())
+                           if "engine" in df.columns else 0),
         "sram_bytes": float(df["sram_bytes"].sum()), "dram_bytes": float(df["dram_bytes"].sum()),
         "overall_util": 100.0 * tot["mults_array"] / (cycles * arch.pes) if cycles else 0.0,
         "latency_ms": cycles / arch.clock_mhz / 1e3,
-        "energy_uj": float(df["energy_pj"].sum()) / 1e6,
-        **{k: float(df[k].sum()) / 1e6 for k in df.columns if k.startswith("energy_")
-           and k != "energy_pj"},
     }
-    out = {k.replace("_pj", "_uj") if k.startswith("energy_") else k: v for k, v in out.items()}
-    out.update(arch_area_um2(arch))
+    if "energy_pj" in df.columns:
+        out["energy_uj"] = float(df["energy_pj"].sum()) / 1e6
+        for k in df.columns:
+            if k.startswith("energy_") and k.endswith("_pj") and k != "energy_pj":
+                out[k[:-3] + "_uj"] = float(df[k].sum()) / 1e6
+        from .energy import arch_area_um2
+
+        out.update(arch_area_um2(arch))
     return out

@@ -1,82 +1,189 @@
 """The whole evaluation as one readable list of steps (after ZigZag's api.py):
 
-    for each layer:  map it onto the array -> run its engine(s) -> one row of counts
-    then:            account for the pool unit's placement on (sumpool, conv) pairs
-                     -> derive bytes and latency -> add energy by component
+    for each layer:
+        conv/linear  -> map onto the array (mapping.map_layer)
+                     -> compute cycles and utilizations (engine.systolic)
+                     -> SRAM/DRAM traffic and stalls (engine.memory)
+        sumpool      -> the pool unit (engine.poolunit), or, with no pool unit, an all-ones
+                        conv run on the array exactly like any other conv
+        other ops    -> the vector unit (engine.vector)
+    then:
+        (sumpool, structured conv) pairs -> the pool unit's placement (poolunit.fuse_structured)
+        -> bytes and latency (result.finish_columns) -> energy by component (energy)
 
 ``simulate(workload, arch, batch)`` returns a pandas DataFrame, one row per layer, units in the
-column names. It holds no state: same inputs, same numbers.
+column names (result.COLUMNS). It holds no state: same inputs, same numbers, same column order.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+from dataclasses import fields, is_dataclass
+from functools import lru_cache
+
 from .arch import Arch
-from .engine import memory, poolunit, systolic, vector
+from .engine import systolic
+from .errors import require
 from .mapping import map_layer
-from .result import COLUMNS, finish_columns, summarize
+from .result import COLUMNS, COUNT_COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS, finish_columns, summarize
 from .workload import Layer, Workload, accumulate_adds, macs
+
+
+def _optional_engine(name: str):
+    """An engine module written separately (pool unit, vector unit, energy): None only while
+    the module does not exist at all; any error inside an existing module propagates."""
+    try:
+        return importlib.import_module(f"accelsim.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"accelsim.{name}":
+            return None
+        raise
+
+
+@lru_cache(maxsize=8)
+def _arity(fn) -> int:
+    return len(inspect.signature(fn).parameters)
+
+
+def _memory_counts(layer: Layer, arch: Arch, mp, comp) -> dict:
+    """SRAM/DRAM traffic and stalls from the memory engine, as row columns."""
+    memory = _optional_engine("engine.memory")
+    if memory is None or not hasattr(memory, "simulate_memory"):
+        raise NotImplementedError(
+            "accelsim.engine.memory.simulate_memory(layer, arch, mapping) is not available yet: "
+            "GEMM layers need the memory model for their SRAM/DRAM counts and stalls")
+    fn = memory.simulate_memory
+    if _arity(fn) >= 4:
+        # first analytical model: (layer, arch, mapping, compute_cycles), no SRAM counts
+        mem = fn(layer, arch, mp, comp.compute_cycles)
+    else:
+        mem = fn(layer, arch, mp)
+    # a shallow copy: asdict deep-copies, which dominated sweep time (bench/bench_sweep.py)
+    d = {f.name: getattr(mem, f.name) for f in fields(mem)} if is_dataclass(mem) else dict(mem)
+    row = {
+        # SCALE-Sim's SRAM counts are the operand slots the array consumes; the memory engine
+        # owns them when it reports them, the systolic closed form otherwise (they agree)
+        "ifmap_sram_reads": d.pop("ifmap_sram_reads", comp.ifmap_sram_reads),
+        "filter_sram_reads": d.pop("filter_sram_reads", comp.filter_sram_reads),
+        "ofmap_sram_writes": d.pop("ofmap_sram_writes", comp.ofmap_sram_writes),
+        "dram_ifmap_reads": d.pop("dram_ifmap_reads"),
+        "dram_filter_reads": d.pop("dram_filter_reads"),
+        "dram_ofmap_writes": d.pop("dram_ofmap_writes"),
+        "stall_cycles": d.pop("stall_cycles"),
+    }
+    # SCALE-Sim's Total Cycles is its last ofmap service cycle: stall-free cycles + stalls
+    row["total_cycles"] = d.pop("total_cycles", comp.compute_cycles + row["stall_cycles"])
+    d.pop("compute_cycles", None)
+    row.update(d)  # the memory engine's own columns (DRAM start/stop cycles, bandwidths)
+    return row
 
 
 def simulate_gemm(layer: Layer, arch: Arch, batch: int = 1) -> dict:
     """A conv/linear layer on the systolic array with its SRAM/DRAM traffic."""
     mp = map_layer(layer, arch, batch)
     comp = systolic.simulate_compute(mp)
-    mem = memory.simulate_memory(layer, arch, mp, comp.compute_cycles)
     n_macs = batch * macs(layer)
-    return {
-        "engine": "array", "M": mp.M, "N": mp.N, "K": mp.K, "folds": mp.folds,
+    n_acc = batch * accumulate_adds(layer)
+    row = {
+        "engine": "array", "M": mp.M, "N": mp.N, "K": mp.K, "groups": mp.groups,
+        "row_folds": mp.row_folds, "col_folds": mp.col_folds, "folds": mp.folds,
         "macs": n_macs, "mults": n_macs, "mults_array": n_macs,
-        "mac_adds": batch * accumulate_adds(layer), "adds": batch * accumulate_adds(layer),
-        "compute_cycles": comp.compute_cycles, "stall_cycles": mem.stall_cycles,
-        "total_cycles": comp.compute_cycles + mem.stall_cycles,
+        "mac_adds": n_acc, "adds": n_acc, "compute_cycles": comp.compute_cycles,
         "compute_util": comp.compute_util, "mapping_efficiency": comp.mapping_efficiency,
-        "ifmap_sram_reads": comp.ifmap_sram_reads, "filter_sram_reads": comp.filter_sram_reads,
-        "ofmap_sram_writes": comp.ofmap_sram_writes,
-        "dram_ifmap_reads": mem.dram_ifmap_reads, "dram_filter_reads": mem.dram_filter_reads,
-        "dram_ofmap_writes": mem.dram_ofmap_writes,
-        "bound": "memory" if mem.stall_cycles > 0 else "array",
     }
+    row.update(_memory_counts(layer, arch, mp, comp))
+    row["bound"] = "memory" if row["stall_cycles"] > 0 else "array"
+    return row
+
+
+def sumpool_as_array_conv(layer: Layer) -> Layer:
+    """A sumpool as the conv a machine without a pool unit runs on its MAC array.
+
+    Output k of a group sums channels k..k+bc-1 of that group over a bh x bw window, so it is a
+    grouped conv (the sumpool's groups, stride 1, its padding) whose c outputs per group each
+    hold a 0/1 kernel over all C/g channels of the group: the array cannot skip the zeros, so it
+    spends (C/g)*bh*bw MACs per pooled value. c and n are cleared: this conv is the dense
+    stand-in, not a structured layer."""
+    require(layer.op == "sumpool", "not a sumpool layer", source=f"layer '{layer.name}'",
+            field="op", value=layer.op)
+    return Layer(layer.name, "conv2d", layer.in_shape, layer.out_shape, layer.kernel, (1, 1),
+                 layer.padding, groups=layer.groups)
+
+
+def _zeros(layer: Layer, engine: str) -> dict:
+    return {"engine": engine, "bound": ""}
 
 
 def simulate_layer(layer: Layer, arch: Arch, batch: int = 1) -> dict:
     if layer.is_gemm:
         row = simulate_gemm(layer, arch, batch)
     elif layer.op == "sumpool" and arch.pool is None:
-        # no pool unit: the sum-pool is an all-ones conv on the MAC array; its multiplies are
-        # real work for that machine, but they are not the network's MACs
-        row = simulate_gemm(poolunit.sumpool_as_conv(layer), arch, batch)
-        row.update(engine="array-as-pool", macs=0, pool_adds=0)
+        # no pool unit: the multiplies by one are real work for that machine but not the
+        # network's MACs, so ``macs`` stays 0 while ``mults``/``mults_array`` count them
+        row = simulate_gemm(sumpool_as_array_conv(layer), arch, batch)
+        row.update(engine="array-as-pool", macs=0)
     elif layer.op == "sumpool":
-        row = {"engine": "pool", **poolunit.simulate_sumpool(layer, arch, batch)}
-        row["adds"] = row["pool_adds"]
+        poolunit = _optional_engine("engine.poolunit")
+        if poolunit is None:
+            row = _zeros(layer, "skipped")
+        else:
+            row = {"engine": "pool", **poolunit.simulate_sumpool(layer, arch, batch)}
+            row.setdefault("adds", row.get("pool_adds", 0))
     else:
-        row = {"engine": "vector", **vector.simulate_vector(layer, arch, batch)}
+        vector = _optional_engine("engine.vector")
+        row = (_zeros(layer, "skipped") if vector is None
+               else {"engine": "vector", **vector.simulate_vector(layer, arch, batch)})
     return {"layer": layer.name, "op": layer.op, **row}
 
 
-def simulate(workload: Workload, arch: Arch, batch: int = 1):
+def _pool_pairs(workload: Workload):
+    """Indices i where layer i is a sumpool whose output feeds structured conv i + 1."""
+    ls = workload.layers
+    for i in range(len(ls) - 1):
+        a, b = ls[i], ls[i + 1]
+        if a.op == "sumpool" and b.is_gemm and b.structured:
+            yield i
+
+
+def _frame(rows: list[dict]):
+    """Rows -> DataFrame, built column by column in one go (COLUMNS first, then the engines'
+    own columns in first-seen order). A count an engine does not report for a row is 0."""
+    import numpy as np
     import pandas as pd
 
+    extra = list(dict.fromkeys(k for r in rows for k in r if k not in COLUMNS))
+    data = {}
+    for col in COLUMNS + extra:
+        vals = [r.get(col) for r in rows]
+        if col in TEXT_COLUMNS:
+            data[col] = [v if v is not None else "" for v in vals]
+        elif col in FLOAT_COLUMNS:
+            data[col] = np.array([v or 0.0 for v in vals], dtype=np.float64)
+        elif col in COLUMNS or all(isinstance(v, (int, np.integer)) or v is None for v in vals):
+            data[col] = np.array([v or 0 for v in vals], dtype=np.int64)
+        else:
+            data[col] = np.array([v or 0.0 for v in vals], dtype=np.float64)
+    return pd.DataFrame(data)
+
+
+def simulate(workload: Workload, arch: Arch, batch: int = 1):
+    """One row per layer of ``workload`` on ``arch`` at ``batch`` samples (result.COLUMNS)."""
+    require(isinstance(batch, int) and batch >= 1, "batch must be an integer >= 1",
+            field="batch", value=batch)
+    # 1. every layer on its engine
     rows = [simulate_layer(layer, arch, batch) for layer in workload]
-    if arch.pool is not None:
-        for i, layer in enumerate(workload.layers[:-1]):
-            nxt = workload.layers[i + 1]
-            if layer.op == "sumpool" and nxt.is_gemm and nxt.structured:
-                rows[i], rows[i + 1] = poolunit.fuse_structured(rows[i], rows[i + 1], arch)
-    df = pd.DataFrame(rows)
-    for col in COLUMNS:
-        if col not in df.columns:
-            df[col] = "" if col in ("bound", "engine") else 0
-    df = df[COLUMNS + [c for c in df.columns if c not in COLUMNS]].copy()
-    num = [c for c in df.columns if c not in ("layer", "op", "engine", "bound")]
-    df[num] = df[num].fillna(0)
-    df["bound"] = df["bound"].fillna("")
-    int_cols = [c for c in num if c not in ("compute_util", "mapping_efficiency")]
-    df[int_cols] = df[int_cols].astype("int64")
-    df = finish_columns(df, arch)
-    from .energy import add_energy_columns
-
-    return add_energy_columns(df, arch)
+    # 2. the pool unit's placement on (sumpool, structured conv) pairs
+    poolunit = _optional_engine("engine.poolunit")
+    if arch.pool is not None and poolunit is not None:
+        for i in _pool_pairs(workload):
+            rows[i], rows[i + 1] = poolunit.fuse_structured(rows[i], rows[i + 1], arch)
+    # 3. bytes, latency and per-row utilization, then energy by component
+    df = finish_columns(_frame(rows), arch)
+    energy = _optional_engine("energy")
+    if energy is not None:
+        df = energy.add_energy_columns(df, arch)
+    return df
 
 
-__all__ = ["simulate", "simulate_layer", "simulate_gemm", "summarize"]
+__all__ = ["simulate", "simulate_layer", "simulate_gemm", "sumpool_as_array_conv", "summarize"]

@@ -11,6 +11,8 @@ rectangular N_h x N_w kernel, n applies per axis as min(n, N_axis).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,29 +24,71 @@ def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (int(v), int(v))
 
 
+def _band(size: int, m: int, dtype=torch.float64) -> torch.Tensor:
+    """size x m matrix whose column k is the all-ones window [k, k + size - m] along one axis."""
+    b = size - m + 1
+    B = torch.zeros(size, m, dtype=dtype)
+    for k in range(m):
+        B[k:k + b, k] = 1.0
+    return B
+
+
 def composite_basis(channels: int, kernel, c: int, n, dtype=torch.float64) -> torch.Tensor:
     """A: (channels*N_h*N_w) x (c*n_h*n_w), column (k, i, j) = vec of the all-ones block at
-    offset (k, i, j). Every structured kernel of one output channel is A @ vec(alpha)."""
+    offset (k, i, j). Every structured kernel of one output channel is A @ vec(alpha).
+    The blocks are products of one window per axis, so A is the Kronecker product of three band
+    matrices (channel, height, width)."""
     (Nh, Nw), (nh, nw) = _pair(kernel), _pair(n)
-    bc, bh, bw = channels - c + 1, Nh - nh + 1, Nw - nw + 1
-    A = torch.zeros(channels, Nh, Nw, c, nh, nw, dtype=dtype)
-    for k in range(c):
-        for i in range(nh):
-            for j in range(nw):
-                A[k:k + bc, i:i + bh, j:j + bw, k, i, j] = 1.0
-    return A.reshape(channels * Nh * Nw, c * nh * nw)
+    return torch.kron(torch.kron(_band(channels, c, dtype), _band(Nh, nh, dtype)),
+                      _band(Nw, nw, dtype))
+
+
+@lru_cache(maxsize=256)
+def _band_pinv(size: int, m: int) -> torch.Tensor:
+    """pinv of the band matrix, through the normal equations: the band matrix has full column
+    rank (row k's first one sits in column max(0, k - size + m)), so pinv = (B^T B)^-1 B^T, and a
+    Cholesky solve of the m x m Toeplitz Gram matrix is ~50x cheaper than an SVD at m = 1024.
+    Cached: a network repeats the same few (channels, c) pairs. Callers must not mutate it."""
+    if m == size:  # c = C or n = N: the identity, no pooling on this axis
+        return torch.eye(size, dtype=torch.float64)
+    B = _band(size, m)
+    return torch.cholesky_solve(B.T.contiguous(), torch.linalg.cholesky(B.T @ B))
+
+
+def _project(w: torch.Tensor, c: int, n) -> torch.Tensor:
+    """alpha = A^+ vec(W) for every output channel of w (Cout x C x N_h x N_w, float64).
+    pinv of a Kronecker product is the Kronecker product of the pinvs, so the least-squares
+    solve is three small per-axis products instead of one (C N^2) x (c n^2) pseudo-inverse:
+    this is what makes decomposing ResNet-50's 2048-channel layers cheap."""
+    (nh, nw) = _pair(n)
+    _, C, Nh, Nw = w.shape
+    Pc, Ph, Pw = (_band_pinv(L, m) for L, m in ((C, c), (Nh, nh), (Nw, nw)))
+    # one axis at a time (einsum over all three at once would cost c n^2 C N^2 per output)
+    t = torch.einsum("ka,oabd->okbd", Pc, w)
+    t = torch.einsum("ib,okbd->okid", Ph, t)
+    return torch.einsum("jd,okid->okij", Pw, t)
+
+
+def _expand(alpha: torch.Tensor, C: int, kernel) -> torch.Tensor:
+    """The dense kernel A @ vec(alpha) per output channel (Cout x C x N_h x N_w)."""
+    (Nh, Nw) = _pair(kernel)
+    _, c, nh, nw = alpha.shape
+    Bc, Bh, Bw = (_band(L, m, alpha.dtype) for L, m in ((C, c), (Nh, nh), (Nw, nw)))
+    t = torch.einsum("dj,okij->okid", Bw, alpha)
+    t = torch.einsum("bi,okid->okbd", Bh, t)
+    return torch.einsum("ak,okbd->oabd", Bc, t)
 
 
 def structural_loss(weight: torch.Tensor, c: int, n) -> float:
-    """||W - A A^+ W|| / ||W||: how far a dense kernel is from the structured subspace."""
+    """||W - A A^+ W|| / ||W||: how far a dense kernel is from the structured subspace
+    (the paper's structural regularization loss). A 2-D weight is a linear layer (N = 1)."""
     w = weight.detach().to(torch.float64)
-    cout, cg = w.shape[0], w.shape[1]
-    kernel = tuple(w.shape[2:]) if w.dim() == 4 else (1, 1)
+    if w.dim() == 2:
+        w = w.reshape(*w.shape, 1, 1)
+    kernel = tuple(w.shape[2:])
     n = _clip_n(n, kernel)
-    A = composite_basis(cg, kernel, c, n)
-    W = w.reshape(cout, -1).T
-    resid = W - A @ (torch.linalg.pinv(A) @ W)
-    norm = torch.linalg.norm(W)
+    resid = w - _expand(_project(w, c, n), w.shape[1], kernel)
+    norm = torch.linalg.norm(w)
     return float(torch.linalg.norm(resid) / norm) if norm > 0 else 0.0
 
 
@@ -104,9 +148,7 @@ class StructuredConv2d(nn.Module):
                                dtype)
 
     def dense_weight(self) -> torch.Tensor:
-        A = self.basis(self.alpha.dtype)
-        w = self.alpha.reshape(self.out_channels, -1) @ A.T
-        return w.reshape(self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        return _expand(self.alpha, self.in_channels // self.groups, self.kernel_size)
 
     def to_dense(self) -> nn.Conv2d:
         conv = nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size, self.stride,
@@ -126,9 +168,7 @@ class StructuredConv2d(nn.Module):
         m = cls(conv.in_channels, conv.out_channels, conv.kernel_size, c, n, conv.stride,
                 conv.padding, conv.groups, conv.bias is not None)
         dtype = conv.weight.dtype
-        A = m.basis(torch.float64)
-        W = conv.weight.detach().to(torch.float64).reshape(conv.out_channels, -1)
-        alpha = (torch.linalg.pinv(A) @ W.T).T
+        alpha = _project(conv.weight.detach().to(torch.float64), c, m.n)
         m = m.to(dtype)
         with torch.no_grad():
             m.alpha.copy_(alpha.reshape(m.alpha.shape).to(dtype))
@@ -168,7 +208,7 @@ class StructuredLinear(nn.Module):
         lin = nn.Linear(self.in_features, self.out_features, self.bias is not None)
         lin = lin.to(self.alpha.dtype)
         with torch.no_grad():
-            lin.weight.copy_(self.alpha @ self.basis(self.alpha.dtype).T)
+            lin.weight.copy_(self.alpha @ _band(self.in_features, self.c, self.alpha.dtype).T)
             if self.bias is not None:
                 lin.bias.copy_(self.bias)
         return lin
@@ -176,8 +216,8 @@ class StructuredLinear(nn.Module):
     @classmethod
     def from_dense(cls, lin: nn.Linear, c: int, n=1) -> "StructuredLinear":
         m = cls(lin.in_features, lin.out_features, c, lin.bias is not None).to(lin.weight.dtype)
-        A = m.basis(torch.float64)
-        alpha = (torch.linalg.pinv(A) @ lin.weight.detach().to(torch.float64).T).T
+        w = lin.weight.detach().to(torch.float64)
+        alpha = _project(w.reshape(*w.shape, 1, 1), c, 1).reshape(w.shape[0], c)
         with torch.no_grad():
             m.alpha.copy_(alpha.to(lin.weight.dtype))
             if lin.bias is not None:
@@ -185,4 +225,4 @@ class StructuredLinear(nn.Module):
         return m
 
     def structural_loss(self, weight: torch.Tensor) -> float:
-        return structural_loss(weight.reshape(*weight.shape, 1, 1), self.c, 1)
+        return structural_loss(weight, self.c, 1)

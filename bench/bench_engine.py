@@ -92,6 +92,11 @@ def bench_resnet50() -> None:
     from accelsim.networks import load_workload
     from accelsim.simulate import simulate
 
+    t0 = time.perf_counter()
+    import pandas  # noqa: F401  (simulate's DataFrame; imported once per process)
+
+    import accelsim.energy  # noqa: F401
+    print(f"[2] imports (pandas, energy tables) {time.perf_counter() - t0:.3f} s")
     arch = load_arch("scalesim-32x32-os")
     for spec in ("resnet50", "resnet50:A"):
         wl = load_workload(spec)

@@ -2,6 +2,8 @@
 
 import csv
 import os
+import re
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -34,6 +36,19 @@ def test_table_numbers_equal_simulate(report):
         assert int(r["macs"]) == s["macs"]
         assert float(r["energy_uj"]) == pytest.approx(s["energy_uj"], rel=1e-5)
         assert float(r["dram_bytes"]) == pytest.approx(s["dram_bytes"], rel=1e-5)
+        for k in ("mults", "mac_adds", "pool_adds"):
+            assert int(r[k]) == s[k]
+
+
+def test_table_equals_simulate_cli(report, capsys):
+    import json
+
+    r = next(x for x in rows(report) if (x["arch"], x["variant"]) == ("edge-npu", "B"))
+    capsys.readouterr()
+    assert main(["simulate", "--arch", "edge-npu", "--workload", "resnet56:B", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert int(r["cycles"]) == s["total_cycles"] and int(r["pool_adds"]) == s["pool_adds"]
+    assert float(r["latency_ms"]) == pytest.approx(s["latency_ms"], rel=1e-5)
 
 
 def test_speedups_and_loss_decomposition(report):
@@ -49,18 +64,89 @@ def test_speedups_and_loss_decomposition(report):
                                      rel=1e-4, abs=1.0)
 
 
+PLOTS = ("speedup", "cycle_breakdown", "energy_breakdown", "layers_edge-npu_resnet56",
+         "roofline_edge-npu_resnet56", "layers_scalesim-eyeriss_resnet56",
+         "roofline_scalesim-eyeriss_resnet56")
+
+
 def test_outputs_exist_and_are_byte_identical(report, tmp_path):
-    for f in ("speedup.csv", "speedup.md", "speedup.tex", "report.html", "speedup.png",
-              "speedup.svg", "cycle_breakdown.png", "energy_breakdown.svg", "roofline.png"):
-        assert (report / f).stat().st_size > 0
-    assert (report / "speedup.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "\\toprule" in (report / "speedup.tex").read_text()
+    for stem in PLOTS:
+        assert (report / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
+        ET.parse(report / f"{stem}.svg")  # well-formed XML
+    tex = (report / "speedup.tex").read_text()
+    assert "\\toprule" in tex and "\\bottomrule" in tex and tex.count("\\\\") == 1 + 6
+    for f in ("layers/edge-npu__resnet56.md", "layers/edge-npu__resnet56.tex", "headline.md"):
+        assert "resnet56" in (report / f).read_text() or f.endswith(".tex")
     html = (report / "report.html").read_text()
-    assert html.count("<svg") >= 4 and "resnet56" in html
+    assert html.count("data:image/png;base64,") == len(PLOTS) and "resnet56" in html
+    # self-contained: nothing fetched from elsewhere
+    assert "<script" not in html and not re.search(r'(src|href)="(?!data:)', html)
     again = tmp_path / "again"
     assert main(ARGS + ["--out", str(again)]) == 0
-    for f in ("speedup.csv", "speedup.md", "speedup.tex", "layers.csv", "speedup.svg"):
+    files = sorted(p.relative_to(report) for p in report.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    for f in files:
         assert (again / f).read_bytes() == (report / f).read_bytes(), f
+
+
+def bar_height(svg: str, gid: str) -> float:
+    m = re.search(r'<g id="%s">\s*<path d="([^"]+)"' % re.escape(gid), svg)
+    assert m, gid
+    ys = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", m.group(1))][1::2]
+    return max(ys) - min(ys)
+
+
+def test_plots_show_the_table_data(report):
+    rs = {(r["arch"], r["variant"]): r for r in rows(report)}
+    svg = (report / "speedup.svg").read_text()
+    for arch in ("edge-npu", "scalesim-eyeriss"):
+        for v in ("A", "B"):
+            r = rs[(arch, v)]
+            h_ideal = bar_height(svg, f"ideal__{arch}_resnet56_{v}")
+            h_real = bar_height(svg, f"realized__{arch}_resnet56_{v}")
+            assert h_real / h_ideal == pytest.approx(
+                float(r["realized_speedup"]) / float(r["ideal_speedup"]), rel=1e-3)
+    # per-layer plot: stacked heights are the layer's cycles (shared y axis across variants)
+    layers = list(csv.DictReader(open(report / "layers.csv")))
+    lay = {(l["variant"], l["layer"]): l for l in layers if l["arch"] == "edge-npu"}
+    svg = (report / "layers_edge-npu_resnet56.svg").read_text()
+    ref = int(lay[("regular", "conv1")]["cycles_array"])
+    h_ref = bar_height(svg, "regular_array__conv1")
+    for v, name in (("regular", "layer3.0.conv1"), ("A", "layer1.0.conv2"),
+                    ("B", "layer2.3.conv1")):
+        got = bar_height(svg, f"{v}_array__{name}") / h_ref * ref
+        assert got == pytest.approx(int(lay[(v, name)]["cycles_array"]), rel=1e-3)
+    # energy plot: one stacked bar per component per (network, variant)
+    svg = (report / "energy_breakdown.svg").read_text()
+    for part in ("mac", "pool", "dram", "sram_ifmap"):
+        assert f'id="energy_{part}__edge-npu_resnet56_B"' in svg
+    # roofline: one point series per variant, and the roof
+    svg = (report / "roofline_edge-npu_resnet56.svg").read_text()
+    assert all(f'id="roofline__resnet56_{v}"' in svg for v in ("regular", "A", "B"))
+    assert 'id="roof"' in svg
+
+
+def test_layer_table_sums_to_network(report):
+    layers = list(csv.DictReader(open(report / "layers.csv")))
+    for r in rows(report):
+        mine = [l for l in layers if (l["arch"], l["variant"]) == (r["arch"], r["variant"])]
+        for k in ("array", "pool", "vector", "stall"):
+            assert sum(int(l[f"cycles_{k}"]) for l in mine) == int(r[f"cycles_{k}"])
+        assert sum(int(l["total_cycles"]) for l in mine) == int(r["cycles"])
+        assert sum(int(l["macs"]) for l in mine) == int(r["macs"])
+        shares = sum(float(r[f"share_{k}"]) for k in ("array", "pool", "vector", "stall"))
+        assert float(r["realized_over_ideal"]) + shares == pytest.approx(1.0, abs=1e-5)
+
+
+def test_rerun_keeps_other_tools_subfolders(tmp_path):
+    out = tmp_path / "rep"
+    (out / "validation").mkdir(parents=True)
+    (out / "validation" / "v.csv").write_text("kept")
+    (out / "stale.png").write_text("old plot")
+    assert main(["speedup", "--arch", "edge-npu", "--networks", "resnet56", "--variants", "A",
+                 "--no-plots", "--out", str(out)]) == 0
+    assert (out / "validation" / "v.csv").read_text() == "kept"
+    assert not (out / "stale.png").exists() and (out / "speedup.csv").is_file()
 
 
 def test_bad_input_leaves_no_partial_report(tmp_path, capsys):

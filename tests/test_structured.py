@@ -9,6 +9,18 @@ from accelsim.errors import InputError
 from accelsim.structured import (StructuredConv2d, StructuredLinear, composite_basis,
                                  structural_loss)
 
+
+def loop_basis(C, N, c, n):
+    """The composite kernels written out one all-ones block at a time (design.md section 2),
+    independent of the Kronecker form the module uses."""
+    (Nh, Nw), (nh, nw) = N, n
+    A = torch.zeros(C, Nh, Nw, c, nh, nw)
+    for k in range(c):
+        for i in range(nh):
+            for j in range(nw):
+                A[k:k + C - c + 1, i:i + Nh - nh + 1, j:j + Nw - nw + 1, k, i, j] = 1.0
+    return A.reshape(C * Nh * Nw, c * nh * nw)
+
 torch.set_default_dtype(torch.float64)
 
 
@@ -68,9 +80,25 @@ def test_random_kernel_has_positive_loss_and_projection_is_least_squares():
     m = StructuredConv2d.from_dense(conv, 4, 2)
     resid = (m.to_dense().weight - conv.weight).detach().reshape(4, -1)
     # the residual is orthogonal to every composite kernel (normal equations)
-    A = composite_basis(8, 3, 4, 2)
+    A = loop_basis(8, (3, 3), 4, (2, 2))
+    assert (composite_basis(8, 3, 4, 2) - A).abs().max() == 0
     assert (resid @ A).abs().max() <= 1e-8
+    assert m.structural_loss(conv.weight) == pytest.approx(loss)
     assert float(torch.linalg.norm(resid) / torch.linalg.norm(conv.weight.detach())) == pytest.approx(loss)
+
+
+def test_rectangular_and_wide_projection_matches_explicit_pinv():
+    # alpha = A^+ vec(W) with A built block by block, on a rectangular kernel (n clipped per axis)
+    # and on a wide 1x1 layer where the module uses its cached per-axis solve
+    torch.manual_seed(3)
+    for C, Cout, N, c, n in ((6, 4, (3, 2), 3, 2), (300, 3, (1, 1), 120, 1)):
+        conv = torch.nn.Conv2d(C, Cout, N)
+        m = StructuredConv2d.from_dense(conv, c, n)
+        nn_ = (min(n, N[0]), min(n, N[1]))
+        assert m.n == nn_ and m.alpha.shape == (Cout, c, *nn_)
+        A = loop_basis(C, N, c, nn_)
+        ref = (torch.linalg.pinv(A) @ conv.weight.detach().reshape(Cout, -1).T).T
+        assert (m.alpha.detach().reshape(Cout, -1) - ref).abs().max() <= 1e-9
 
 
 def test_linear_equals_dense():
@@ -81,10 +109,16 @@ def test_linear_equals_dense():
     assert (m(x) - m.to_dense()(x)).abs().max() <= 1e-10
     m2 = StructuredLinear(12, 5, 7)
     assert StructuredLinear.from_dense(m2.to_dense(), 7).alpha.sub(m2.alpha).abs().max() < 1e-9
+    assert m2.structural_loss(m2.to_dense().weight) <= 1e-12
+    assert m.structural_loss(lin.weight) > 0.1
+    # the dense weight of feature window k is the all-ones band [k, k + C - c]
+    assert (m2.to_dense().weight - m2.alpha @ loop_basis(12, (1, 1), 7, (1, 1)).T).abs().max() < 1e-12
+    with pytest.raises(InputError, match="field 'c' = 13"):
+        StructuredLinear(12, 5, 13)
 
 
 @pytest.mark.parametrize("kw, field", [(dict(c=9), "c"), (dict(c=0), "c"), (dict(n=4), "n"),
-                                       (dict(n=0), "n")])
+                                       (dict(n=0), "n"), (dict(groups=4, c=3), "c")])
 def test_bad_c_n_rejected(kw, field):
     args = dict(in_channels=8, out_channels=4, kernel_size=3, c=4, n=2)
     args.update(kw)

@@ -10,11 +10,15 @@ from pathlib import Path
 TRACES = Path(__file__).resolve().parent / "traces"
 
 
-def fresh_trace(network: str):
+def fresh_trace(network: str, model=None):
+    """The trace shipped for ``network``; ``model`` (default: a freshly built one) lets the tests
+    reuse a model they already built."""
     from accelsim import zoo
     from accelsim.trace import trace
 
-    return trace(zoo.build_model(network), zoo.input_shape(network), network, "regular")
+    if model is None:
+        model = zoo.build_model(network)
+    return trace(model, zoo.input_shape(network), network, "regular")
 
 
 def main() -> None:

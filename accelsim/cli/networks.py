@@ -1,4 +1,4 @@
-HELP = "list the shipped networks, their variants, input shapes and parameter counts"
+HELP = "list the shipped networks, their variants, input shapes, params and MACs"
 
 
 def add_arguments(p):
@@ -6,12 +6,15 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..networks import load_workload
-    from ..zoo import NETWORKS, input_shape, published_params
+    from ..networks import load_variant, variant_params
+    from ..recipe import VARIANTS
+    from ..zoo import NETWORKS, input_shape
 
-    print(f"{'network':<18}{'input':>12}{'params':>14}{'GMACs':>9}  variants")
+    head = "".join(f"{'params ' + v:>16}{'GMACs ' + v:>14}" for v in VARIANTS)
+    print(f"{'network':<18}{'input':>12}{head}")
     for n in NETWORKS:
         shape = "x".join(map(str, input_shape(n)))
-        gmacs = load_workload(n).macs / 1e9
-        print(f"{n:<18}{shape:>12}{published_params(n):>14,}{gmacs:>9.3f}  regular, A, B")
+        cells = "".join(f"{variant_params(n, v):>16,}{load_variant(n, v).macs / 1e9:>14.3f}"
+                        for v in VARIANTS)
+        print(f"{n:<18}{shape:>12}{cells}")
     return 0

@@ -7,8 +7,8 @@ def add_arguments(p):
                    help="network[:variant] (e.g. resnet50:A), a workload CSV, or a SCALE-Sim "
                         "topology CSV")
     p.add_argument("--out", help="folder for layers.csv and summary.json")
-    p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--layers", nargs="*", help="only these layers")
+    p.add_argument("--batch", type=int, default=1, help="samples per run (default 1)")
+    p.add_argument("--layers", nargs="*", metavar="LAYER", help="only these layers, by name")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -18,13 +18,20 @@ def run(args) -> int:
     from ..arch import load_arch
     from ..errors import require
     from ..fsio import atomic_dir
-    from ..networks import load_workload
     from ..simulate import simulate, summarize
-    from ..workload import Workload
+    from ..workload import Workload, read_workload_csv
 
     require(args.batch >= 1, "batch must be >= 1", field="--batch", value=args.batch)
     arch = load_arch(args.arch)
-    wl = load_workload(args.workload)
+    if args.workload.lower().endswith(".csv"):
+        from pathlib import Path
+
+        require(Path(args.workload).is_file(), "no such file", source=args.workload)
+        wl = read_workload_csv(args.workload)
+    else:
+        from ..networks import load_workload  # network[:variant] (or .onnx)
+
+        wl = load_workload(args.workload)
     if args.layers:
         keep = [wl.layer(n) for n in args.layers]
         wl = Workload(wl.network, wl.variant, tuple(keep), wl.input_shape, wl.source)
@@ -33,8 +40,10 @@ def run(args) -> int:
                **summarize(df, arch)}
     if args.out:
         with atomic_dir(args.out) as tmp:
-            df.to_csv(tmp / "layers.csv", index=False, float_format="%.6g")
-            (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            # fixed float format and key order: same inputs give byte-identical files
+            df.to_csv(tmp / "layers.csv", index=False, float_format="%.10g", lineterminator="\n")
+            (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n",
+                                              encoding="utf-8")
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

@@ -10,28 +10,54 @@ def add_arguments(p):
     p.add_argument("--variants", default="A,B", help="comma list (default A,B)")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--out", default="reports", help="output folder (replaced atomically)")
-    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--detail-network",
+                   help="network of the per-layer and roofline plots (default: the first)")
+    p.add_argument("--no-plots", action="store_true", help="tables only")
+    p.add_argument("--measure", action="store_true",
+                   help="also time the torch models on this CPU (accelsim measure) and add the "
+                        "measured speedup (slow: minutes for every network)")
+    p.add_argument("--repeats", type=int, default=5, help="timed passes with --measure")
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def run(args) -> int:
+    import os
     from pathlib import Path
 
-    from .. import html, plots, report
+    from .. import report
     from ..arch import load_arch
     from ..errors import require
     from ..fsio import atomic_dir
     from ..networks import load_workload, parse_spec
-    from ..simulate import simulate
     from ..zoo import NETWORKS, published_params
 
+    # validate everything before any work or any write
     require(args.batch >= 1, "batch must be >= 1", field="--batch", value=args.batch)
     archs = [load_arch(a) for a in args.arch]
+    names = [a.name for a in archs]
+    require(len(set(names)) == len(names), "the same arch twice", field="--arch", value=names)
     networks = args.networks or list(NETWORKS)
-    variants = ["regular"] + [v for v in args.variants.split(",") if v]
+    variants = ["regular"] + [v for v in args.variants.split(",") if v and v != "regular"]
     for n in networks:
         for v in variants:
             parse_spec(f"{n}:{v}")
-    rows, frames = [], {}
+    detail = args.detail_network or networks[0]
+    require(detail in networks, "must be one of --networks", field="--detail-network",
+            value=detail)
+    out = Path(args.out)
+    require(not out.exists() or out.is_dir(), "exists and is not a folder", field="--out",
+            value=str(out))
+
+    from ..simulate import simulate
+
+    rows, frames, layer_rows = [], {}, []
     for arch in archs:
         for net in networks:
             regular = load_workload(net)
@@ -43,30 +69,67 @@ def run(args) -> int:
                 df = simulate(wl, arch, args.batch)
                 frames[(arch.name, net, v)] = df
                 rows.append(report.summary_row(net, v, params, df, arch))
+                layer_rows += report.layer_rows(df, arch.name, net, v)
     rows = report.add_speedups(rows)
-    with atomic_dir(args.out) as tmp:
+    notes = f"Batch {args.batch}."
+    if args.measure:
+        from ..measure import measure
+
+        measured = measure(networks, variants, repeats=args.repeats)
+        rows = report.add_measured(rows, measured)
+        m0 = measured[0]
+        notes += (f" Measured: torch {m0['device']}, {m0['threads']} thread, sum-pool as "
+                  f"{m0['sumpool']}, median of {m0['repeats']} forward passes after 2 warm-up.")
+    structured = [r for r in rows if r["variant"] != "regular"]
+
+    with atomic_dir(out) as tmp:
         (tmp / "speedup.csv").write_text(report.to_csv(rows))
         (tmp / "speedup.md").write_text(report.to_markdown(rows))
         (tmp / "speedup.tex").write_text(report.to_latex(rows))
-        import pandas as pd
-
-        layers = pd.concat([df.assign(arch=a, network=n, variant=v)
-                            for (a, n, v), df in frames.items()], ignore_index=True)
-        keep = ["arch", "network", "variant", "layer", "op", "engine", "macs", "total_cycles",
-                "compute_cycles", "pool_cycles", "vector_cycles", "stall_cycles", "compute_util",
-                "pool_adds", "dram_bytes", "energy_pj", "bound"]
-        layers[keep].to_csv(tmp / "layers.csv", index=False, float_format="%.6g")
-        svgs = []
+        (tmp / "headline.md").write_text(report.to_markdown(structured, report.HEADLINE_COLUMNS))
+        (tmp / "headline.tex").write_text(report.to_latex(structured, report.HEADLINE_COLUMNS))
+        (tmp / "layers.csv").write_text(report.to_csv(layer_rows, report.LAYER_CSV_COLUMNS))
+        (tmp / "layers").mkdir()
+        for arch in archs:
+            for net in networks:
+                lr = [r for r in layer_rows if r["arch"] == arch.name and r["network"] == net]
+                stem = tmp / "layers" / f"{arch.name}__{net}"
+                stem.with_suffix(".md").write_text(
+                    f"# {net} on {arch.name}, per layer\n\n"
+                    + report.to_markdown(lr, report.LAYER_COLUMNS))
+                stem.with_suffix(".tex").write_text(
+                    report.to_latex(lr, report.LAYER_COLUMNS, group=("variant",)))
+        pngs = []
         if not args.no_plots:
-            files = plots.speedup_plot(rows, tmp) + plots.cycle_breakdown_plot(rows, tmp)
-            files += plots.energy_plot(rows, tmp)
-            arch0 = archs[-1]
-            files += plots.roofline_plot(
-                [(f"{networks[0]}:{v}", frames[(arch0.name, networks[0], v)]) for v in variants],
-                arch0, tmp, "roofline")
-            svgs = [f for f in files if f.endswith(".svg")]
-        (tmp / "report.html").write_text(html.render(rows, tmp, svgs, "accelsim speedup report"))
-    print(report.to_markdown([r for r in rows if r["variant"] != "regular"]))
-    print(f"wrote {Path(args.out)}/: speedup.csv .md .tex, layers.csv, report.html"
-          + ("" if args.no_plots else ", plots (PNG, SVG)"))
+            from .. import html, plots
+
+            plots.speedup_plot(rows, tmp)
+            pngs.append(("speedup.png", "ideal vs realized speedup per network and arch"))
+            plots.cycle_breakdown_plot(rows, tmp)
+            pngs.append(("cycle_breakdown.png", "network cycles by unit"))
+            plots.energy_plot(rows, tmp)
+            pngs.append(("energy_breakdown.png", "energy by component"))
+            for arch in archs:
+                fr = [(v, frames[(arch.name, detail, v)]) for v in variants]
+                stem = f"layers_{arch.name}_{detail}"
+                plots.layer_breakdown_plot(fr, arch.name, detail, tmp, stem)
+                pngs.append((f"{stem}.png", f"{detail} per-layer cycles on {arch.name}"))
+                stem = f"roofline_{arch.name}_{detail}"
+                plots.roofline_plot([(f"{detail}:{v}", df) for v, df in fr], arch, tmp, stem)
+                pngs.append((f"{stem}.png", f"roofline of {detail}'s layers on {arch.name}"))
+        else:
+            from .. import html
+        (tmp / "report.html").write_text(html.render(rows, tmp, pngs,
+                                                     "accelsim speedup report", notes))
+        # other tools' sub-folders of --out (e.g. reports/validation/) survive the swap
+        if out.is_dir():
+            import shutil
+
+            for entry in sorted(out.iterdir()):
+                if entry.is_dir() and not (tmp / entry.name).exists():
+                    shutil.copytree(entry, tmp / entry.name, symlinks=True)
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700
+    print(report.to_markdown(structured, report.HEADLINE_COLUMNS))
+    print(f"wrote {out}/: speedup.csv .md .tex, headline.md .tex, layers.csv, layers/, "
+          f"report.html" + ("" if args.no_plots else ", plots (PNG, SVG)"))
     return 0

@@ -1,58 +1,752 @@
-"""SRAM/DRAM traffic and stalls of one GEMM layer.
+"""SRAM/DRAM accesses, DRAM bandwidth and stalls of one GEMM layer, SCALE-Sim v2.0.2-exact.
 
-DRAM model (analytical, per operand; deliberately not SCALE-Sim's, see docs/engine.md):
-- compulsory traffic: every real ifmap word (padding is generated, never fetched), every weight,
-  every output word once;
-- re-fetch: an operand whose footprint exceeds the active half of its double-buffered SRAM is
-  streamed from DRAM once per outer fold that re-reads it (os: ifmap once per column fold, filter
-  once per row fold; ws: ifmap once per column fold; is: filter once per column fold); in ws/is a
-  partial-sum ofmap that does not fit is written once per row fold;
-- CALC mode (SCALE-Sim's): stall-free, reports the DRAM bandwidth the layer needs;
-- USER mode: DRAM delivers ``dram_bw_words_per_cycle``; with double buffering, transfers overlap
-  compute, so the layer takes max(compute, DRAM time) and the excess is stall cycles.
-SCALE-Sim instead walks every demand address through 100 recency "sets", which re-fetches more
-(ResNet-18 conv1 on 32x32 os: 326,046 ifmap words against 150,528 compulsory); the validation
-report shows both.
+SCALE-Sim walks its demand matrices one row (= one cycle) at a time in Python and pushes every
+address through three double-buffered scratchpads (NOTES section 4). This module re-derives
+that model and runs it fold by fold over the operand-address structure (engine/operands.py),
+in one numba kernel, without materializing any matrix:
+
+CALC mode (stall-free; SCALE-Sim's ``ReadBufferEstimateBw``), ifmap and filter buffers:
+  the buffer records unique addresses in first-use order in sets of P = floor(words/100); the
+  active half holds 50 sets, E = 50*P words. Whenever E new words have been recorded, the window
+  slides past them and *forgets every address seen so far* (its sets are dropped). So the DRAM
+  reads are the distinct words of each "epoch" of E new words, summed over epochs: a word that
+  comes back after an epoch boundary is fetched again (ResNet-18 conv1 on 32x32 os: 326,046
+  ifmap reads for 150,528 unique words). Start/stop cycles follow from the first request and the
+  last epoch boundary (the initial fill runs before cycle 0 at 10 words/cycle, so starts are
+  negative). Shortcuts, all exact (docs/memory.md "Speed"): an operand below one epoch is
+  fetched once (closed form); a fold whose slice was walked completely inside the current epoch
+  only hits (skipped); a stream re-reading one unit of distinct addresses (filters, ifmaps of
+  non-overlapping windows) is walked for its first unit only (_repeat_closed_form).
+
+USER mode (``Bandwidth`` words/cycle; SCALE-Sim's ``read_buffer``): the prefetch matrix is cut
+  into sets of ceil(words/100) entries; a window of active sets rotates by the prefetch sets on
+  every miss, each rotation costs ceil(prefetch half / bw) lines of bw words and delivers its last
+  line one cycle after the previous one ends, and the row waits for it. SCALE-Sim 2.0.2 adds that
+  wait even when it is negative (``potential_stall_cycles``); copied, see docs/memory.md.
+
+Both modes: the ofmap write buffer (SCALE-Sim's ``write_buffer``) collects lines of bw words
+  (CALC: bw = array columns) and drains ceil(half/bw) lines whenever more than half is occupied;
+  a row stalls when it writes into a full buffer during a drain. A partial line forced out at a
+  drain is counted as a full line when it is not the last line of a later drain (the "+31"
+  DRAM OFMAP writes of ResNet-18 conv1); copied. Per row the stall is the max of the three
+  buffers' waits; Total Cycles is the service cycle of the last ofmap row.
+
+Extensions: padding (padded positions are no address), batch (ifmap words per sample), groups
+(g GEMMs one after another through the same buffers, disjoint addresses), word_bits (counts in
+words; SRAM capacity in words = kB*1024*8/word_bits; SCALE-Sim is 8-bit only).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numba import njit
 
 from ..arch import Arch
+from ..errors import InputError
 from ..mapping import GemmMapping
-from ..workload import Layer, input_elems, output_elems, weight_count
+from ..workload import Layer
+from .operands import ifmap_addressing, unique_ifmap_words
+
+# SCALE-Sim constants (single_layer_sim.py / read_buffer_estimate_bw.py)
+CALC_FILL_WORDS_PER_CYCLE = 10   # CALC mode: initial ifmap/filter fill bandwidth ("arbitrary")
+SETS = 100                       # a read buffer is tracked as 100 sets
+ACTIVE_SETS = 50                 # active_buf_frac 0.5
+DF_CODE = {"os": 0, "ws": 1, "is": 2}
 
 
 @dataclass(frozen=True)
 class MemoryCounts:
-    dram_ifmap_reads: int       # words
+    # SRAM accesses (words): the operand slots the array consumes, SCALE-Sim's counts
+    ifmap_sram_reads: int
+    filter_sram_reads: int
+    ofmap_sram_writes: int
+    # DRAM traffic (words)
+    dram_ifmap_reads: int
     dram_filter_reads: int
     dram_ofmap_writes: int
+    # DETAILED_ACCESS_REPORT start/stop cycles
+    ifmap_sram_start_cycle: int
+    ifmap_sram_stop_cycle: int
+    filter_sram_start_cycle: int
+    filter_sram_stop_cycle: int
+    ofmap_sram_start_cycle: int
+    ofmap_sram_stop_cycle: int
+    dram_ifmap_start_cycle: int
+    dram_ifmap_stop_cycle: int
+    dram_filter_start_cycle: int
+    dram_filter_stop_cycle: int
+    dram_ofmap_start_cycle: int
+    dram_ofmap_stop_cycle: int
+    # BANDWIDTH_REPORT (words/cycle): SRAM over total cycles, DRAM over its own start..stop span
+    ifmap_sram_bw_words_per_cycle: float
+    filter_sram_bw_words_per_cycle: float
+    ofmap_sram_bw_words_per_cycle: float
+    dram_ifmap_bw_words_per_cycle: float
+    dram_filter_bw_words_per_cycle: float
+    dram_ofmap_bw_words_per_cycle: float
     stall_cycles: int
-    dram_bw_needed_words_per_cycle: float
+    total_cycles: int            # stall-free cycles (SCALE-Sim's, incl. its -1) + stalls
 
 
-def _refetch(footprint_words: int, sram_words: int, passes: int) -> int:
-    # double-buffered: half the SRAM holds the working set while the other half fills
-    return 1 if footprint_words <= sram_words // 2 else passes
+# ---- address of one operand slot -------------------------------------------------------------
+@njit(cache=True)
+def _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    if m >= M or k >= K:
+        return -1
+    y = rb[m] + wr[k]
+    x = cb[m] + wc[k]
+    if y < 0 or y >= H or x < 0 or x >= W:
+        return -1
+    return pb[m] + wo[k] + g * goff
 
 
-def simulate_memory(layer: Layer, arch: Arch, mp: GemmMapping, compute_cycles: int) -> MemoryCounts:
-    ifmap = mp.batch * input_elems(layer)
-    filt = weight_count(layer) - (layer.filters if layer.bias else 0)
-    ofmap = mp.batch * output_elems(layer)
-    df = mp.dataflow
-    if_passes = mp.col_folds if df in ("os", "ws") else 1
-    f_passes = mp.row_folds if df == "os" else (mp.col_folds if df == "is" else 1)
-    o_passes = mp.row_folds if df in ("ws", "is") else 1
-    dram_if = ifmap * _refetch(ifmap, arch.sram_words("ifmap"), if_passes)
-    dram_f = filt * _refetch(filt, arch.sram_words("filter"), f_passes)
-    dram_o = ofmap * _refetch(ofmap, arch.sram_words("ofmap"), o_passes)
-    total = dram_if + dram_f + dram_o
-    cycles = max(compute_cycles, 1)
+@njit(cache=True)
+def _fa(k, n, g, N, K):
+    if k >= K or n >= N:
+        return -1
+    return g * N * K + n * K + k
+
+
+@njit(cache=True)
+def _slot(df, ifmap, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Address of (time/row t, lane j) of an operand's fold block, -1 if idle or padding.
+    Skewed streams: t = time step; stationary blocks: t = stored row (before SCALE-Sim's flip)."""
+    if df == 0:
+        if ifmap:
+            return _ifa(r * AR + j, t, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+        return _fa(t, c * AC + j, g, N, K)
+    if df == 1:
+        if ifmap:
+            return _ifa(t, r * AR + j, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+        return _fa(r * AR + t, c * AC + j, g, N, K)
+    if ifmap:
+        return _ifa(c * AC + j, r * AR + t, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+    return _fa(r * AR + j, t, g, N, K)
+
+
+@njit(cache=True)
+def _last_ifmap_fold(df, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Index (in walk order) of the last fold that reads any real ifmap word: a fold can be
+    all padding (SCALE-Sim's extra ceil-rule pixel alone in the last row fold)."""
+    if df == 0:
+        T, L = K, AR
+    elif df == 1:
+        T, L = M, AR
+    else:
+        T, L = AR, AC
+    for f in range(G * cf * rf - 1, -1, -1):
+        g = f // (cf * rf)
+        c = (f // rf) % cf
+        r = f % rf
+        for t in range(T):
+            for j in range(L):
+                if _slot(df, True, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                         H, W, goff) >= 0:
+                    return f
+    return 0
+
+
+# ---- USER mode: SCALE-Sim's prefetch matrix (fetch order) ---------------------------------------
+@njit(cache=True)
+def _fetch_sequence(df, ifmap, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    # (blocks, rows per block, lanes, diagonal-unrolled?) per dataflow and operand
+    if df == 0:
+        nb, T, L, diag = (rf, K, AR, True) if ifmap else (cf, K, AC, True)
+    elif df == 1:
+        nb, T, L, diag = (rf, M, AR, True) if ifmap else (cf, K, AC, False)
+    else:
+        nb, T, L, diag = (cf, K, AC, False) if ifmap else (rf, N, AR, True)
+    rows = nb * T
+    out = np.empty(G * rows * L, dtype=np.int64)
+    idx = 0
+    for g in range(G):
+        if diag:
+            for d in range(rows + L):
+                hi = min(d, rows - 1)
+                lo = max(0, d - L + 1)
+                for row in range(hi, lo - 1, -1):
+                    b = row // T
+                    t = row % T
+                    j = d - row
+                    if df == 0:
+                        r, c = (b, 0) if ifmap else (0, b)
+                    elif df == 1:
+                        r, c = b, 0
+                    else:
+                        r, c = b, 0
+                    out[idx] = _slot(df, ifmap, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb,
+                                     wr, wc, wo, H, W, goff)
+                    idx += 1
+        else:
+            for row in range(rows):
+                b = row // T
+                t = row % T
+                for j in range(L):
+                    # ws filter: block = column fold, rows = K; is ifmap: block = column fold,
+                    # rows = K (stored row t of the full K range, not a row fold)
+                    if df == 1:
+                        a = _fa(t, b * AC + j, g, N, K)
+                    else:
+                        a = _ifa(b * AC + j, t, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+                    out[idx] = a
+                    idx += 1
+    return out
+
+
+def _set_index(seq: np.ndarray, words: int, space: int):
+    """SCALE-Sim's hashed sets over the fetch sequence: consecutive ceil(words/100) valid
+    entries per set (duplicates count), plus a final (possibly empty) set. Returns the set
+    count and, per address, the sorted set ids that hold it (CSR)."""
+    eps = math.ceil(words / SETS)
+    v = seq[seq >= 0]
+    nl = len(v) // eps + 1
+    key = np.unique(v * nl + np.arange(len(v), dtype=np.int64) // eps)
+    addr, sets = np.divmod(key, nl)
+    ptr = np.zeros(space + 1, dtype=np.int64)
+    np.cumsum(np.bincount(addr, minlength=space), out=ptr[1:])
+    return nl, eps, ptr, sets.astype(np.int64)
+
+
+@njit(cache=True, inline="always")
+def _in_window(a, ptr, sets, ws, we):
+    for i in range(ptr[a], ptr[a + 1]):
+        s = sets[i]
+        if ws < we:
+            if ws <= s < we:
+                return True
+        elif s >= ws or s < we:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _miss(a, ptr, sets, ws, we, npf, nact, nl, acc, words_per_prefetch, lpf, lines):
+    """USER mode: rotate the active window by the prefetch sets until it holds ``a``; each
+    rotation fetches ``lines`` lines, the last arriving one cycle after the previous batch."""
+    for _ in range(nl + 2):     # a window of >= half the sets covers every set in 2 turns
+        ws = (ws + npf) % nl
+        we = (ws + nact) % nl
+        acc += words_per_prefetch
+        lpf = lpf + lines + 1
+        if _in_window(a, ptr, sets, ws, we):
+            break
+    return ws, we, acc, lpf
+
+
+@njit(cache=True)
+def _repeat_closed_form(D, b, n_units, E, unit_rows, rm, scope_row0):
+    """Epoch boundaries over units 1..n-1 of a stream that repeats one unit of D distinct
+    addresses, given that unit 0 had its last boundary at valid-element index b. After a
+    boundary at global position P the next D positions are all new and then everything hits,
+    so with E <= D boundaries fall every E positions; with E > D there is none.
+    Returns (boundaries added, words in the epoch at the end, row of the last boundary or -1)."""
+    total = n_units * D
+    if E > D:
+        return 0, D, -1
+    k = (total - 1 - b) // E
+    if k == 0:
+        return 0, total - 1 - b, -1
+    last = b + k * E
+    return k, total - 1 - last, scope_row0 + (last // D) * unit_rows + rm[last % D]
+
+
+# ---- the walk ----------------------------------------------------------------------------------
+@njit(cache=True)
+def _walk(df, AR, AC, M, N, K, G, rf, cf,
+          rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
+          user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold,
+          dist_if, dist_f,           # positional args 28, 29 (tests flip them)
+          # USER mode: per read buffer (ifmap, filter) its words, bw and set index
+          if_words, f_words, rd_bw, if_nl, if_eps, if_ptr, if_sets, if_fetch_lines,
+          f_nl, f_eps, f_ptr, f_sets, f_fetch_lines):
+    res = np.zeros(32, dtype=np.int64)
+    if df == 0:
+        T = K
+        rows_fold = K + AR + AC - 2
+    else:
+        T = M if df == 1 else N
+        rows_fold = 2 * AR + AC + T - 2
+    # skew prefixes of the streamed operands, and which operand is stationary (no skew)
+    if df == 0:
+        pre_if, L_if, T_if, stat_if = 0, AR, K, False
+        pre_f, L_f, T_f, stat_f = 0, AC, K, False
+    elif df == 1:
+        pre_if, L_if, T_if, stat_if = AR, AR, M, False
+        pre_f, L_f, T_f, stat_f = 0, AC, AR, True
+    else:
+        pre_if, L_if, T_if, stat_if = 0, AC, AR, True
+        pre_f, L_f, T_f, stat_f = AR, AR, N, False
+
+    # CALC state per read buffer: epoch stamps
+    nkeys = G * rf * cf
+    st_if = np.zeros(if_space if not user else 1, dtype=np.int32)
+    st_f = np.zeros(f_space if not user else 1, dtype=np.int32)
+    key_ep_if = np.full(nkeys, -1, dtype=np.int64)
+    key_ep_f = np.full(nkeys, -1, dtype=np.int64)
+    key_last_if = np.full(nkeys, -1, dtype=np.int64)
+    key_last_f = np.full(nkeys, -1, dtype=np.int64)
+    E_if = ACTIVE_SETS * P_if
+    E_f = ACTIVE_SETS * P_f
+    ep_if, cnt_if, nsh_if, lsh_if = 1, 0, 0, 0
+    ep_f, cnt_f, nsh_f, lsh_f = 1, 0, 0, 0
+
+    # USER state per read buffer
+    A_if = (if_words + 1) // 2
+    A_f = (f_words + 1) // 2
+    pf_lines_if = -(-(if_words - A_if) // rd_bw) if user else 0
+    pf_lines_f = -(-(f_words - A_f) // rd_bw) if user else 0
+    nact_if = min(-(-A_if // if_eps), if_nl) if user else 0
+    npf_if = min(-(-(if_words - A_if) // if_eps), if_nl - nact_if) if user else 0
+    nact_f = min(-(-A_f // f_eps), f_nl) if user else 0
+    npf_f = min(-(-(f_words - A_f) // f_eps), f_nl - nact_f) if user else 0
+    ws_if, we_if, ws_f, we_f = 0, nact_if, 0, nact_f
+    acc_if, acc_f = 0, 0
+    lpf_if, lpf_f = 0, 0
+    dstart_if, dstart_f = 0, 0
+
+    # write buffer state
+    S = of_words
+    Aw = (S + 1) // 2
+    D = S - Aw
+    Ld = -(-D // of_bw)
+    free = S
+    line_idx = 0
+    nlines = 0
+    dsl = 0                       # first undrained line
+    part_line = np.empty(16, dtype=np.int64)   # forced partial lines: index, valid words
+    part_val = np.empty(16, dtype=np.int64)
+    npart = 0
+    ppos = 0
+    drain_end = 0
+    of_acc = 0
+    of_dstart = 0
+    of_dstop = 0
+    of_drained = False
+
+    # Repeated units of distinct addresses (CALC): os/ws ifmap with non-overlapping windows and
+    # is filter repeat one unit per column fold (scope = group); the os filter repeats one fold
+    # per row fold (scope = column fold). Unit 0 is walked, recording the row of each valid
+    # element; the rest follows in closed form (_repeat_closed_form).
+    rep_if = 1 if (dist_if and not user and not nowalk_if and df != 2 and cf >= 2) else 0
+    rep_f = 0
+    if dist_f and not user and not nowalk_f:
+        if df == 0 and rf >= 2:
+            rep_f = 2
+        elif df == 2 and cf >= 2:
+            rep_f = 1
+    rm_if = np.zeros(M * K + 1 if rep_if else 1, dtype=np.int64)
+    rm_f = np.zeros((K * AC + 1 if rep_f == 2 else K * N + 1) if rep_f else 1, dtype=np.int64)
+    D_if, b_if, D_f, b_f = 0, -1, 0, -1
+    rec_if, rec_f = False, False
+    frz_if, frz_f = False, False
+    scope0_if, scope0_f = 0, 0
+    tgt_if, tgt_f = -1, -1
     stall = 0
-    if arch.bandwidth_mode == "user":
-        stall = max(0, math.ceil(total / arch.dram_bw_words_per_cycle) - cycles)
-    return MemoryCounts(dram_if, dram_f, dram_o, stall, total / cycles)
+    first_if, first_f, first_of = -1, -1, -1
+    last_if, last_f, last_of = -1, -1, -1
+    of_out = 0
+    row0 = 0
+    started = False
+    for g in range(G):
+        for c in range(cf):
+            for r in range(rf):
+                cu = min(AC, (N if df != 2 else M) - c * AC)
+                ru = min(AR, (M if df == 0 else K) - r * AR)
+                if df == 0:
+                    kif, kf = g * rf * cf + r, g * rf * cf + c
+                elif df == 1:
+                    kif, kf = g * rf * cf + r, g * rf * cf + c * rf + r
+                else:
+                    kif, kf = g * rf * cf + c * rf + r, g * rf * cf + r
+                # an operand smaller than one epoch is fetched once (closed form by the
+                # caller); only its first and last folds are walked, for the SRAM start/stop
+                fold = (g * cf + c) * rf + r
+                edge_if = fold == 0 or fold == last_if_fold
+                edge_f = fold == 0 or fold == G * cf * rf - 1
+                if rep_if:
+                    if c == 0 and r == 0:
+                        frz_if, rec_if, D_if, b_if, scope0_if = False, True, 0, -1, row0
+                    elif c == 1 and r == 0:
+                        rec_if = False
+                        frz_if = True
+                        if b_if >= 0:
+                            kk, cnt_if, tgt_if = _repeat_closed_form(
+                                D_if, b_if, cf, E_if, rf * rows_fold, rm_if, scope0_if)
+                            nsh_if += kk
+                            ep_if += kk
+                if rep_f:
+                    if (rep_f == 2 and r == 0) or (rep_f == 1 and c == 0 and r == 0):
+                        frz_f, rec_f, D_f, b_f, scope0_f = False, True, 0, -1, row0
+                    elif (rep_f == 2 and r == 1) or (rep_f == 1 and c == 1 and r == 0):
+                        rec_f = False
+                        frz_f = True
+                        if b_f >= 0:
+                            n_u = rf if rep_f == 2 else cf
+                            u_rows = rows_fold if rep_f == 2 else rf * rows_fold
+                            kk, cnt_f, tgt_f = _repeat_closed_form(
+                                D_f, b_f, n_u, E_f, u_rows, rm_f, scope0_f)
+                            nsh_f += kk
+                            ep_f += kk
+                skip_if = (not user) and (frz_if or key_ep_if[kif] == ep_if
+                                          or (nowalk_if and not edge_if))
+                skip_f = (not user) and (frz_f or key_ep_f[kf] == ep_f
+                                         or (nowalk_f and not edge_f))
+                ep0_if, ep0_f = ep_if, ep_f
+                lastv_if, lastv_f = -1, -1
+                for tau in range(rows_fold):
+                    cycle = row0 + tau + stall
+                    if row0 + tau == tgt_if:
+                        lsh_if = cycle
+                        tgt_if = -1
+                    if row0 + tau == tgt_f:
+                        lsh_f = cycle
+                        tgt_f = -1
+                    if user and not started:
+                        # prefetch_active_buffer on the first request row
+                        n0 = min(-(-A_if // rd_bw), if_fetch_lines)
+                        acc_if += n0 * rd_bw
+                        lpf_if = cycle - 1
+                        dstart_if = cycle - n0
+                        n0 = min(-(-A_f // rd_bw), f_fetch_lines)
+                        acc_f += n0 * rd_bw
+                        lpf_f = cycle - 1
+                        dstart_f = cycle - n0
+                    started = True
+                    # ---------------- ifmap ----------------
+                    if_out = cycle + 1
+                    if stat_if:
+                        lo, hi = (0, AC - 1) if tau < AR else (1, 0)
+                    else:
+                        lo = max(0, tau - pre_if - T_if + 1)
+                        hi = min(L_if - 1, tau - pre_if)
+                    anyv = False
+                    if skip_if:
+                        # same slice as when walked: only its last valid row can move the
+                        # stop cycle (the start was set by the first fold)
+                        anyv = tau == key_last_if[kif]
+                    else:
+                        for j in range(lo, hi + 1):
+                            # address written out here: a call per slot costs 5x (measured)
+                            if df == 0:
+                                m, k = r * AR + j, tau - j
+                            elif df == 1:
+                                m, k = tau - pre_if - j, r * AR + j
+                            else:
+                                m, k = c * AC + j, r * AR + AR - 1 - tau
+                            if m >= M or k >= K:
+                                continue
+                            y = rb[m] + wr[k]
+                            x = cb[m] + wc[k]
+                            if y < 0 or y >= H or x < 0 or x >= W:
+                                continue
+                            a = pb[m] + wo[k] + g * goff
+                            anyv = True
+                            if rec_if:
+                                rm_if[D_if] = row0 + tau - scope0_if
+                                D_if += 1
+                            if user:
+                                if not _in_window(a, if_ptr, if_sets, ws_if, we_if):
+                                    ws_if, we_if, acc_if, lpf_if = _miss(
+                                        a, if_ptr, if_sets, ws_if, we_if, npf_if, nact_if,
+                                        if_nl, acc_if, pf_lines_if * rd_bw, lpf_if,
+                                        pf_lines_if)
+                                    if_out = lpf_if
+                            elif st_if[a] != ep_if:
+                                st_if[a] = ep_if
+                                cnt_if += 1
+                                if P_if > 0 and cnt_if == E_if:
+                                    nsh_if += 1
+                                    lsh_if = cycle
+                                    b_if = D_if - 1
+                                    ep_if += 1
+                                    cnt_if = 0
+                        if anyv:
+                            lastv_if = tau
+                    if anyv:
+                        if first_if < 0:
+                            first_if = if_out
+                        last_if = if_out
+                    # ---------------- filter ----------------
+                    f_out = cycle + 1
+                    if stat_f:
+                        lo, hi = (0, AC - 1) if tau < AR else (1, 0)
+                    else:
+                        lo = max(0, tau - pre_f - T_f + 1)
+                        hi = min(L_f - 1, tau - pre_f)
+                    anyv = False
+                    if skip_f:
+                        anyv = tau == key_last_f[kf]
+                    else:
+                        for j in range(lo, hi + 1):
+                            if df == 0:
+                                k, n = tau - j, c * AC + j
+                            elif df == 1:
+                                k, n = r * AR + AR - 1 - tau, c * AC + j
+                            else:
+                                k, n = r * AR + j, tau - pre_f - j
+                            if k >= K or n >= N:
+                                continue
+                            a = (g * N + n) * K + k
+                            if rec_f:
+                                rm_f[D_f] = row0 + tau - scope0_f
+                                D_f += 1
+                            anyv = True
+                            if user:
+                                if not _in_window(a, f_ptr, f_sets, ws_f, we_f):
+                                    ws_f, we_f, acc_f, lpf_f = _miss(
+                                        a, f_ptr, f_sets, ws_f, we_f, npf_f, nact_f, f_nl,
+                                        acc_f, pf_lines_f * rd_bw, lpf_f, pf_lines_f)
+                                    f_out = lpf_f
+                            elif st_f[a] != ep_f:
+                                st_f[a] = ep_f
+                                cnt_f += 1
+                                if P_f > 0 and cnt_f == E_f:
+                                    nsh_f += 1
+                                    lsh_f = cycle
+                                    b_f = D_f - 1
+                                    ep_f += 1
+                                    cnt_f = 0
+                        if anyv:
+                            lastv_f = tau
+                    if anyv:
+                        if first_f < 0:
+                            first_f = f_out
+                        last_f = f_out
+                    # ---------------- ofmap (write buffer) ----------------
+                    if df == 0:
+                        tp = tau - (K - 1)
+                        lo = max(0, tp - AR + 1)
+                        hi = min(cu - 1, tp - AR + ru)
+                    else:
+                        tp = tau - (2 * AR - 1)
+                        lo = max(0, tp - T + 1)
+                        hi = min(cu - 1, tp)
+                    v = hi - lo + 1 if (tp >= 0 and hi >= lo) else 0
+                    nv = v
+                    cur = cycle
+                    # the row's v words, in batches between events (a line boundary has no
+                    # side effect but its count, so only drains and full-buffer waits split)
+                    while v > 0:
+                        if cur < drain_end:
+                            n1 = max(1, free)          # the write that leaves no free word
+                        else:
+                            n1 = max(1, free - Aw + 1)  # the write that passes half full
+                        if v < n1:
+                            n1 = v
+                            event = False
+                        else:
+                            event = True
+                        free -= n1
+                        line_idx += n1
+                        nlines += line_idx // of_bw
+                        line_idx = line_idx % of_bw
+                        v -= n1
+                        if not event:
+                            break
+                        if cur < drain_end:
+                            cur = drain_end            # stall until the drain ends
+                            continue
+                        if line_idx != 0:
+                            if npart == part_line.shape[0]:
+                                part_line = np.concatenate((part_line, np.empty_like(part_line)))
+                                part_val = np.concatenate((part_val, np.empty_like(part_val)))
+                            part_line[npart] = nlines
+                            part_val[npart] = line_idx
+                            npart += 1
+                            nlines += 1
+                            line_idx = 0
+                        e = min(dsl + Ld, nlines)
+                        nd = e - dsl
+                        data = nd * of_bw
+                        while ppos < npart and part_line[ppos] < e - 1:
+                            ppos += 1
+                        if ppos < npart and part_line[ppos] == e - 1:
+                            data -= of_bw - part_val[ppos]
+                        of_acc += data
+                        if not of_drained:
+                            of_dstart = cur
+                            of_drained = True
+                        of_dstop = cur + nd - 1
+                        free += data
+                        dsl = e
+                        drain_end = cur + nd - 1
+                    of_out = cur
+                    if nv > 0:
+                        if first_of < 0:
+                            first_of = of_out
+                        last_of = of_out
+                    st = max(if_out - cycle - 1, f_out - cycle - 1, of_out - cycle - 1)
+                    stall += st
+                # fold done: a slice walked without an epoch boundary is all hits next time
+                if not user:
+                    if nowalk_if and not edge_if:
+                        pass
+                    elif not skip_if:
+                        key_last_if[kif] = lastv_if
+                        key_ep_if[kif] = ep_if if ep_if == ep0_if else -1
+                    if nowalk_f and not edge_f:
+                        pass
+                    elif not skip_f:
+                        key_last_f[kf] = lastv_f
+                        key_ep_f[kf] = ep_f if ep_f == ep0_f else -1
+                row0 += rows_fold
+    # drain what is left, back to back from the last row's service cycle
+    if line_idx != 0:
+        if npart == part_line.shape[0]:
+            part_line = np.concatenate((part_line, np.empty_like(part_line)))
+            part_val = np.concatenate((part_val, np.empty_like(part_val)))
+        part_line[npart] = nlines
+        part_val[npart] = line_idx
+        npart += 1
+        nlines += 1
+        line_idx = 0
+    cyc = of_out
+    while dsl < nlines:
+        e = min(dsl + Ld, nlines)
+        nd = e - dsl
+        data = nd * of_bw
+        while ppos < npart and part_line[ppos] < e - 1:
+            ppos += 1
+        if ppos < npart and part_line[ppos] == e - 1:
+            data -= of_bw - part_val[ppos]
+        of_acc += data
+        if not of_drained:
+            of_dstart = cyc
+            of_drained = True
+        of_dstop = cyc + nd - 1
+        dsl = e
+        cyc = cyc + nd
+    res[0] = of_out
+    res[1] = stall
+    res[2], res[3], res[4], res[5], res[6], res[7] = first_if, last_if, first_f, last_f, \
+        first_of, last_of
+    res[8], res[9], res[10] = of_acc, of_dstart, of_dstop
+    if user:
+        res[11], res[12], res[13] = acc_if, dstart_if, lpf_if
+        res[14], res[15], res[16] = acc_f, dstart_f, lpf_f
+    else:
+        res[11], res[12], res[13], res[14] = nsh_if, lsh_if, cnt_if, first_if - 1
+        res[15], res[16], res[17], res[18] = nsh_f, lsh_f, cnt_f, first_f - 1
+    return res
+
+
+def _calc_dram(nshift: int, last_shift: int, cnt: int, first_req: int, P: int):
+    """(reads, start, stop) of a CALC read buffer from its epoch walk."""
+    fill = CALC_FILL_WORDS_PER_CYCLE
+    E = ACTIVE_SETS * P
+    if nshift == 0:
+        # the whole operand fits one epoch: one fill before cycle 0, ending at cycle -1
+        nsets = -(-cnt // P) if P > 0 else 1
+        return cnt, -math.ceil(nsets * P / fill), -1
+    return nshift * E + cnt, first_req - math.ceil(E / fill), last_shift + 1
+
+
+def _bw(words: int, start: int, stop: int) -> float:
+    return words / (stop - start + 1)
+
+
+def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCounts:
+    """SRAM/DRAM accesses, start/stop cycles, bandwidths and stalls of a conv/linear layer."""
+    mp = mapping
+    AR, AC = mp.array_rows, mp.array_cols
+    ad = ifmap_addressing(layer, mp.batch)
+    G = mp.groups
+    M, N, K = mp.M, mp.N, mp.K
+    df = DF_CODE[mp.dataflow]
+    if_words, f_words, of_words = (arch.sram_words("ifmap"), arch.sram_words("filter"),
+                                   arch.sram_words("ofmap"))
+    user = arch.bandwidth_mode == "user"
+    if user and arch.stall_model == "overlap":
+        return _overlap(layer, arch.with_(bandwidth_mode="calc"), mp,
+                        arch.dram_bw_words_per_cycle)
+    f_space = G * N * K
+    if user:
+        bw = arch.dram_bw_words_per_cycle
+        if float(bw) != int(bw):
+            raise InputError("USER bandwidth mode models DRAM lines of whole words per cycle",
+                             source=arch.source or arch.name, field="dram_bw_words_per_cycle",
+                             value=bw)
+        rd_bw = of_bw = int(bw)
+        args = (df, G, mp.row_folds, mp.col_folds, AR, AC, M, N, K, ad.row_base, ad.col_base,
+                ad.pix_base, ad.win_row, ad.win_col, ad.win_off, ad.H, ad.W,
+                ad.group_ifmap_offset)
+        seq_if = _fetch_sequence(df, True, *args[1:])
+        seq_f = _fetch_sequence(df, False, *args[1:])
+        if_nl, if_eps, if_ptr, if_sets = _set_index(seq_if, if_words, ad.space)
+        f_nl, f_eps, f_ptr, f_sets = _set_index(seq_f, f_words, f_space)
+        if_lines = -(-len(seq_if) // rd_bw)
+        f_lines = -(-len(seq_f) // rd_bw)
+    else:
+        rd_bw, of_bw = 1, AC     # CALC drains the ofmap at one array row per cycle
+        empty = np.zeros(1, dtype=np.int64)
+        if_nl = if_eps = f_nl = f_eps = 1
+        if_ptr = f_ptr = if_sets = f_sets = empty
+        if_lines = f_lines = 1
+    P_if, P_f = if_words // SETS, f_words // SETS
+    # operands below one epoch (E = 50*P new words) never slide the window: DRAM reads are
+    # their unique words, no walk needed
+    uniq_if, uniq_f = unique_ifmap_words(layer, mp.batch), f_space
+    nowalk_if = (not user) and (P_if == 0 or uniq_if < ACTIVE_SETS * P_if)
+    nowalk_f = (not user) and (P_f == 0 or uniq_f < ACTIVE_SETS * P_f)
+    last_if_fold = 0
+    if nowalk_if:
+        last_if_fold = _last_ifmap_fold(df, G, mp.row_folds, mp.col_folds, AR, AC, M, N, K,
+                                        ad.row_base, ad.col_base, ad.pix_base, ad.win_row,
+                                        ad.win_col, ad.win_off, ad.H, ad.W,
+                                        ad.group_ifmap_offset)
+    # every valid ifmap slot is a distinct word when windows do not overlap
+    dist_if = layer.kernel[0] <= layer.stride[0] and layer.kernel[1] <= layer.stride[1]
+    res = _walk(df, AR, AC, M, N, K, G, mp.row_folds, mp.col_folds,
+                ad.row_base, ad.col_base, ad.pix_base, ad.win_row, ad.win_col, ad.win_off,
+                ad.H, ad.W, ad.group_ifmap_offset, ad.space, f_space,
+                user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold,
+                dist_if, True,
+                if_words, f_words, rd_bw, if_nl, if_eps, if_ptr, if_sets, if_lines,
+                f_nl, f_eps, f_ptr, f_sets, f_lines)
+    res = [int(x) for x in res]
+    total, stall = res[0], res[1]
+    if user:
+        dif = (res[11], res[12], res[13])
+        dfl = (res[14], res[15], res[16])
+    else:
+        if nowalk_if:
+            res[11], res[13] = 0, uniq_if
+        if nowalk_f:
+            res[15], res[17] = 0, uniq_f
+        dif = _calc_dram(res[11], res[12], res[13], res[14], P_if)
+        dfl = _calc_dram(res[15], res[16], res[17], res[18], P_f)
+    dof = (res[8], res[9], res[10])
+    # SRAM slot counts: SCALE-Sim's per-fold slice sums (engine/systolic.py owns the formula)
+    from .systolic import sram_accesses
+    s_if, s_f, s_of = sram_accesses(mp)
+    return MemoryCounts(
+        s_if, s_f, s_of, dif[0], dfl[0], dof[0],
+        res[2], res[3], res[4], res[5], res[6], res[7],
+        dif[1], dif[2], dfl[1], dfl[2], dof[1], dof[2],
+        s_if / total, s_f / total, s_of / total,
+        _bw(dif[0], dif[1], dif[2]), _bw(dfl[0], dfl[1], dfl[2]), _bw(dof[0], dof[1], dof[2]),
+        stall, total)
+
+
+def _overlap(layer: Layer, calc_arch: Arch, mp: GemmMapping, bw: float) -> MemoryCounts:
+    """USER mode, stall model "overlap": the layer moves exactly the words SCALE-Sim's CALC walk
+    says it moves, over one DRAM channel of `bw` words/cycle shared by the three buffers, and
+    double buffering hides that transfer behind compute. Stalls are the transfer time the
+    compute cannot hide: max(0, ceil(dram words / bw) - stall-free cycles). A lower bound on
+    any real schedule with that traffic, and the bound SCALE-Sim's USER read buffers, which
+    re-fetch whole prefetch windows on every miss, overshoot by 10-100x on large layers
+    (docs/memory.md)."""
+    c = simulate_memory(layer, calc_arch, mp)
+    words = c.dram_ifmap_reads + c.dram_filter_reads + c.dram_ofmap_writes
+    stall = max(0, math.ceil(words / bw) - c.total_cycles)
+    total = c.total_cycles + stall
+    return replace(c, stall_cycles=stall, total_cycles=total,
+                   ifmap_sram_bw_words_per_cycle=c.ifmap_sram_reads / total,
+                   filter_sram_bw_words_per_cycle=c.filter_sram_reads / total,
+                   ofmap_sram_bw_words_per_cycle=c.ofmap_sram_writes / total)
+
+
+__all__ = ["MemoryCounts", "simulate_memory"]

@@ -1,0 +1,77 @@
+HELP = ("co-design: the cheapest pool unit (area) that realizes a target share of the ideal "
+        "structured speedup of a network on a base arch")
+
+
+def _csv(kind):
+    def parse(s):
+        try:
+            return [kind(x) for x in s.split(",") if x.strip()]
+        except ValueError:
+            from ..errors import InputError
+
+            raise InputError("expected a comma-separated list", value=s) from None
+    return parse
+
+
+def add_arguments(p):
+    p.add_argument("--arch", required=True, help="base arch: preset, YAML or .cfg")
+    p.add_argument("--network", required=True, help="network name (e.g. resnet50)")
+    p.add_argument("--variants", type=_csv(str), default=["A"],
+                   help="structured variants to consider: A, B or recipe .yaml files (comma list)")
+    p.add_argument("--target", type=float, default=0.9,
+                   help="required realized/ideal speedup (default 0.9)")
+    p.add_argument("--lanes", type=_csv(int), default=[4, 8, 16, 32, 64, 128, 256])
+    p.add_argument("--trees", type=_csv(str), default=["separable", "direct"])
+    p.add_argument("--modes", type=_csv(str), default=["fused", "two_pass"])
+    p.add_argument("--ports", type=_csv(int), default=None,
+                   help="pool SRAM read ports (default: the base arch's, else 64)")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--out", help="folder for candidates.csv and answer.json")
+
+
+def run(args) -> int:
+    import json
+
+    from ..arch import PoolUnit, load_arch
+    from ..errors import require
+    from ..fsio import atomic_dir
+    from ..sweep import codesign_pool, load_point_workload
+    from ..networks import parse_spec
+
+    require(0 < args.target <= 10, "must be in (0, 10]", field="--target", value=args.target)
+    require(args.batch >= 1, "must be >= 1", field="--batch", value=args.batch)
+    base = load_arch(args.arch)
+    parse_spec(args.network)  # validates the name
+    ports = args.ports or [base.pool.input_words_per_cycle if base.pool else 64]
+    pools = [None] + [PoolUnit(lanes=l, tree=t, mode=m, input_words_per_cycle=p)
+                      for l in args.lanes for t in args.trees for m in args.modes for p in ports]
+    for pool in pools[1:]:
+        base.with_(pool=pool)  # validates lanes, tree, mode, ports (InputError naming the field)
+    for v in args.variants:
+        load_point_workload(args.network, v)  # validates variant / recipe
+    answer, table = codesign_pool(base, args.network, args.variants, pools, args.target,
+                                  args.batch)
+    cols = ["variant", "pool_lanes", "pool_tree", "pool_mode", "pool_ports", "area_pool_um2",
+            "area_mm2", "total_cycles", "ideal_speedup", "realized_speedup",
+            "realized_over_ideal", "meets_target"]
+    print(f"{args.network} on {base.name}, batch {args.batch}: candidates by pool area "
+          f"(target realized/ideal >= {args.target:g})")
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if answer is None:
+        best = table.sort_values(["realized_over_ideal"], ascending=False, kind="stable").iloc[0]
+        print(f"\nno candidate reaches {args.target:g} of the ideal speedup; the best reaches "
+              f"{best['realized_over_ideal']:.3f} (variant {best['variant']}, "
+              f"{best['pool_desc']})")
+    else:
+        print(f"\nanswer: variant {answer['variant']} with {answer['pool_desc']}: pool area "
+              f"{answer['area_pool_um2']:.0f} um^2, realized {answer['realized_speedup']:.3f}x "
+              f"of ideal {answer['ideal_speedup']:.3f}x "
+              f"({100 * answer['realized_over_ideal']:.1f}%)")
+    if args.out:
+        from pathlib import Path
+
+        with atomic_dir(args.out) as tmp:
+            table.to_csv(Path(tmp) / "candidates.csv", index=False, float_format="%.9g")
+            (Path(tmp) / "answer.json").write_text(json.dumps(answer, indent=2, default=str)
+                                                   + "\n")
+    return 0

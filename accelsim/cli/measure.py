@@ -1,0 +1,56 @@
+HELP = "time the torch models regular vs structured on this machine (measured vs simulated speedup)"
+
+
+def add_arguments(p):
+    p.add_argument("--networks", nargs="+", help="default: every shipped network")
+    p.add_argument("--variants", default="A,B", help="comma list (default A,B)")
+    p.add_argument("--repeats", type=int, default=5, help="timed passes; the median is reported")
+    p.add_argument("--warmup", type=int, default=2, help="untimed passes first")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    p.add_argument("--sumpool", default="cumsum",
+                   help="sum-pool program: cumsum (separable running sums, default) or "
+                        "avgpool3d (StructuredConv2d's avg_pool3d x volume)")
+    p.add_argument("--arch", default="scalesim-32x32-os",
+                   help="simulated speedup on this preset/arch file, printed beside the measured")
+    p.add_argument("--out", help="write the rows as CSV to this file")
+
+
+def run(args) -> int:
+    from ..arch import load_arch
+    from ..fsio import write_text_atomic
+    from ..measure import measure, to_csv
+    from ..networks import load_workload
+    from ..result import summarize
+    from ..simulate import simulate
+    from ..zoo import NETWORKS
+
+    arch = load_arch(args.arch)
+    networks = args.networks or list(NETWORKS)
+    rows = measure(networks, [v for v in args.variants.split(",") if v], repeats=args.repeats,
+                   warmup=args.warmup, batch=args.batch, device=args.device,
+                   threads=args.threads, sumpool=args.sumpool)
+    cycles = {}
+    for r in rows:
+        wl = load_workload(f"{r['network']}:{r['variant']}")
+        s = summarize(simulate(wl, arch, args.batch), arch)
+        cycles[(r["network"], r["variant"])] = s["total_cycles"]
+        r["macs"] = s["macs"]
+    for r in rows:
+        reg = (r["network"], "regular")
+        r["ideal_speedup"] = next(x["macs"] for x in rows if (x["network"], x["variant"]) == reg) \
+            / r["macs"]
+        r["simulated_arch"] = arch.name
+        r["simulated_speedup"] = cycles[reg] / cycles[(r["network"], r["variant"])]
+    print(f"# torch {args.device}, {args.threads} thread(s), sum-pool {args.sumpool}, batch {args.batch}, median of "
+          f"{args.repeats} after {args.warmup} warm-up; simulated on {arch.name}")
+    print(f"{'network':16} {'variant':8} {'ms':>9} {'measured x':>10} {'ideal x':>8} "
+          f"{'simulated x':>11}")
+    for r in rows:
+        print(f"{r['network']:16} {r['variant']:8} {r['measured_ms']:9.2f} "
+              f"{r['measured_speedup']:10.2f} {r['ideal_speedup']:8.2f} "
+              f"{r['simulated_speedup']:11.2f}")
+    if args.out:
+        write_text_atomic(args.out, to_csv(rows))
+    return 0

@@ -1,0 +1,36 @@
+HELP = "run a what-if sweep (a YAML spec) into a resumable results store"
+
+
+def add_arguments(p):
+    p.add_argument("spec", help="sweep spec YAML (docs/sweeps.md)")
+    p.add_argument("--out", required=True, help="results store (an SQLite file) to create")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--dask", metavar="SCHEDULER_ADDRESS|local",
+                   help="run on a Dask cluster: a scheduler address, or 'local' for a "
+                        "LocalCluster of --workers processes")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an existing store: compute only the missing points")
+    p.add_argument("--chunk", type=int, help="points per task (default: automatic)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    import sys
+
+    from ..errors import require
+    from ..sweep import SweepIncomplete, load_spec, run_sweep
+
+    require(args.workers >= 1, "must be >= 1", field="--workers", value=args.workers)
+    require(args.chunk is None or args.chunk >= 1, "must be >= 1", field="--chunk",
+            value=args.chunk)
+    spec = load_spec(args.spec)
+    try:
+        stats = run_sweep(spec, args.out, workers=args.workers, dask=args.dask,
+                          resume=args.resume, chunk=args.chunk,
+                          progress=not args.no_progress)
+    except SweepIncomplete as exc:
+        print(f"accelsim sweep: {exc}; rerun with --resume", file=sys.stderr)
+        return 1
+    print(f"{spec.name}: {stats['points']} points, {stats['already']} already in {args.out}, "
+          f"{stats['computed']} computed")
+    return 0

@@ -1,0 +1,49 @@
+"""``accelsim verify``: functional co-simulation of a workload's layers against torch."""
+
+from __future__ import annotations
+
+HELP = "run random float64 tensors through the modelled pool-unit and array schedule; compare with torch"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--workload", "-w", required=True,
+                   help="network[:variant] (e.g. resnet18:A) or a workload CSV")
+    p.add_argument("--arch", "-a", default="edge-npu",
+                   help="preset name, arch YAML or SCALE-Sim .cfg (default: edge-npu)")
+    p.add_argument("--layers", nargs="+", metavar="NAME",
+                   help="layers to check (a sumpool or structured conv name selects its pair)")
+    p.add_argument("--all", action="store_true",
+                   help="check every structured pair (default: the first --limit)")
+    p.add_argument("--limit", type=int, default=3, help="pairs checked by default (default 3)")
+    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def run(args) -> int:
+    from ..arch import load_arch
+    from ..cosim import TOL, verify_workload
+    from ..errors import require
+    from ..networks import load_workload
+
+    require(args.limit >= 1, "must be >= 1", field="--limit", value=args.limit)
+    require(args.batch >= 1, "must be >= 1", field="--batch", value=args.batch)
+    arch = load_arch(args.arch)
+    wl = load_workload(args.workload)
+    pool = (f"{arch.pool.tree} pool unit, {arch.pool.mode}" if arch.pool
+            else "no pool unit (sumpool on the array)")
+    reports = verify_workload(wl, arch, args.layers, None if args.all else args.limit,
+                              args.batch, args.seed)
+    print(f"verify {wl.network}:{wl.variant} on {arch.name} ({arch.rows}x{arch.cols} "
+          f"{arch.dataflow}, {pool}), batch {args.batch}, seed {args.seed}, tol {TOL:g} x scale")
+    failed = 0
+    n = 0
+    for r in reports:
+        n += 1
+        ok = r.passed
+        failed += not ok
+        print(f"{'PASS' if ok else 'FAIL'}  {r.name:<40} {r.kind:<10} max abs err "
+              f"{r.max_abs_error:.3e} (|ref| <= {r.scale:.3g})")
+        for e in r.count_errors:
+            print(f"      count mismatch: {e}")
+    print(f"{n - failed}/{n} passed")
+    return 1 if failed else 0

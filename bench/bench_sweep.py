@@ -1,0 +1,197 @@
+"""Sweep speed: the fast evaluation path (accelsim.fastpath) against ``simulate`` + ``summarize``
+on the same random ResNet-50 design points, in one run.
+
+    .venv/bin/python bench/bench_sweep.py [--points 2000] [--check 150] [--workers 2]
+                                          [--network resnet50:regular]
+
+1. ``simulate`` + ``summarize`` on the first --check points (the reference path), timed.
+2. ``fastpath.evaluate`` on the same points from cold caches; every summary number must be
+   equal (==, same type) to the reference, else the script exits 1.
+3. ``fastpath.evaluate`` on all --points points, serially from cold caches, with the time split
+   between the engines (cache misses: mapping, systolic, memory, pool, vector) and the rest
+   (the column table, derived columns, energy, summary).
+4. The same points through ``accelsim.sweep``'s process runner (--workers processes, results
+   into a fresh store), as a sweep runs them: full-network evaluations per minute.
+   Target (issue 6): >= 10,000 ResNet-50 evaluations per minute on a 2-core machine.
+
+Every point is a distinct architecture (random array shape, dataflow, SRAM sizes, word width,
+clock, DRAM interface, pool unit), so the GEMM layers' caches start cold at each point; only
+layers whose engine reads few fields (vector ops: vector_lanes) are reused across points.
+Prints figures only; speed is never asserted in a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def random_points(n: int, seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    seen, out = set(), []
+    while len(out) < n:
+        d = {
+            "rows": rng.choice([8, 16, 32, 48, 64, 96, 128, 192, 256]),
+            "cols": rng.choice([8, 16, 32, 48, 64, 96, 128, 192, 256]),
+            "dataflow": rng.choice(["os", "ws", "is"]),
+            "ifmap_sram_kb": rng.choice([32, 64, 128, 256, 512, 1024, 4096]),
+            "filter_sram_kb": rng.choice([32, 64, 128, 256, 512, 1024]),
+            "ofmap_sram_kb": rng.choice([32, 64, 128, 256, 512]),
+            "word_bits": rng.choice([8, 16]),
+            "clock_mhz": rng.choice([500.0, 700.0, 1000.0]),
+            "bandwidth_mode": rng.choice(["calc", "user"]),
+            "dram_bw_words_per_cycle": rng.choice([4.0, 16.0, 48.0]),
+            "vector_lanes": rng.choice([16, 64, 256]),
+            "pool": rng.choice([None, {"lanes": rng.choice([8, 32, 128]),
+                                       "tree": rng.choice(["direct", "separable"]),
+                                       "mode": rng.choice(["fused", "two_pass"])}]),
+        }
+        key = repr(sorted(d.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=2000)
+    ap.add_argument("--check", type=int, default=150)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--network", default="resnet50:regular")
+    args = ap.parse_args()
+
+    from accelsim import fastpath
+    from dataclasses import replace
+
+    from accelsim.arch import PoolUnit, load_arch
+    from accelsim.networks import load_workload
+    from accelsim.simulate import simulate, summarize
+
+    base = load_arch("tpu-v1")
+    pts = random_points(args.points)
+    archs = [replace(base, name=f"p{i}", **{**d, "pool": PoolUnit(**d["pool"]) if d["pool"]
+                                              else None}) for i, d in enumerate(pts)]
+    wl = load_workload(args.network)
+    k = min(args.check, len(archs))
+    import os
+
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+          "(figures scale down with other jobs' load)")
+    print(f"{args.network}: {len(wl.layers)} layers ({sum(l.is_gemm for l in wl.layers)} "
+          f"GEMM); {len(archs)} random design points; reference on the first {k}")
+
+    t0 = time.perf_counter()
+    ref = [summarize(simulate(wl, a), a) for a in archs[:k]]
+    t_sim = time.perf_counter() - t0
+    fastpath.clear_caches()
+    t0 = time.perf_counter()
+    fast = [fastpath.evaluate(wl, a) for a in archs[:k]]
+    t_fast_k = time.perf_counter() - t0
+    bad = [(i, key) for i, (r, f) in enumerate(zip(ref, fast)) for key in r
+           if f.get(key) != r[key] or type(f.get(key)) is not type(r[key])]
+    bad += [(i, "keys") for i, (r, f) in enumerate(zip(ref, fast)) if r.keys() != f.keys()]
+    n_numbers = sum(len(r) for r in ref)
+    print(f"simulate+summarize : {t_sim / k * 1e3:8.2f} ms/point  "
+          f"{60 * k / t_sim:10,.0f} evaluations/min (1 core)")
+    print(f"fastpath (cold)    : {t_fast_k / k * 1e3:8.2f} ms/point  "
+          f"{60 * k / t_fast_k:10,.0f} evaluations/min (1 core)   "
+          f"agreement: {n_numbers - len(bad)}/{n_numbers} numbers equal")
+    if bad:
+        print(f"MISMATCH at {bad[:10]}")
+        return 1
+
+    # serial, all points, cold caches: where the time goes
+    import accelsim.fastpath as fp
+
+    fastpath.clear_caches()
+    engine_s = 0.0
+    orig = fp.simulate_layer
+
+    def timed(*a, **kw):
+        nonlocal engine_s
+        t = time.perf_counter()
+        try:
+            return orig(*a, **kw)
+        finally:
+            engine_s += time.perf_counter() - t
+
+    fp.simulate_layer = timed
+    t0 = time.perf_counter()
+    for a in archs:
+        fastpath.evaluate(wl, a)
+    t_all = time.perf_counter() - t0
+    fp.simulate_layer = orig
+    print(f"fastpath serial    : {t_all / len(archs) * 1e3:8.2f} ms/point  "
+          f"{60 * len(archs) / t_all:10,.0f} evaluations/min (1 core); time in engines "
+          f"(cache misses) {100 * engine_s / t_all:.0f}%, column table + energy + summary "
+          f"{100 * (t_all - engine_s) / t_all:.0f}%")
+
+    # the sweep runner itself: points -> worker processes -> store
+    from accelsim import sweep
+
+    spec_pts = []
+    for i, (a, d) in enumerate(zip(archs, pts)):
+        from accelsim.arch import arch_to_dict
+
+        ad = arch_to_dict(a)
+        net, _, var = args.network.partition(":")
+        spec_pts.append({"idx": i, "key": sweep.point_key(ad, net, var or "regular", 1),
+                         "values": d, "arch": ad, "network": net, "variant": var or "regular",
+                         "batch": 1})
+    spec = sweep.Spec("bench", "bench", "tpu-v1", (), (net,), (var or "regular",), (1,),
+                      ("latency_ms",), (), None, "fast")
+    with tempfile.TemporaryDirectory() as tmp:
+        orig_points = sweep.points
+        sweep.points = lambda _spec: spec_pts
+        fastpath.clear_caches()
+        try:
+            t0 = time.perf_counter()
+            stats = sweep.run_sweep(spec, Path(tmp) / "r.db", workers=args.workers,
+                                    progress=False)
+            t_run = time.perf_counter() - t0
+        finally:
+            sweep.points = orig_points
+        from accelsim.store import read_rows
+
+        _, rows = read_rows(Path(tmp) / "r.db")
+    same = all(rows[i][3] == {kk: v for kk, v in ref[i].items() if not isinstance(v, str)}
+               for i in range(k))
+    print(f"sweep runner       : {stats['computed']} points, {args.workers} workers, "
+          f"{t_run:.2f} s incl. pool start and store writes -> "
+          f"{60 * stats['computed'] / t_run:,.0f} evaluations/min "
+          f"(target 10,000); stored numbers equal the reference: {same}")
+    # a pool-unit / clock sweep on one array (sweeps/pool_lanes.yaml style): GEMM rows are
+    # reused across points, only sum-pools, pairs, energy and the summary are recomputed
+    rng = random.Random(1)
+    wl_a = load_workload(args.network.split(":")[0] + ":A")
+    pool_archs = list({replace(base, clock_mhz=rng.choice([500.0, 700.0, 1000.0]),
+                               pool=PoolUnit(lanes=rng.choice([8, 16, 32, 64, 128, 256]),
+                                             tree=rng.choice(["direct", "separable"]),
+                                             mode=rng.choice(["fused", "two_pass"]),
+                                             input_words_per_cycle=rng.choice([64, 256])))
+                       for _ in range(400)})
+    pool_archs.sort(key=repr)
+    kk = min(k, len(pool_archs), 40)
+    ref_p = [summarize(simulate(wl_a, a), a) for a in pool_archs[:kk]]
+    fastpath.clear_caches()
+    t0 = time.perf_counter()
+    fast_p = [fastpath.evaluate(wl_a, a) for a in pool_archs]
+    t_p = time.perf_counter() - t0
+    ok_p = all(f == r for f, r in zip(fast_p, ref_p))
+    print(f"pool-unit sweep    : {len(pool_archs)} points of {wl_a.network}:A on one array: "
+          f"{t_p / len(pool_archs) * 1e3:.2f} ms/point, "
+          f"{60 * len(pool_archs) / t_p:,.0f} evaluations/min (1 core); "
+          f"first {kk} equal to simulate: {ok_p}")
+    return 0 if same and ok_p else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

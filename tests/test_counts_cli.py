@@ -1,0 +1,114 @@
+"""`accelsim networks`, `counts` and `trace` in process: published counts, closed-form reductions,
+CSV round trip, and bad input -> exit 2 with one stderr line."""
+
+import json
+
+import pytest
+
+from accelsim.cli import main
+from accelsim.networks import load_workload
+from accelsim.workload import accumulate_adds, macs, read_workload_csv, sumpool_adds
+from accelsim.zoo import NETWORKS, published_params
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_counts_resnet50_json_matches_published(capsys):
+    code, out, _ = run(capsys, "counts", "resnet50", "--json")
+    d = json.loads(out)
+    # design.md section 5: published params and torchvision conv + linear MACs
+    assert code == 0 and d["params"] == 25_557_032 and d["macs"] == 4_089_184_256
+    assert list(d)[:4] == ["network", "variant", "layers", "params"]
+    assert "per_layer" not in d and "params_reduction" not in d
+
+
+def test_counts_structured_json_reductions_and_adds(capsys):
+    code, out, _ = run(capsys, "counts", "resnet56", "--variant", "A", "--json", "--per-layer")
+    d = json.loads(out)
+    wl, reg = load_workload("resnet56:A"), load_workload("resnet56")
+    # params: the published count with each structured kernel replaced by Cout*c*n^2 (closed form)
+    closed = published_params("resnet56") - reg.weights + wl.weights
+    assert code == 0 and d["params"] == closed
+    assert d["params_reduction"] == pytest.approx(853_018 / closed)
+    assert d["macs"] == sum(macs(l) for l in wl)
+    assert d["macs_reduction"] == pytest.approx(reg.macs / d["macs"])
+    pools = [l for l in wl if l.op == "sumpool"]
+    assert d["pool_adds_direct"] == sum(sumpool_adds(l, "direct") for l in pools) > 0
+    assert d["pool_adds_separable"] == sum(sumpool_adds(l, "separable") for l in pools)
+    # a separable tree never spends more adds than a direct one
+    assert d["pool_adds_separable"] < d["pool_adds_direct"]
+    assert d["mac_adds"] == sum(accumulate_adds(l) for l in wl)
+    assert [r["layer"] for r in d["per_layer"]] == [l.name for l in wl]
+
+
+def test_counts_text_and_per_layer(capsys):
+    code, out, _ = run(capsys, "counts", "resnet18", "--variant", "A", "--per-layer")
+    # design.md section 2 anchor: ResNet-18 3x3 convs at c = C, n = 2 -> 2.09x params, 2.05x MACs
+    assert code == 0 and "2.09x" in out and "2.05x" in out
+    assert "layer4.1.conv2.sumpool" in out and "pool_adds_direct" in out
+
+
+def test_networks_lists_every_network(capsys):
+    code, out, _ = run(capsys, "networks")
+    assert code == 0
+    for n in NETWORKS:
+        assert n in out and f"{published_params(n):,}" in out
+    assert "3x240x240" in out and "3x32x32" in out
+
+
+def test_trace_csv_round_trips(capsys, tmp_path):
+    out = tmp_path / "r50B.csv"
+    code, _, _ = run(capsys, "trace", "resnet50", "--variant", "B", "-o", str(out))
+    assert code == 0
+    assert read_workload_csv(out).layers == load_workload("resnet50:B").layers
+
+
+def test_custom_recipe_file(capsys, tmp_path):
+    recipe = tmp_path / "mine.yaml"
+    recipe.write_text("network: resnet56\nrules:\n  - match: 'layer3.*'\n    kind: conv3x3\n"
+                      "    c: C/4\n    n: 2\n")
+    out = tmp_path / "mine.csv"
+    code, _, _ = run(capsys, "trace", "resnet56", "--recipe", str(recipe), "-o", str(out))
+    wl = read_workload_csv(out)
+    structured = [l for l in wl if l.op == "conv2d" and l.structured]
+    assert code == 0 and structured
+    reg = load_workload("resnet56")
+    assert {l.name for l in structured} == {l.name for l in reg if l.name.startswith("layer3.")
+                                            and l.op == "conv2d" and l.kernel == (3, 3)}
+    assert all(l.c == reg.layer(l.name).in_shape[0] // 4 and l.kernel == (2, 2)
+               for l in structured)
+    code, txt, _ = run(capsys, "counts", "resnet56", "--recipe", str(recipe), "--json")
+    assert code == 0 and json.loads(txt)["macs"] == wl.macs
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["counts", "resnet19"], ["resnet19", "resnet18"]),
+    (["counts", "resnet18", "--variant", "C"], ["'C'", "regular, A, B"]),
+    (["trace", "mobilenetv3", "-o", "x.csv"], ["mobilenetv3"]),
+])
+def test_unknown_network_or_variant_exit_2(capsys, argv, needles):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for n in needles:
+        assert n in err
+
+
+@pytest.mark.parametrize("text, needles", [
+    # c > C: layer1 of ResNet-18 has 64 channels
+    ("rules:\n  - match: 'layer1.*'\n    kind: conv3x3\n    c: 65\n", ["rules[0].c", "65", "c > C"]),
+    ("layers:\n  layer1.0.conv9: {c: 4}\n", ["layers", "layer1.0.conv9"]),
+    ("rules:\n  - match: 'layer7.*'\n", ["rules[0].match", "layer7.*"]),
+    ("rules:\n  - match: 'fc'\n    c: C/0\n", ["rules[0].c", "C/0"]),
+    ("rules: [\n", ["malformed YAML"]),
+])
+def test_bad_recipe_file_exit_2(capsys, tmp_path, text, needles):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(text)
+    code, _, err = run(capsys, "counts", "resnet18", "--recipe", str(recipe))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for n in ["bad.yaml", *needles]:
+        assert n in err
