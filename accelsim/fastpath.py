@@ -187,5 +187,9 @@ def evaluate(workload: Workload, arch: Arch, batch: int = 1) -> dict:
 
 
 def clear_caches() -> None:
+    """Forget every memoized engine row, here and in ``simulate`` (benchmarks start cold)."""
+    from . import simulate as _simulate
+
     _row_cache.clear()
     _pair_cache.clear()
+    _simulate._gemm_row.cache_clear()

@@ -41,10 +41,13 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 
 @contextmanager
-def atomic_dir(path: str | os.PathLike):
+def atomic_dir(path: str | os.PathLike, keep: tuple[str, ...] = ()):
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` as a whole.
 
     On any exception the temporary folder is removed and ``path`` keeps its old content.
+    ``keep``: entries of the old ``path`` that other commands own (e.g. ``validation`` in
+    reports/, written by bench/validate_scalesim.py); they are copied into the new folder
+    unless the new folder has its own.
     """
     path = Path(path)
     _check_parent(path)
@@ -55,6 +58,13 @@ def atomic_dir(path: str | os.PathLike):
     os.chmod(tmp, 0o777 & ~umask)
     try:
         yield tmp
+        for name in keep:
+            src, dst = path / name, tmp / name
+            if src.exists() and not dst.exists():
+                if src.is_dir():
+                    shutil.copytree(src, dst)
+                else:
+                    shutil.copy2(src, dst)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             if old.exists():

@@ -12,6 +12,10 @@ on the same random ResNet-50 design points, in one run.
    (the column table, derived columns, energy, summary).
 4. The same points through ``accelsim.sweep``'s process runner (--workers processes, results
    into a fresh store), as a sweep runs them: full-network evaluations per minute.
+5. A real grid spec (--spec, default sweeps/codesign_grid.yaml: 14,400 ResNet-50 evaluations,
+   array shape x DRAM bandwidth x clock x pool unit x vector lanes) through ``accelsim sweep``'s
+   runner from cold caches, then a seeded sample of its stored rows recomputed with
+   ``simulate`` + ``summarize`` and compared number by number.
    Target (issue 6): >= 10,000 ResNet-50 evaluations per minute on a 2-core machine.
 
 Every point is a distinct architecture (random array shape, dataflow, SRAM sizes, word width,
@@ -66,7 +70,14 @@ def main() -> int:
     ap.add_argument("--check", type=int, default=150)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--network", default="resnet50:regular")
+    ap.add_argument("--spec", default=str(ROOT / "sweeps" / "codesign_grid.yaml"),
+                    help="grid spec for step 5 ('' to skip)")
+    ap.add_argument("--spec-check", type=int, default=40,
+                    help="stored rows of the grid sweep recomputed with simulate")
+    ap.add_argument("--only-spec", action="store_true", help="run step 5 only")
     args = ap.parse_args()
+    if args.only_spec:
+        return grid_sweep(args.spec, args.workers, args.spec_check)
 
     from accelsim import fastpath
     from dataclasses import replace
@@ -190,7 +201,45 @@ def main() -> int:
           f"{t_p / len(pool_archs) * 1e3:.2f} ms/point, "
           f"{60 * len(pool_archs) / t_p:,.0f} evaluations/min (1 core); "
           f"first {kk} equal to simulate: {ok_p}")
-    return 0 if same and ok_p else 1
+    ok_g = grid_sweep(args.spec, args.workers, args.spec_check) == 0 if args.spec else True
+    return 0 if same and ok_p and ok_g else 1
+
+
+def grid_sweep(spec_path: str, workers: int, n_check: int) -> int:
+    """Step 5: a whole grid spec through the sweep runner, then a sample against simulate."""
+    from accelsim import fastpath, sweep
+    from accelsim.simulate import simulate, summarize
+    from accelsim.store import read_rows
+
+    spec = sweep.load_spec(spec_path)
+    n = len(sweep.points(spec))
+    with tempfile.TemporaryDirectory() as tmp:
+        fastpath.clear_caches()
+        t0 = time.perf_counter()
+        stats = sweep.run_sweep(spec, Path(tmp) / "grid.db", workers=workers, progress=False)
+        t_run = time.perf_counter() - t0
+        _, rows = read_rows(Path(tmp) / "grid.db")
+    keys = [r[0] for r in rows]
+    rng = random.Random(7)
+    sample = rng.sample(rows, min(n_check, len(rows)))
+    t0 = time.perf_counter()
+    bad = []
+    for key, _, point, metrics in sample:
+        arch = sweep._arch(sweep.canon(point["arch"]))
+        wl = sweep.load_point_workload(point["network"], point["variant"])
+        ref = {k: v for k, v in summarize(simulate(wl, arch, point["batch"]), arch).items()
+               if sweep._num(v)}
+        if ref != metrics:
+            bad.append(key[:12])
+    t_sim = time.perf_counter() - t0
+    print(f"grid sweep         : {Path(spec_path).name}: {n} points, {stats['computed']} "
+          f"computed by {workers} workers in {t_run:.2f} s (incl. pool start, cold caches, "
+          f"store writes) -> {60 * stats['computed'] / t_run:,.0f} evaluations/min "
+          f"(target 10,000); rows {len(rows)}, unique keys {len(set(keys))}")
+    print(f"                     simulate+summarize on {len(sample)} sampled points: "
+          f"{t_sim / max(1, len(sample)) * 1e3:.1f} ms/point; every number equal: {not bad}"
+          + (f" (differ: {bad[:5]})" if bad else ""))
+    return 0 if not bad and len(rows) == n == len(set(keys)) else 1
 
 
 if __name__ == "__main__":

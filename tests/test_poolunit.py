@@ -187,7 +187,15 @@ def test_network_invariants(net):
     for v in ("regular", "A", "B"):
         wl = load_workload(f"{net}:{v}")
         df = simulate(wl, arch)
-        for layer, (_, row) in zip(wl, df.iterrows()):
+        rows = [r for _, r in df.iterrows()]
+        for i, (layer, row) in enumerate(zip(wl, rows)):
+            # issue 4's bound on every layer: cycles >= MACs / PEs and >= pooled values / lanes
+            # (a fused sum-pool overlaps its conv: the pair's cycles sit on the two rows)
+            assert row["total_cycles"] >= row["macs"] / arch.pes
+            if layer.op == "sumpool":
+                pair = row["total_cycles"] + (rows[i + 1]["total_cycles"] if i + 1 < len(rows)
+                                              else 0)
+                assert pair >= row["pool_outputs"] / arch.pool.lanes
             if layer.is_gemm:
                 assert row["compute_cycles"] + 1 >= row["macs"] / arch.pes
                 compulsory = weight_count(layer) - (layer.filters if layer.bias else 0)

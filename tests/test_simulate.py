@@ -138,3 +138,27 @@ def test_cli_unknown_preset_exit_2(tmp_path, capsys):
     code, _, err = _cli(["simulate", "--arch", "tpu-v9", "--workload",
                          str(TOPO / "alexnet.csv")], capsys)
     assert code == 2 and "tpu-v9" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("mode", ["calc", "user"])
+def test_gemm_memo_shares_rows_only_across_fields_the_engines_never_read(mode):
+    """simulate_gemm memoizes on a projection of the arch: every field it drops (clock, pool
+    unit, vector lanes, energy table, names, CALC-mode DRAM bandwidth) must leave the engine row
+    unchanged, and a field it keeps (SRAM size) must change it."""
+    from accelsim.arch import Arch, PoolUnit
+    from accelsim.simulate import _gemm_row, simulate_gemm
+    from accelsim.workload import Layer
+
+    layer = Layer("c", "conv2d", (24, 17, 17), (40, 15, 15), (3, 3))
+    base = Arch("a", 8, 12, "ws", 2, 1, 1, bandwidth_mode=mode, dram_bw_words_per_cycle=4.0,
+                stall_model="overlap")
+    variants = [base.with_(name="b", clock_mhz=250.0, vector_lanes=64, energy="horowitz45",
+                           pool=PoolUnit(lanes=8, tree="direct", mode="two_pass"))]
+    if mode == "calc":
+        variants.append(base.with_(dram_bw_words_per_cycle=77.0, stall_model="scalesim"))
+    ref = dict(_gemm_row.__wrapped__(layer, base, 1))
+    for a in variants:
+        assert dict(_gemm_row.__wrapped__(layer, a, 1)) == ref
+        assert simulate_gemm(layer, a) == ref
+    other = dict(_gemm_row.__wrapped__(layer, base.with_(ifmap_sram_kb=64), 1))
+    assert other != ref and simulate_gemm(layer, base.with_(ifmap_sram_kb=64)) == other

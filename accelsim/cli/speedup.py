@@ -82,7 +82,7 @@ def run(args) -> int:
                   f"{m0['sumpool']}, median of {m0['repeats']} forward passes after 2 warm-up.")
     structured = [r for r in rows if r["variant"] != "regular"]
 
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, keep=("validation", "gpu", "measured")) as tmp:
         (tmp / "speedup.csv").write_text(report.to_csv(rows))
         (tmp / "speedup.md").write_text(report.to_markdown(rows))
         (tmp / "speedup.tex").write_text(report.to_latex(rows))
