@@ -227,6 +227,22 @@ def load_scalesim_cfg(path: Path) -> Arch:
     return Arch(name=name, word_bits=8, bandwidth_mode=mode, source=src, **d)
 
 
+def to_scalesim_cfg(a: Arch) -> str:
+    """``a`` as a SCALE-Sim v2 .cfg (the inverse of ``load_scalesim_cfg``), to run SCALE-Sim on
+    the same machine: its keys in its spelling, one memory bank, CALC or USER bandwidth."""
+    require(a.word_bits == 8, "SCALE-Sim models 8-bit words only", source=a.source or a.name,
+            field="word_bits", value=a.word_bits)
+
+    def num(x):
+        return int(x) if isinstance(x, float) and x.is_integer() else x
+
+    lines = ["[general]", f"run_name = {a.name}", "[architecture_presets]"]
+    for key, (fname, _) in _CFG_KEYS.items():
+        lines.append(f"{_CFG_NAMES[key]}: {num(getattr(a, fname))}")
+    lines += ["MemoryBanks: 1", "[run_presets]", f"InterfaceBandwidth: {a.bandwidth_mode.upper()}"]
+    return "\n".join(lines) + "\n"
+
+
 def load_arch(spec: str | Path) -> Arch:
     """A preset name, a YAML file or a SCALE-Sim .cfg file."""
     s = str(spec)

@@ -3,13 +3,14 @@
     .venv/bin/python bench/bench_engine.py [--no-scalesim] [--layers Conv3_s Conv4_s Conv5_s FC]
 
 1. SCALE-Sim (Python API, no traces, CALC) and accelsim on the same ResNet-18 layers of
-   SCALE-Sim's Resnet18.csv on its scale.cfg (32x32 os), in one run; checks that the cycles agree
-   and prints the wall-time ratio (target >= 1000x).
-2. accelsim on ResNet-50 (regular and structured A), in-process: the first call (cold: imports,
-   caches; accelsim's array engine is closed-form, so there is no JIT to warm) and the median of
-   warm calls (target < 0.3 s), with peak Python heap (tracemalloc) and process RSS
-   (target < 300 MB).
-3. The whole zoo x presets, when accelsim.networks is available.
+   SCALE-Sim's Resnet18.csv on its scale.cfg (32x32 os), in one run; checks that total cycles,
+   stalls and every SRAM/DRAM count agree and prints the wall-time ratio (target >= 1000x).
+   ``--layers all`` runs the whole topology (SCALE-Sim: ~5 min).
+2. accelsim on ResNet-50 (regular and structured A) on every preset, in-process: the first call
+   (loads numba's cached kernels) and the median of later calls (target < 0.3 s), each from
+   cold engine memos (``fastpath.clear_caches``: no layer result is reused between calls), with
+   peak Python heap (tracemalloc) and process RSS (target < 300 MB).
+3. The whole zoo x presets.
 
 Prints figures only; speed is never asserted in a test. Run it alone: the SCALE-Sim part takes
 ~1-2 s per default layer on this machine.
@@ -40,21 +41,39 @@ def _scalesim(layers_csv: Path, cfg: Path) -> tuple[float, list[int]]:
                        topology=str(layers_csv))
         sim.run_scale(top_path=out)
         wall = time.perf_counter() - t0
-        rep = next(Path(out).iterdir()) / "COMPUTE_REPORT.csv"
-        cycles = [int(float(r[1])) for r in list(csv.reader(open(rep)))[1:]]
-    return wall, cycles
+        d = next(Path(out).iterdir())
+        reports = {f: [[float(x) for x in r[1:] if x.strip()] for r in
+                       list(csv.reader(open(d / f)))[1:] if r]
+                   for f in {f for f, _ in _SS_COLS}}
+        n = len(reports["COMPUTE_REPORT.csv"])
+        counts = [[int(reports[f][i][c]) for f, c in _SS_COLS] for i in range(n)]
+    return wall, counts
 
 
 def _time(fn, repeat: int) -> tuple[float, float]:
+    """(first call, median of the next ``repeat``), every call from cold engine memos."""
+    from accelsim.fastpath import clear_caches
+
+    clear_caches()
     t0 = time.perf_counter()
     fn()
     cold = time.perf_counter() - t0
     warm = []
     for _ in range(repeat):
+        clear_caches()
         t0 = time.perf_counter()
         fn()
         warm.append(time.perf_counter() - t0)
     return cold, statistics.median(warm)
+
+
+COMPARED = ["total_cycles", "stall_cycles", "ifmap_sram_reads", "filter_sram_reads",
+            "ofmap_sram_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes"]
+# SCALE-Sim report columns, in COMPARED's order: (report, column index after the layer id)
+_SS_COLS = [("COMPUTE_REPORT.csv", 0), ("COMPUTE_REPORT.csv", 1),
+            ("DETAILED_ACCESS_REPORT.csv", 2), ("DETAILED_ACCESS_REPORT.csv", 5),
+            ("DETAILED_ACCESS_REPORT.csv", 8), ("DETAILED_ACCESS_REPORT.csv", 11),
+            ("DETAILED_ACCESS_REPORT.csv", 14), ("DETAILED_ACCESS_REPORT.csv", 17)]
 
 
 def bench_vs_scalesim(names: list[str]) -> None:
@@ -64,6 +83,8 @@ def bench_vs_scalesim(names: list[str]) -> None:
 
     full = read_workload_csv(TOPO / "Resnet18.csv")
     lines = (TOPO / "Resnet18.csv").read_text().splitlines()
+    if names == ["all"]:
+        names = [layer.name for layer in full]
     keep = [lines[0]] + [ln for ln in lines[1:] if ln.split(",")[0].strip() in names]
     with tempfile.TemporaryDirectory() as tmp:
         topo = Path(tmp) / "layers.csv"
@@ -72,15 +93,15 @@ def bench_vs_scalesim(names: list[str]) -> None:
     arch = load_arch(TOPO / "scale.cfg")
     wl = Workload("resnet18-part", "regular", tuple(full.layer(n) for n in names))
     df = simulate(wl, arch)
-    ok = df["total_cycles"].tolist() == ss_cycles
+    ok = df[COMPARED].values.tolist() == ss_cycles
     # the engines alone (map + systolic + memory), without the DataFrame assembly
     from accelsim.simulate import simulate_layer
 
     _, eng = _time(lambda: [simulate_layer(l, arch) for l in wl], 50)
     _, whole = _time(lambda: simulate(wl, arch), 20)
-    cyc = sum(ss_cycles)
+    cyc = sum(r[0] for r in ss_cycles)
     print(f"[1] SCALE-Sim 2.0.2 vs accelsim on ResNet-18 {', '.join(names)} (32x32 os, CALC), "
-          f"{cyc:,} cycles; cycles equal: {ok}")
+          f"{cyc:,} cycles; cycles, stalls, SRAM and DRAM counts equal: {ok}")
     print(f"    SCALE-Sim API (no traces) {ss_wall:8.3f} s  ({cyc / ss_wall:,.0f} cycles/s)")
     print(f"    accelsim engines          {eng * 1e3:8.3f} ms  ratio {ss_wall / eng:,.0f}x")
     print(f"    accelsim simulate()       {whole * 1e3:8.3f} ms  ratio {ss_wall / whole:,.0f}x "
@@ -97,17 +118,20 @@ def bench_resnet50() -> None:
 
     import accelsim.energy  # noqa: F401
     print(f"[2] imports (pandas, energy tables) {time.perf_counter() - t0:.3f} s")
-    arch = load_arch("scalesim-32x32-os")
-    for spec in ("resnet50", "resnet50:A"):
-        wl = load_workload(spec)
-        tracemalloc.start()
-        cold, warm = _time(lambda: simulate(wl, arch), 5)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"[2] {spec:<11} {len(wl):4d} layers on {arch.name}: first call {cold:.3f} s, "
-              f"warm {warm:.3f} s (target < 0.3 s); peak heap {peak / 2**20:.1f} MB, "
-              f"process max RSS {rss:.0f} MB (target < 300 MB)")
+    from accelsim.arch import list_presets
+
+    for preset in list_presets():
+        arch = load_arch(preset)
+        for spec in ("resnet50", "resnet50:A"):
+            wl = load_workload(spec)
+            tracemalloc.start()
+            cold, warm = _time(lambda: simulate(wl, arch), 5)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"[2] {spec:<11} {len(wl):4d} layers on {arch.name:<18}: first call "
+                  f"{cold:.3f} s, then {warm:.3f} s (target < 0.3 s); peak heap "
+                  f"{peak / 2**20:.1f} MB, process max RSS {rss:.0f} MB (target < 300 MB)")
 
 
 def bench_zoo() -> None:
@@ -121,6 +145,9 @@ def bench_zoo() -> None:
 
     archs = [load_arch(p) for p in list_presets()]
     wls = [load_workload(f"{n}:{v}") for n in list_networks() for v in ("regular", "A", "B")]
+    from accelsim.fastpath import clear_caches
+
+    clear_caches()
     t0 = time.perf_counter()
     for wl in wls:
         for a in archs:
@@ -135,12 +162,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-scalesim", action="store_true", help="skip the SCALE-Sim comparison")
     ap.add_argument("--layers", nargs="+", default=["Conv3_s", "Conv4_s", "Conv5_s", "FC"],
-                    help="ResNet-18 layers (names in Resnet18.csv) to run on both simulators")
+                    help="ResNet-18 layers (names in Resnet18.csv) to run on both simulators, "
+                         "or 'all'")
     ap.add_argument("--no-zoo", action="store_true")
     args = ap.parse_args(argv)
+    # accelsim alone first: the process's max RSS is then accelsim's, not SCALE-Sim's
+    bench_resnet50()
     if not args.no_scalesim:
         bench_vs_scalesim(args.layers)
-    bench_resnet50()
     if not args.no_zoo:
         bench_zoo()
     return 0

@@ -30,23 +30,6 @@ OUT = ROOT / "reports" / "validation"
 CACHE = OUT / "scalesim"
 SHARED = {("Resnet18", "scale"): Path("/work/shared/reference/scalesim/resnet18_32x32_os")}
 
-_CFG = """[general]
-run_name = {name}
-[architecture_presets]
-ArrayHeight: {rows}
-ArrayWidth: {cols}
-IfmapSramSzkB: {kb_i}
-FilterSramSzkB: {kb_f}
-OfmapSramSzkB: {kb_o}
-IfmapOffset: 0
-FilterOffset: 10000000
-OfmapOffset: 20000000
-Bandwidth : {bw}
-Dataflow : {df}
-MemoryBanks: 1
-[run_presets]
-InterfaceBandwidth: {mode}
-"""
 
 # SCALE-Sim's shipped configs, an input-stationary one, and USER-bandwidth ones
 CONFIGS = {
@@ -58,9 +41,11 @@ CONFIGS = {
     "user_os16": dict(rows=16, cols=16, kb_i=8, kb_f=8, kb_o=4, bw=8, df="os", mode="USER"),
     "user_ws32": dict(rows=32, cols=32, kb_i=16, kb_f=8, kb_o=4, bw=8, df="ws", mode="USER"),
 }
-DEFAULT_PAIRS = ["Resnet18:scale", "alexnet:scale", "mobilenet:scale", "Resnet18:google",
-                 "alexnet:google", "mobilenet:google", "mobilenet:eyeriss", "alexnet:is32",
-                 "mobilenet:is32", "test:user_os16", "test:user_ws32"]
+# issue 3's acceptance: SCALE-Sim's Resnet18, alexnet and mobilenet topologies on its three
+# example configs and an input-stationary one (CALC), plus USER-mode configs
+DEFAULT_PAIRS = [f"{t}:{c}" for c in ("scale", "google", "eyeriss", "is32")
+                 for t in ("Resnet18", "alexnet", "mobilenet")] + ["test:user_os16",
+                                                                  "test:user_ws32"]
 
 DETAIL = ["ifmap_sram_start_cycle", "ifmap_sram_stop_cycle", "ifmap_sram_reads",
           "filter_sram_start_cycle", "filter_sram_stop_cycle", "filter_sram_reads",
@@ -76,7 +61,12 @@ FLOATS = set(BW) | {"overall_util", "mapping_efficiency", "compute_util"}
 
 
 def cfg_text(name: str) -> str:
-    return _CFG.format(name=name, **CONFIGS[name])
+    from accelsim.arch import Arch, to_scalesim_cfg
+
+    c = CONFIGS[name]
+    return to_scalesim_cfg(Arch(name, c["rows"], c["cols"], c["df"], c["kb_i"], c["kb_f"],
+                                c["kb_o"], bandwidth_mode=c["mode"].lower(),
+                                dram_bw_words_per_cycle=c["bw"]))
 
 
 def read_report(path: Path) -> list[list[float]]:

@@ -114,3 +114,15 @@ def test_arch_is_frozen_and_validated():
         a.with_(rows=0)
     assert {f.name for f in fields(Arch)} >= {"name", "rows", "cols", "dataflow", "word_bits",
                                                "clock_mhz", "pool", "energy", "vector_lanes"}
+
+
+@pytest.mark.parametrize("mode", ["calc", "user"])
+def test_to_scalesim_cfg_round_trips(tmp_path, mode):
+    from accelsim.arch import Arch, load_scalesim_cfg, to_scalesim_cfg
+
+    a = Arch("rt", 12, 14, "ws", 36, 20.5, 8, bandwidth_mode=mode, dram_bw_words_per_cycle=6)
+    p = tmp_path / "rt.cfg"
+    p.write_text(to_scalesim_cfg(a))
+    assert load_scalesim_cfg(p).with_(source="") == a
+    with pytest.raises(InputError, match="word_bits"):
+        to_scalesim_cfg(a.with_(word_bits=16))

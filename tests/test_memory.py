@@ -28,23 +28,16 @@ BW = ["ifmap_sram_bw_words_per_cycle", "filter_sram_bw_words_per_cycle",
       "ofmap_sram_bw_words_per_cycle", "dram_ifmap_bw_words_per_cycle",
       "dram_filter_bw_words_per_cycle", "dram_ofmap_bw_words_per_cycle"]
 
-CFG = """[general]
-run_name = t
-[architecture_presets]
-ArrayHeight: {rows}
-ArrayWidth: {cols}
-IfmapSramSzkB: {kb_i}
-FilterSramSzkB: {kb_f}
-OfmapSramSzkB: {kb_o}
-IfmapOffset: 0
-FilterOffset: 10000000
-OfmapOffset: 20000000
-Bandwidth : {bw}
-Dataflow : {df}
-MemoryBanks: 1
-[run_presets]
-InterfaceBandwidth: {mode}
-"""
+
+def _cfg(c: dict) -> str:
+    """A SCALE-Sim cfg for one of CONFIGS' machines (arch.to_scalesim_cfg)."""
+    from accelsim.arch import to_scalesim_cfg
+
+    return to_scalesim_cfg(Arch("t", c["rows"], c["cols"], c["df"], c["kb_i"], c["kb_f"],
+                                c["kb_o"], bandwidth_mode=c["mode"].lower(),
+                                dram_bw_words_per_cycle=c["bw"]))
+
+
 TOPO_HEADER = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
                "Num Filter, Strides,\n")
 
@@ -106,7 +99,7 @@ def test_tiny_layers_against_scalesim(tmp_path, conf):
     USER mode stalls on DRAM and on the ofmap drain); every column must match."""
     scale_sim = pytest.importorskip("scalesim.scale_sim")
     cfg = tmp_path / "t.cfg"
-    cfg.write_text(CFG.format(**conf))
+    cfg.write_text(_cfg(conf))
     topo = tmp_path / "tiny.csv"
     topo.write_text(TOPO_HEADER + TINY)
     s = scale_sim.scalesim(save_disk_space=True, verbose=False, config=str(cfg),

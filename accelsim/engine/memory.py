@@ -13,10 +13,13 @@ CALC mode (stall-free; SCALE-Sim's ``ReadBufferEstimateBw``), ifmap and filter b
   comes back after an epoch boundary is fetched again (ResNet-18 conv1 on 32x32 os: 326,046
   ifmap reads for 150,528 unique words). Start/stop cycles follow from the first request and the
   last epoch boundary (the initial fill runs before cycle 0 at 10 words/cycle, so starts are
-  negative). Shortcuts, all exact (docs/memory.md "Speed"): an operand below one epoch is
-  fetched once (closed form); a fold whose slice was walked completely inside the current epoch
-  only hits (skipped); a stream re-reading one unit of distinct addresses (filters, ifmaps of
-  non-overlapping windows) is walked for its first unit only (_repeat_closed_form).
+  negative). CALC runs in _calc_engine (docs/memory.md "Speed"), exact against the plain walk
+  _walk_kernel: the ofmap buffer alone makes the stalls and is run drain event to drain event;
+  each read buffer's epochs come from its stream described once per re-read unit (the previous
+  occurrence of every position), scanned in blocks; an operand below one epoch is fetched once
+  (closed form) and a unit of distinct addresses (filters, ifmaps of non-overlapping windows)
+  costs O(1). _walk_kernel runs USER mode, and CALC for ifmap units above _MAX_UNIT slots
+  with its own shortcuts (all-hit folds skipped, _repeat_closed_form).
 
 USER mode (``Bandwidth`` words/cycle; SCALE-Sim's ``read_buffer``): the prefetch matrix is cut
   into sets of ceil(words/100) entries; a window of active sets rotates by the prefetch sets on
@@ -255,7 +258,7 @@ def _repeat_closed_form(D, b, n_units, E, unit_rows, rm, scope_row0):
 
 # ---- the walk ----------------------------------------------------------------------------------
 @njit(cache=True)
-def _walk(df, AR, AC, M, N, K, G, rf, cf,
+def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
           rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
           user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold,
           dist_if, dist_f,           # positional args 28, 29 (tests flip them)
@@ -630,6 +633,684 @@ def _walk(df, AR, AC, M, N, K, G, rf, cf,
     else:
         res[11], res[12], res[13], res[14] = nsh_if, lsh_if, cnt_if, first_if - 1
         res[15], res[16], res[17], res[18] = nsh_f, lsh_f, cnt_f, first_f - 1
+    return res
+
+
+# ---- CALC mode, fast engine ----------------------------------------------------------------------
+# The CALC walk above splits into three independent parts, because in CALC mode the read buffers
+# never stall (their wait is always 0): (1) the ofmap write buffer alone decides the stalls;
+# (2) and (3) each read buffer's epochs depend only on its own address stream. The engine below
+# runs (1) from drain event to drain event (rows between events only subtract from the free
+# count, in closed form from a per-fold prefix sum of the words written per row), and (2)/(3)
+# over the stream as "units" (a unit = the operand slices of a run of folds that every column /
+# row fold re-reads): a stream position is new iff the previous occurrence of its address lies
+# before the current epoch's start, so a unit is described once by the position of each
+# element's previous occurrence (cyclically for the repeats) and scanned in blocks (a block
+# whose min / max previous occurrence is after / before the epoch start is all hits / all new).
+# Units of distinct addresses (filters; ifmaps of non-overlapping windows) are O(1) per unit.
+# Stream positions are mapped back to rows only where a cycle is reported (first / last request,
+# last epoch boundary), and rows to cycles through the stall history of (1).
+
+_BSH = 6                         # scan blocks of 64 stream positions
+_MAX_UNIT = 1 << 25              # larger non-distinct ifmap units fall back to _walk_kernel
+
+
+@njit(cache=True, inline="always")
+def _lanes(df, ifmap, tau, AR, AC, M, N, K):
+    """Lanes [lo, hi] of row tau of a fold (before validity), as the walk visits them."""
+    if df == 0:
+        if ifmap:
+            return max(0, tau - K + 1), min(AR - 1, tau)
+        return max(0, tau - K + 1), min(AC - 1, tau)
+    if df == 1:
+        if ifmap:
+            return max(0, tau - AR - M + 1), min(AR - 1, tau - AR)
+        return (0, AC - 1) if tau < AR else (1, 0)
+    if ifmap:
+        return (0, AC - 1) if tau < AR else (1, 0)
+    return max(0, tau - AR - N + 1), min(AR - 1, tau - AR)
+
+
+@njit(cache=True, inline="always")
+def _addr(df, ifmap, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Address read by lane j in row tau of fold (g, c, r), -1 if none (as in _walk_kernel)."""
+    if ifmap:
+        if df == 0:
+            m, k = r * AR + j, tau - j
+        elif df == 1:
+            m, k = tau - AR - j, r * AR + j
+        else:
+            m, k = c * AC + j, r * AR + AR - 1 - tau
+        if m >= M or k >= K:
+            return -1
+        y = rb[m] + wr[k]
+        x = cb[m] + wc[k]
+        if y < 0 or y >= H or x < 0 or x >= W:
+            return -1
+        return pb[m] + wo[k] + g * goff
+    if df == 0:
+        k, n = tau - j, c * AC + j
+    elif df == 1:
+        k, n = r * AR + AR - 1 - tau, c * AC + j
+    else:
+        k, n = r * AR + j, tau - AR - j
+    if k >= K or n >= N:
+        return -1
+    return (g * N + n) * K + k
+
+
+@njit(cache=True)
+def _valid_prefix(M, K, rb, cb, wr, wc, H, W):
+    """Prefix sums over m of the valid window elements of pixel m, and over k of the valid
+    pixels of window element k (valid = inside the image)."""
+    R = 0
+    S = 0
+    for k in range(K):
+        R = max(R, wr[k] + 1)
+        S = max(S, wc[k] + 1)
+    cnt = np.zeros((R, S), dtype=np.int64)
+    for k in range(K):
+        cnt[wr[k], wc[k]] += 1
+    per_rs = np.zeros((R, S), dtype=np.int64)
+    pm = np.zeros(M + 1, dtype=np.int64)
+    for m in range(M):
+        t = 0
+        for r in range(R):
+            y = rb[m] + r
+            if y < 0 or y >= H:
+                continue
+            for s in range(S):
+                x = cb[m] + s
+                if x < 0 or x >= W:
+                    continue
+                t += cnt[r, s]
+                per_rs[r, s] += 1
+        pm[m + 1] = pm[m] + t
+    pk = np.zeros(K + 1, dtype=np.int64)
+    for k in range(K):
+        pk[k + 1] = pk[k] + per_rs[wr[k], wc[k]]
+    return pm, pk
+
+
+@njit(cache=True)
+def _fold_count(df, ifmap, g, c, r, AR, AC, M, N, K, rows_fold, pm, pk,
+                rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Valid slots of an operand in fold (g, c, r)."""
+    cu = min(AC, (N if df != 2 else M) - c * AC)
+    ru = min(AR, (M if df == 0 else K) - r * AR)
+    if ifmap:
+        if df == 0:
+            return pm[r * AR + ru] - pm[r * AR]
+        if df == 1:
+            return pk[r * AR + ru] - pk[r * AR]
+        n = 0
+        for tau in range(AR):
+            for j in range(AC):
+                if _addr(df, True, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                         H, W, goff) >= 0:
+                    n += 1
+        return n
+    if df == 0:
+        return K * cu
+    if df == 1:
+        return ru * cu
+    return ru * N
+
+
+@njit(cache=True, inline="always")
+def _lanes_in(df, ifmap, tau, c, r, AR, AC, M, N, K):
+    """_lanes without the lanes past the last pixel / filter / window element of the fold."""
+    lo, hi = _lanes(df, ifmap, tau, AR, AC, M, N, K)
+    cu = min(AC, (N if df != 2 else M) - c * AC)
+    ru = min(AR, (M if df == 0 else K) - r * AR)
+    if (df == 2) == ifmap:
+        return lo, min(hi, cu - 1)
+    return lo, min(hi, ru - 1)
+
+
+@njit(cache=True)
+def _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff,
+               any_only):
+    """Valid slots in row tau of fold (g, c, r) (with any_only: 1 if there is one)."""
+    lo, hi = _lanes_in(df, ifmap, tau, c, r, AR, AC, M, N, K)
+    n = 0
+    for j in range(lo, hi + 1):
+        if _addr(df, ifmap, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                 H, W, goff) >= 0:
+            n += 1
+            if any_only:
+                break
+    return n
+
+
+@njit(cache=True)
+def _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
+                     rb, cb, pb, wr, wc, wo, H, W, goff):
+    """(first, last) row with a valid slot in fold f (walk order), (-1, -1) if none."""
+    g = f // (cf * rf)
+    c = (f // rf) % cf
+    r = f % rf
+    # rows that have lanes at all: a stationary block's AR rows, a stream's T + lanes - 1
+    if (df == 1 and not ifmap) or (df == 2 and ifmap):
+        t0, t1 = 0, AR - 1
+    elif df == 0:
+        t0, t1 = 0, K + (AR if ifmap else AC) - 2
+    else:
+        t0, t1 = AR, AR + (M if ifmap else N) + AR - 2
+    t1 = min(t1, rows_fold - 1)
+    first = -1
+    for tau in range(t0, t1 + 1):
+        if _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                      H, W, goff, True) > 0:
+            first = tau
+            break
+    if first < 0:
+        return -1, -1
+    for tau in range(t1, first - 1, -1):
+        if _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                      H, W, goff, True) > 0:
+            return first, tau
+    return first, first
+
+
+@njit(cache=True)
+def _locate(f0, q, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
+            rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Row (stall-free, global) of valid stream position q counted from the start of fold f0."""
+    f = f0
+    while True:
+        g = f // (cf * rf)
+        c = (f // rf) % cf
+        r = f % rf
+        n = _fold_count(df, ifmap, g, c, r, AR, AC, M, N, K, rows_fold, pm, pk,
+                        rb, cb, pb, wr, wc, wo, H, W, goff)
+        if q < n:
+            break
+        q -= n
+        f += 1
+    for tau in range(rows_fold):
+        n = _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                       H, W, goff, False)
+        if q < n:
+            return f * rows_fold + tau
+        q -= n
+    return -1
+
+
+@njit(cache=True)
+def _build_unit(df, uf, L, space, rf, cf, rows_fold, AR, AC, M, N, K,
+                rb, cb, pb, wr, wc, wo, H, W, goff):
+    """For the ifmap stream of unit 0 (folds 0..uf-1), per valid position q the position of
+    the previous occurrence of its address: in the unit, or for its first occurrence
+    (last occurrence in the unit) - L, i.e. in the previous repeat. Plus per-block min/max."""
+    last = np.full(space, -1, dtype=np.int32)
+    pp = np.empty(L, dtype=np.int32)
+    fpos = np.empty(min(L, space), dtype=np.int32)
+    faddr = np.empty(min(L, space), dtype=np.int32)
+    nf = 0
+    q = 0
+    for f in range(uf):
+        c = (f // rf) % cf
+        r = f % rf
+        for tau in range(rows_fold):
+            lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
+            for j in range(lo, hi + 1):
+                if df == 0:
+                    m, k = r * AR + j, tau - j
+                elif df == 1:
+                    m, k = tau - AR - j, r * AR + j
+                else:
+                    m, k = c * AC + j, r * AR + AR - 1 - tau
+                if m >= M or k >= K:
+                    continue
+                y = rb[m] + wr[k]
+                x = cb[m] + wc[k]
+                if y < 0 or y >= H or x < 0 or x >= W:
+                    continue
+                a = pb[m] + wo[k]
+                p = last[a]
+                if p < 0:
+                    fpos[nf] = q
+                    faddr[nf] = a
+                    nf += 1
+                pp[q] = p
+                last[a] = q
+                q += 1
+    for i in range(nf):
+        pp[fpos[i]] = last[faddr[i]] - L
+    nb = (L + (1 << _BSH) - 1) >> _BSH
+    bmin = np.empty(nb, dtype=np.int32)
+    bmax = np.empty(nb, dtype=np.int32)
+    for b in range(nb):
+        lo_ = b << _BSH
+        hi_ = min(L, lo_ + (1 << _BSH))
+        mn = pp[lo_]
+        mx = pp[lo_]
+        for i in range(lo_ + 1, hi_):
+            v = pp[i]
+            if v < mn:
+                mn = v
+            if v > mx:
+                mx = v
+        bmin[b] = mn
+        bmax[b] = mx
+    return pp, bmin, bmax
+
+
+@njit(cache=True)
+def _count_lt(pp, lo, hi, thr):
+    n = 0
+    for i in range(lo, hi):
+        n += 1 if pp[i] < thr else 0
+    return n
+
+
+@njit(cache=True)
+def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
+            rb, cb, pb, wr, wc, wo, H, W, goff, space):
+    """CALC read buffer over the whole stream: (epoch boundaries, words recorded since the last
+    one, row of the last boundary or -1)."""
+    # units: runs of uf folds, n_u consecutive units (a segment) re-read the same addresses,
+    # segments have disjoint addresses
+    if ifmap:
+        if df == 2:
+            uf, n_u = cf * rf, 1
+        else:
+            uf, n_u = rf, cf
+    else:
+        if df == 0:
+            uf, n_u = 1, rf
+        elif df == 1:
+            uf, n_u = cf * rf, 1
+        else:
+            uf, n_u = rf, cf
+    nunits = G * cf * rf // uf
+    if ifmap:
+        L0 = pm[M]
+    else:
+        L0 = N * K
+    pp = np.zeros(1, dtype=np.int32)
+    bmin = pp
+    bmax = pp
+    if not distinct:
+        pp, bmin, bmax = _build_unit(df, uf, L0, space, rf, cf, rows_fold, AR, AC, M, N, K,
+                                     rb, cb, pb, wr, wc, wo, H, W, goff)
+    th = 0          # epoch start relative to the current unit's first position
+    cnt = 0
+    nsh = 0
+    lu, lq = -1, -1
+    for u in range(nunits):
+        if not ifmap and df == 0:
+            c = (u // rf) % cf
+            L = K * min(AC, N - c * AC)
+        else:
+            L = L0
+        first = u % n_u == 0
+        if distinct:
+            nnew = L if first else min(L, max(0, th + L))
+            if cnt + nnew < E:
+                cnt += nnew
+            else:
+                q1 = E - cnt - 1
+                k = (L - 1 - q1) // E
+                lu, lq = u, q1 + k * E
+                nsh += 1 + k
+                cnt = L - 1 - lq
+                th = lq + 1
+        else:
+            thr = max(th, 0) if first else th
+            q = 0
+            while q < L:
+                bi = q >> _BSH
+                bend = min(L, (bi + 1) << _BSH)
+                if q == (bi << _BSH):
+                    if bmin[bi] >= thr:
+                        q = bend
+                        continue
+                    if bmax[bi] < thr:
+                        n = bend - q
+                        if cnt + n < E:
+                            cnt += n
+                            q = bend
+                            continue
+                        q = q + (E - cnt) - 1
+                        nsh += 1
+                        lu, lq = u, q
+                        cnt = 0
+                        th = q + 1
+                        thr = th
+                        q += 1
+                        continue
+                    n = _count_lt(pp, q, bend, thr)
+                    if cnt + n < E:
+                        cnt += n
+                        q = bend
+                        continue
+                while q < bend:
+                    if pp[q] < thr:
+                        cnt += 1
+                        if cnt == E:
+                            nsh += 1
+                            lu, lq = u, q
+                            cnt = 0
+                            th = q + 1
+                            thr = th
+                            q += 1
+                            break
+                    q += 1
+        th -= L
+    row = -1
+    if lu >= 0:
+        row = _locate(lu * uf, lq, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
+                      rb, cb, pb, wr, wc, wo, H, W, goff)
+    return nsh, cnt, row
+
+
+@njit(cache=True)
+def _ofmap_profile(df, cu, ru, rows_fold, AR, K, T):
+    """Prefix sums of the ofmap words written per row of a fold, and its first/last such row."""
+    C = np.zeros(rows_fold + 1, dtype=np.int64)
+    fz, lz = -1, -1
+    for tau in range(rows_fold):
+        if df == 0:
+            tp = tau - (K - 1)
+            lo = max(0, tp - AR + 1)
+            hi = min(cu - 1, tp - AR + ru)
+        else:
+            tp = tau - (2 * AR - 1)
+            lo = max(0, tp - T + 1)
+            hi = min(cu - 1, tp)
+        v = hi - lo + 1 if (tp >= 0 and hi >= lo) else 0
+        C[tau + 1] = C[tau] + v
+        if v > 0:
+            if fz < 0:
+                fz = tau
+            lz = tau
+    return C, fz, lz
+
+
+@njit(cache=True)
+def _cycle_of(row, srow, scum, nst):
+    """Cycle of a (stall-free) row: the row plus the stalls of the rows before it."""
+    lo, hi = 0, nst
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if srow[mid] < row:
+            lo = mid + 1
+        else:
+            hi = mid
+    return row + (scum[lo - 1] if lo > 0 else 0)
+
+
+@njit(cache=True)
+def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff,
+                 if_space, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold,
+                 dist_if):
+    """CALC mode: the same 32 results as _walk_kernel (its CALC fields), see above."""
+    res = np.zeros(32, dtype=np.int64)
+    if df == 0:
+        T = K
+        rows_fold = K + AR + AC - 2
+    else:
+        T = M if df == 1 else N
+        rows_fold = 2 * AR + AC + T - 2
+    nfolds = G * cf * rf
+    # ---------------- (1) ofmap write buffer, event to event ----------------
+    cu_last = (N if df != 2 else M) - (cf - 1) * AC
+    ru_last = M - (rf - 1) * AR if df == 0 else AR
+    profs = []
+    fzs = np.empty(4, dtype=np.int64)
+    lzs = np.empty(4, dtype=np.int64)
+    for s in range(4):
+        cu = AC if s < 2 else cu_last
+        ru = AR if s % 2 == 0 else ru_last
+        Cs, fz, lz = _ofmap_profile(df, cu, ru, rows_fold, AR, K, T)
+        profs.append(Cs)
+        fzs[s] = fz
+        lzs[s] = lz
+    S = of_words
+    Aw = (S + 1) // 2
+    D = S - Aw
+    Ld = -(-D // of_bw)
+    free = S
+    line_idx = 0
+    nlines = 0
+    dsl = 0
+    part_line = np.empty(16, dtype=np.int64)
+    part_val = np.empty(16, dtype=np.int64)
+    npart = 0
+    ppos = 0
+    drain_end = 0
+    of_acc = 0
+    of_dstart = 0
+    of_dstop = 0
+    of_drained = False
+    srow = np.empty(16, dtype=np.int64)
+    scum = np.empty(16, dtype=np.int64)
+    nst = 0
+    stall = 0
+    first_of, last_of = -1, -1
+    of_out = 0
+    row0 = 0
+    for g in range(G):
+        for c in range(cf):
+            for r in range(rf):
+                s = (0 if c < cf - 1 else 2) + (0 if r < rf - 1 else 1)
+                Cp = profs[s]
+                fz = fzs[s]
+                lz = lzs[s]
+                t = 0
+                while t < rows_fold:
+                    cycle = row0 + t + stall
+                    if cycle < drain_end:
+                        lim = min(rows_fold, t + (drain_end - cycle))
+                        thr = 0
+                    else:
+                        lim = rows_fold
+                        thr = Aw - 1
+                    need = max(1, free - thr)
+                    tgt = Cp[t] + need
+                    if Cp[lim] < tgt:
+                        te = lim
+                    else:
+                        lo, hi = t + 1, lim     # smallest i in [t+1, lim] with Cp[i] >= tgt
+                        while lo < hi:
+                            mid = (lo + hi) // 2
+                            if Cp[mid] >= tgt:
+                                hi = mid
+                            else:
+                                lo = mid + 1
+                        te = lo - 1
+                    if te > t:
+                        w = Cp[te] - Cp[t]
+                        free -= w
+                        line_idx += w
+                        nlines += line_idx // of_bw
+                        line_idx = line_idx % of_bw
+                        if fz >= 0:
+                            a0 = max(t, fz)
+                            b0 = min(te - 1, lz)
+                            if a0 <= b0:
+                                if first_of < 0:
+                                    first_of = row0 + a0 + stall
+                                last_of = row0 + b0 + stall
+                        of_out = row0 + te - 1 + stall
+                    if te >= lim:
+                        t = lim
+                        continue
+                    # the event row, exactly as _walk_kernel
+                    cycle = row0 + te + stall
+                    v = Cp[te + 1] - Cp[te]
+                    nv = v
+                    cur = cycle
+                    while v > 0:
+                        if cur < drain_end:
+                            n1 = max(1, free)
+                        else:
+                            n1 = max(1, free - Aw + 1)
+                        if v < n1:
+                            n1 = v
+                            event = False
+                        else:
+                            event = True
+                        free -= n1
+                        line_idx += n1
+                        nlines += line_idx // of_bw
+                        line_idx = line_idx % of_bw
+                        v -= n1
+                        if not event:
+                            break
+                        if cur < drain_end:
+                            cur = drain_end
+                            continue
+                        if line_idx != 0:
+                            if npart == part_line.shape[0]:
+                                part_line = np.concatenate((part_line, np.empty_like(part_line)))
+                                part_val = np.concatenate((part_val, np.empty_like(part_val)))
+                            part_line[npart] = nlines
+                            part_val[npart] = line_idx
+                            npart += 1
+                            nlines += 1
+                            line_idx = 0
+                        e = min(dsl + Ld, nlines)
+                        nd = e - dsl
+                        data = nd * of_bw
+                        while ppos < npart and part_line[ppos] < e - 1:
+                            ppos += 1
+                        if ppos < npart and part_line[ppos] == e - 1:
+                            data -= of_bw - part_val[ppos]
+                        of_acc += data
+                        if not of_drained:
+                            of_dstart = cur
+                            of_drained = True
+                        of_dstop = cur + nd - 1
+                        free += data
+                        dsl = e
+                        drain_end = cur + nd - 1
+                    of_out = cur
+                    if nv > 0:
+                        if first_of < 0:
+                            first_of = of_out
+                        last_of = of_out
+                    st = max(0, of_out - cycle - 1)
+                    if st > 0:
+                        stall += st
+                        if nst == srow.shape[0]:
+                            srow = np.concatenate((srow, np.empty_like(srow)))
+                            scum = np.concatenate((scum, np.empty_like(scum)))
+                        srow[nst] = row0 + te
+                        scum[nst] = stall
+                        nst += 1
+                    t = te + 1
+                row0 += rows_fold
+    if line_idx != 0:
+        if npart == part_line.shape[0]:
+            part_line = np.concatenate((part_line, np.empty_like(part_line)))
+            part_val = np.concatenate((part_val, np.empty_like(part_val)))
+        part_line[npart] = nlines
+        part_val[npart] = line_idx
+        npart += 1
+        nlines += 1
+        line_idx = 0
+    cyc = of_out
+    while dsl < nlines:
+        e = min(dsl + Ld, nlines)
+        nd = e - dsl
+        data = nd * of_bw
+        while ppos < npart and part_line[ppos] < e - 1:
+            ppos += 1
+        if ppos < npart and part_line[ppos] == e - 1:
+            data -= of_bw - part_val[ppos]
+        of_acc += data
+        if not of_drained:
+            of_dstart = cyc
+            of_drained = True
+        of_dstop = cyc + nd - 1
+        dsl = e
+        cyc = cyc + nd
+    res[0] = of_out
+    res[1] = stall
+    res[6], res[7] = first_of, last_of
+    res[8], res[9], res[10] = of_acc, of_dstart, of_dstop
+    # ---------------- (2), (3) read buffers ----------------
+    pm = np.zeros(1, dtype=np.int64)
+    pk = pm
+    if not nowalk_if:      # ifmap fold counts: only the epoch walk and its boundary need them
+        pm, pk = _valid_prefix(M, K, rb, cb, wr, wc, H, W)
+    for op in range(2):
+        ifmap = op == 0
+        nowalk = nowalk_if if ifmap else nowalk_f
+        P = P_if if ifmap else P_f
+        # first / last request rows (see the flagged rows of _walk_kernel)
+        last_f = last_if_fold if (ifmap and nowalk) else nfolds - 1
+        fa = -1
+        la = -1
+        if nowalk:
+            fl = _fold_first_last(0, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
+                                  rb, cb, pb, wr, wc, wo, H, W, goff)
+            if fl[0] >= 0:
+                fa = fl[0]
+            fl2 = _fold_first_last(last_f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
+                                   rb, cb, pb, wr, wc, wo, H, W, goff)
+            if fl2[0] >= 0:
+                if fa < 0:
+                    fa = last_f * rows_fold + fl2[0]
+                la = last_f * rows_fold + fl2[1]
+            elif fa >= 0:
+                la = fl[1]
+        else:
+            for f in range(nfolds):
+                fl = _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
+                                      rb, cb, pb, wr, wc, wo, H, W, goff)
+                if fl[0] >= 0:
+                    fa = f * rows_fold + fl[0]
+                    break
+            for f in range(nfolds - 1, -1, -1):
+                fl = _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
+                                      rb, cb, pb, wr, wc, wo, H, W, goff)
+                if fl[0] >= 0:
+                    la = f * rows_fold + fl[1]
+                    break
+        first_req = _cycle_of(fa, srow, scum, nst) + 1 if fa >= 0 else -1
+        last_req = _cycle_of(la, srow, scum, nst) + 1 if la >= 0 else -1
+        nsh, cnt, lsh = 0, 0, 0
+        if not nowalk:
+            nsh, cnt, brow = _epochs(df, ifmap, (not ifmap) or dist_if, ACTIVE_SETS * P, G, rf,
+                                     cf, rows_fold, AR, AC, M, N, K, pm, pk, rb, cb, pb, wr,
+                                     wc, wo, H, W, goff, if_space)
+            if brow >= 0:
+                lsh = _cycle_of(brow, srow, scum, nst)
+        if ifmap:
+            res[2], res[3] = first_req, last_req
+            res[11], res[12], res[13], res[14] = nsh, lsh, cnt, first_req - 1
+        else:
+            res[4], res[5] = first_req, last_req
+            res[15], res[16], res[17], res[18] = nsh, lsh, cnt, first_req - 1
+    return res
+
+
+def _walk(*args):
+    """The walk's 32 results. CALC mode goes to _calc_engine (exact, docs/memory.md "Speed"),
+    unless dist_f (positional arg 29) is False: then _walk_kernel walks every address, the
+    plain reference the tests compare against. USER mode is always _walk_kernel.
+    CALC fields of an operand below one epoch (nowalk) that the caller replaces by closed forms
+    (boundaries, words in the last epoch) are returned as 0."""
+    (df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
+     user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold, dist_if, dist_f) = \
+        args[:30]
+    fast = (not user and dist_f
+            and (nowalk_if or dist_if or M * K <= _MAX_UNIT) and if_space < 2 ** 31)
+    if fast:
+        res = _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff,
+                           if_space, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f,
+                           last_if_fold, dist_if)
+    else:
+        res = _walk_kernel(*args)
+    if not user:
+        if nowalk_if:
+            res[11] = res[12] = res[13] = 0
+        if nowalk_f:
+            res[15] = res[16] = res[17] = 0
     return res
 
 
