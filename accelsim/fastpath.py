@@ -189,7 +189,9 @@ def evaluate(workload: Workload, arch: Arch, batch: int = 1) -> dict:
 def clear_caches() -> None:
     """Forget every memoized engine row, here and in ``simulate`` (benchmarks start cold)."""
     from . import simulate as _simulate
+    from .engine import memory as _memory
 
     _row_cache.clear()
     _pair_cache.clear()
     _simulate._gemm_row.cache_clear()
+    _memory._calc_walk.cache_clear()

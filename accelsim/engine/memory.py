@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -1412,6 +1413,11 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
         stall, total)
 
 
+@lru_cache(maxsize=4096)
+def _calc_walk(layer: Layer, calc_arch: Arch, mp: GemmMapping) -> MemoryCounts:
+    return simulate_memory(layer, calc_arch, mp)
+
+
 def _overlap(layer: Layer, calc_arch: Arch, mp: GemmMapping, bw: float) -> MemoryCounts:
     """USER mode, stall model "overlap": the layer moves exactly the words SCALE-Sim's CALC walk
     says it moves, over one DRAM channel of `bw` words/cycle shared by the three buffers, and
@@ -1420,7 +1426,9 @@ def _overlap(layer: Layer, calc_arch: Arch, mp: GemmMapping, bw: float) -> Memor
     any real schedule with that traffic, and the bound SCALE-Sim's USER read buffers, which
     re-fetch whole prefetch windows on every miss, overshoot by 10-100x on large layers
     (docs/memory.md)."""
-    c = simulate_memory(layer, calc_arch, mp)
+    # the CALC walk does not read the bandwidth: one walk serves a whole bandwidth sweep
+    c = _calc_walk(replace(layer, name=""), calc_arch.with_(
+        name="", source="", dram_bw_words_per_cycle=10.0, stall_model="scalesim"), mp)
     words = c.dram_ifmap_reads + c.dram_filter_reads + c.dram_ofmap_writes
     stall = max(0, math.ceil(words / bw) - c.total_cycles)
     total = c.total_cycles + stall
