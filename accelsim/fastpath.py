@@ -26,6 +26,7 @@ import numpy as np
 
 from .arch import Arch
 from .engine import poolunit
+from . import result
 from .result import COLUMNS, finish_columns, summarize
 from .simulate import simulate_layer
 from .workload import Workload
@@ -35,17 +36,10 @@ _pair_cache: dict = {}
 _CACHE_LIMIT = 200_000
 
 
-def _layout():
-    """(int columns, float columns, text columns) of simulate's frame, from result.py."""
-    from . import result
-
-    text = list(getattr(result, "TEXT_COLUMNS", ["layer", "op", "engine", "bound"]))
-    floats = list(getattr(result, "FLOAT_COLUMNS", ["compute_util", "mapping_efficiency"]))
-    ints = [c for c in COLUMNS if c not in text and c not in floats]
-    return ints, floats, [c for c in text if c not in ("layer", "op")]
-
-
-INT_COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS = _layout()
+# simulate's frame before the derived columns, split by type (layer and op are the workload's)
+FLOAT_COLUMNS = list(result.FLOAT_COLUMNS)
+INT_COLUMNS = [c for c in COLUMNS if c not in result.TEXT_COLUMNS and c not in FLOAT_COLUMNS]
+TEXT_COLUMNS = [c for c in result.TEXT_COLUMNS if c not in ("layer", "op")]
 
 
 class Col(np.ndarray):

@@ -5,7 +5,7 @@ sum and divide columns. Counts are per run (all ``batch`` samples), words unless
 bytes, cycles of the arch's clock.
 
 Columns (simulate.simulate fills them; engine-specific extras follow in engine order):
-  layer, op, engine         names; engine is array | array-as-pool | pool | vector | skipped
+  layer, op, engine         names; engine is array | array-as-pool | pool | vector
   M, N, K, groups           the GEMM per group (M = batch * output pixels), mapping.py
   row_folds, col_folds, folds
   macs                      the network's multiply-accumulates (0 for a sumpool run as a conv)
@@ -69,8 +69,6 @@ def summarize(df, arch) -> dict:
     cycles = tot["total_cycles"]
     out = {
         "arch": arch.name, "layers": int(len(df)), **tot,
-        "skipped_layers": (int((df["engine"] == "skipped").sum())
-                           if "engine" in df.columns else 0),
         "sram_bytes": float(df["sram_bytes"].sum()), "dram_bytes": float(df["dram_bytes"].sum()),
         "overall_util": 100.0 * tot["mults_array"] / (cycles * arch.pes) if cycles else 0.0,
         "latency_ms": cycles / arch.clock_mhz / 1e3,

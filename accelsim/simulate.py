@@ -17,66 +17,16 @@ column names (result.COLUMNS). It holds no state: same inputs, same numbers, sam
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import fields, replace
 from functools import lru_cache
 
+from . import energy
 from .arch import Arch
-from .engine import systolic
+from .engine import memory, poolunit, systolic, vector
 from .errors import InputError, require
 from .mapping import map_layer
 from .result import COLUMNS, COUNT_COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS, finish_columns, summarize
 from .workload import Layer, Workload, accumulate_adds, macs
-
-
-def _optional_engine(name: str):
-    """An engine module written separately (pool unit, vector unit, energy): None only while
-    the module does not exist at all; any error inside an existing module propagates."""
-    try:
-        return importlib.import_module(f"accelsim.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"accelsim.{name}":
-            return None
-        raise
-
-
-@lru_cache(maxsize=8)
-def _arity(fn) -> int:
-    return len(inspect.signature(fn).parameters)
-
-
-def _memory_counts(layer: Layer, arch: Arch, mp, comp) -> dict:
-    """SRAM/DRAM traffic and stalls from the memory engine, as row columns."""
-    memory = _optional_engine("engine.memory")
-    if memory is None or not hasattr(memory, "simulate_memory"):
-        raise NotImplementedError(
-            "accelsim.engine.memory.simulate_memory(layer, arch, mapping) is not available yet: "
-            "GEMM layers need the memory model for their SRAM/DRAM counts and stalls")
-    fn = memory.simulate_memory
-    if _arity(fn) >= 4:
-        # first analytical model: (layer, arch, mapping, compute_cycles), no SRAM counts
-        mem = fn(layer, arch, mp, comp.compute_cycles)
-    else:
-        mem = fn(layer, arch, mp)
-    # a shallow copy: asdict deep-copies, which dominated sweep time (bench/bench_sweep.py)
-    d = {f.name: getattr(mem, f.name) for f in fields(mem)} if is_dataclass(mem) else dict(mem)
-    row = {
-        # SCALE-Sim's SRAM counts are the operand slots the array consumes; the memory engine
-        # owns them when it reports them, the systolic closed form otherwise (they agree)
-        "ifmap_sram_reads": d.pop("ifmap_sram_reads", comp.ifmap_sram_reads),
-        "filter_sram_reads": d.pop("filter_sram_reads", comp.filter_sram_reads),
-        "ofmap_sram_writes": d.pop("ofmap_sram_writes", comp.ofmap_sram_writes),
-        "dram_ifmap_reads": d.pop("dram_ifmap_reads"),
-        "dram_filter_reads": d.pop("dram_filter_reads"),
-        "dram_ofmap_writes": d.pop("dram_ofmap_writes"),
-        "stall_cycles": d.pop("stall_cycles"),
-    }
-    # SCALE-Sim's Total Cycles is its last ofmap service cycle: stall-free cycles + stalls
-    row["total_cycles"] = d.pop("total_cycles", comp.compute_cycles + row["stall_cycles"])
-    d.pop("compute_cycles", None)
-    row.update(d)  # the memory engine's own columns (DRAM start/stop cycles, bandwidths)
-    return row
 
 
 def simulate_gemm(layer: Layer, arch: Arch, batch: int = 1) -> dict:
@@ -116,7 +66,11 @@ def _gemm_row(layer: Layer, arch: Arch, batch: int) -> tuple:
         "mac_adds": n_acc, "adds": n_acc, "compute_cycles": comp.compute_cycles,
         "compute_util": comp.compute_util, "mapping_efficiency": comp.mapping_efficiency,
     }
-    row.update(_memory_counts(layer, arch, mp, comp))
+    # SRAM/DRAM traffic, stalls and SCALE-Sim's Total Cycles (its last ofmap service cycle:
+    # stall-free cycles + stalls) from the memory engine; a shallow copy, since asdict
+    # deep-copies, which dominated sweep time (bench/bench_sweep.py)
+    mem = memory.simulate_memory(layer, arch, mp)
+    row.update((f.name, getattr(mem, f.name)) for f in fields(mem))
     row["bound"] = "memory" if row["stall_cycles"] > 0 else "array"
     return tuple(row.items())
 
@@ -135,10 +89,6 @@ def sumpool_as_array_conv(layer: Layer) -> Layer:
                  layer.padding, groups=layer.groups)
 
 
-def _zeros(layer: Layer, engine: str) -> dict:
-    return {"engine": engine, "bound": ""}
-
-
 def simulate_layer(layer: Layer, arch: Arch, batch: int = 1) -> dict:
     if layer.is_gemm:
         row = simulate_gemm(layer, arch, batch)
@@ -148,16 +98,10 @@ def simulate_layer(layer: Layer, arch: Arch, batch: int = 1) -> dict:
         row = simulate_gemm(sumpool_as_array_conv(layer), arch, batch)
         row.update(engine="array-as-pool", macs=0)
     elif layer.op == "sumpool":
-        poolunit = _optional_engine("engine.poolunit")
-        if poolunit is None:
-            row = _zeros(layer, "skipped")
-        else:
-            row = {"engine": "pool", **poolunit.simulate_sumpool(layer, arch, batch)}
-            row.setdefault("adds", row.get("pool_adds", 0))
+        row = {"engine": "pool", **poolunit.simulate_sumpool(layer, arch, batch)}
+        row.setdefault("adds", row.get("pool_adds", 0))
     else:
-        vector = _optional_engine("engine.vector")
-        row = (_zeros(layer, "skipped") if vector is None
-               else {"engine": "vector", **vector.simulate_vector(layer, arch, batch)})
+        row = {"engine": "vector", **vector.simulate_vector(layer, arch, batch)}
     return {"layer": layer.name, "op": layer.op, **row}
 
 
@@ -198,16 +142,11 @@ def simulate(workload: Workload, arch: Arch, batch: int = 1):
     # 1. every layer on its engine
     rows = [simulate_layer(layer, arch, batch) for layer in workload]
     # 2. the pool unit's placement on (sumpool, structured conv) pairs
-    poolunit = _optional_engine("engine.poolunit")
-    if arch.pool is not None and poolunit is not None:
+    if arch.pool is not None:
         for i in _pool_pairs(workload):
             rows[i], rows[i + 1] = poolunit.fuse_structured(rows[i], rows[i + 1], arch)
     # 3. bytes, latency and per-row utilization, then energy by component
-    df = finish_columns(_frame(rows), arch)
-    energy = _optional_engine("energy")
-    if energy is not None:
-        df = energy.add_energy_columns(df, arch)
-    return df
+    return energy.add_energy_columns(finish_columns(_frame(rows), arch), arch)
 
 
 __all__ = ["simulate", "simulate_layer", "simulate_gemm", "sumpool_as_array_conv", "summarize"]

@@ -1,12 +1,12 @@
 """Validate accelsim's systolic + memory engines against SCALE-Sim v2.0.2, layer by layer.
 
 For each (topology, config) pair it takes SCALE-Sim's three reports (COMPUTE, BANDWIDTH,
-DETAILED_ACCESS) from disk when they are there (reports/validation/scalesim/<topo>_<cfg>/, or the
-shared reference run for Resnet18 x scale.cfg), or runs SCALE-Sim 2.0.2 through its Python API
-(``--run-scalesim``; one job at a time, it is slow: ResNet-18 on 32x32 takes ~5 min) and keeps
-its reports there for the next time. It then simulates the same layers with accelsim and writes
-reports/validation/<topo>_<cfg>.csv (per layer: ours, theirs, diff for every reported quantity)
-and reports/validation/SUMMARY.md.
+DETAILED_ACCESS) from disk when they are there (reports/validation/scalesim/<topo>_<cfg>/, or
+SCALE-Sim's reference run for Resnet18 x scale.cfg in tests/data/scalesim/), or runs SCALE-Sim
+2.0.2 through its Python API (``--run-scalesim``; one job at a time, it is slow: ResNet-18 on
+32x32 takes ~5 min) and keeps its reports there for the next time. It then simulates the same
+layers with accelsim and writes reports/validation/<topo>_<cfg>.csv (per layer: ours, theirs,
+diff for every reported quantity) and reports/validation/SUMMARY.md.
 
     .venv/bin/python bench/validate_scalesim.py                      # reuse reports on disk
     .venv/bin/python bench/validate_scalesim.py --run-scalesim       # fill in the missing ones
@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TOPO_DIR = ROOT / "workloads" / "scalesim"
 OUT = ROOT / "reports" / "validation"
 CACHE = OUT / "scalesim"
-SHARED = {("Resnet18", "scale"): Path("/work/shared/reference/scalesim/resnet18_32x32_os")}
+# SCALE-Sim's own reference reports, copied from shared/reference/scalesim into tests/data
+SHARED = {("Resnet18", "scale"): ROOT / "tests" / "data" / "scalesim" / "resnet18_32x32_os"}
 
 
 # SCALE-Sim's shipped configs, an input-stationary one, and USER-bandwidth ones
@@ -40,12 +41,15 @@ CONFIGS = {
     "is32": dict(rows=32, cols=32, kb_i=64, kb_f=64, kb_o=64, bw=10, df="is", mode="CALC"),
     "user_os16": dict(rows=16, cols=16, kb_i=8, kb_f=8, kb_o=4, bw=8, df="os", mode="USER"),
     "user_ws32": dict(rows=32, cols=32, kb_i=16, kb_f=8, kb_o=4, bw=8, df="ws", mode="USER"),
+    # SCALE-Sim's google.cfg with its own Bandwidth (10) in USER mode: mobilenet stalls on it
+    "user_google": dict(rows=256, cols=256, kb_i=6144, kb_f=6144, kb_o=2048, bw=10, df="ws",
+                        mode="USER"),
 }
 # issue 3's acceptance: SCALE-Sim's Resnet18, alexnet and mobilenet topologies on its three
 # example configs and an input-stationary one (CALC), plus USER-mode configs
 DEFAULT_PAIRS = [f"{t}:{c}" for c in ("scale", "google", "eyeriss", "is32")
-                 for t in ("Resnet18", "alexnet", "mobilenet")] + ["test:user_os16",
-                                                                  "test:user_ws32"]
+                 for t in ("Resnet18", "alexnet", "mobilenet")] + [
+    "test:user_os16", "test:user_ws32", "alexnet:user_google", "mobilenet:user_google"]
 
 DETAIL = ["ifmap_sram_start_cycle", "ifmap_sram_stop_cycle", "ifmap_sram_reads",
           "filter_sram_start_cycle", "filter_sram_stop_cycle", "filter_sram_reads",

@@ -20,15 +20,6 @@ COMMANDS = ("networks", "counts", "trace", "presets", "simulate", "verify", "spe
             "measure", "sweep", "pareto", "codesign")
 
 
-def _load(name: str):
-    try:
-        return importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{__name__}.{name}":
-            return None
-        raise
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
@@ -39,14 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"accelsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        mod = _load(name)
-        if mod is None:
-            continue
+        mod = importlib.import_module(f"{__name__}.{name}")
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
-
 
 
 def main(argv: list[str] | None = None) -> int:

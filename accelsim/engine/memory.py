@@ -257,6 +257,57 @@ def _repeat_closed_form(D, b, n_units, E, unit_rows, rm, scope_row0):
     return k, total - 1 - last, scope_row0 + (last // D) * unit_rows + rm[last % D]
 
 
+# ---- the ofmap write buffer's drains (SCALE-Sim's write_buffer), shared by both walks --------------
+@njit(cache=True)
+def _close_line(line_idx, nlines, npart, part_line, part_val):
+    """A drain closes the current partial line (line_idx words of of_bw): it leaves as a line of
+    its own, and its fill is remembered, because SCALE-Sim's empty_drain_buf subtracts the empty
+    slots only of the last line of a drain chunk (docs/memory.md). The caller sets line_idx = 0."""
+    if line_idx != 0:
+        if npart == part_line.shape[0]:
+            part_line = np.concatenate((part_line, np.empty_like(part_line)))
+            part_val = np.concatenate((part_val, np.empty_like(part_val)))
+        part_line[npart] = nlines
+        part_val[npart] = line_idx
+        npart += 1
+        nlines += 1
+    return nlines, npart, part_line, part_val
+
+
+@njit(cache=True)
+def _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos):
+    """The next drain, of at most Ld lines from line dsl: (end line, lines, words, ppos); every
+    line counts of_bw words except a partial line that ends the chunk."""
+    e = min(dsl + Ld, nlines)
+    nd = e - dsl
+    data = nd * of_bw
+    while ppos < npart and part_line[ppos] < e - 1:
+        ppos += 1
+    if ppos < npart and part_line[ppos] == e - 1:
+        data -= of_bw - part_val[ppos]
+    return e, nd, data, ppos
+
+
+@njit(cache=True)
+def _drain_rest(cyc, line_idx, nlines, npart, part_line, part_val, dsl, Ld, of_bw, ppos,
+                of_acc, of_drained, of_dstart, of_dstop):
+    """After the last row, everything left drains back to back from cycle ``cyc``: the ofmap
+    DRAM words and the drain's first/last cycle (of_acc, of_dstart, of_dstop)."""
+    nlines, npart, part_line, part_val = _close_line(line_idx, nlines, npart, part_line,
+                                                     part_val)
+    while dsl < nlines:
+        e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val, npart,
+                                         ppos)
+        of_acc += data
+        if not of_drained:
+            of_dstart = cyc
+            of_drained = True
+        of_dstop = cyc + nd - 1
+        dsl = e
+        cyc = cyc + nd
+    return of_acc, of_dstart, of_dstop
+
+
 # ---- the walk ----------------------------------------------------------------------------------
 @njit(cache=True)
 def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
@@ -553,22 +604,11 @@ def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
                         if cur < drain_end:
                             cur = drain_end            # stall until the drain ends
                             continue
-                        if line_idx != 0:
-                            if npart == part_line.shape[0]:
-                                part_line = np.concatenate((part_line, np.empty_like(part_line)))
-                                part_val = np.concatenate((part_val, np.empty_like(part_val)))
-                            part_line[npart] = nlines
-                            part_val[npart] = line_idx
-                            npart += 1
-                            nlines += 1
-                            line_idx = 0
-                        e = min(dsl + Ld, nlines)
-                        nd = e - dsl
-                        data = nd * of_bw
-                        while ppos < npart and part_line[ppos] < e - 1:
-                            ppos += 1
-                        if ppos < npart and part_line[ppos] == e - 1:
-                            data -= of_bw - part_val[ppos]
+                        nlines, npart, part_line, part_val = _close_line(
+                            line_idx, nlines, npart, part_line, part_val)
+                        line_idx = 0
+                        e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line,
+                                                         part_val, npart, ppos)
                         of_acc += data
                         if not of_drained:
                             of_dstart = cur
@@ -598,31 +638,9 @@ def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
                         key_ep_f[kf] = ep_f if ep_f == ep0_f else -1
                 row0 += rows_fold
     # drain what is left, back to back from the last row's service cycle
-    if line_idx != 0:
-        if npart == part_line.shape[0]:
-            part_line = np.concatenate((part_line, np.empty_like(part_line)))
-            part_val = np.concatenate((part_val, np.empty_like(part_val)))
-        part_line[npart] = nlines
-        part_val[npart] = line_idx
-        npart += 1
-        nlines += 1
-        line_idx = 0
-    cyc = of_out
-    while dsl < nlines:
-        e = min(dsl + Ld, nlines)
-        nd = e - dsl
-        data = nd * of_bw
-        while ppos < npart and part_line[ppos] < e - 1:
-            ppos += 1
-        if ppos < npart and part_line[ppos] == e - 1:
-            data -= of_bw - part_val[ppos]
-        of_acc += data
-        if not of_drained:
-            of_dstart = cyc
-            of_drained = True
-        of_dstop = cyc + nd - 1
-        dsl = e
-        cyc = cyc + nd
+    of_acc, of_dstart, of_dstop = _drain_rest(of_out, line_idx, nlines, npart, part_line,
+                                              part_val, dsl, Ld, of_bw, ppos, of_acc,
+                                              of_drained, of_dstart, of_dstop)
     res[0] = of_out
     res[1] = stall
     res[2], res[3], res[4], res[5], res[6], res[7] = first_if, last_if, first_f, last_f, \
@@ -744,12 +762,20 @@ def _fold_count(df, ifmap, g, c, r, AR, AC, M, N, K, rows_fold, pm, pk,
             return pm[r * AR + ru] - pm[r * AR]
         if df == 1:
             return pk[r * AR + ru] - pk[r * AR]
+        # is: the stationary block of pixels [c*AC, +cu) x window elements [r*AR, +ru). The
+        # window index is k = (r*S + s)*cg + channel (operands.py), so validity changes only
+        # every cg = goff elements: count whole runs of channels, not slots
+        k0, k1 = r * AR, r * AR + ru
         n = 0
-        for tau in range(AR):
-            for j in range(AC):
-                if _addr(df, True, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                         H, W, goff) >= 0:
-                    n += 1
+        for m in range(c * AC, c * AC + cu):
+            k = k0
+            while k < k1:
+                run_end = min(k1, (k // goff + 1) * goff)
+                y = rb[m] + wr[k]
+                x = cb[m] + wc[k]
+                if 0 <= y < H and 0 <= x < W:
+                    n += run_end - k
+                k = run_end
         return n
     if df == 0:
         return K * cu
@@ -815,9 +841,22 @@ def _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
 
 
 @njit(cache=True)
-def _locate(f0, q, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
+def _locate(f0, q, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
             rb, cb, pb, wr, wc, wo, H, W, goff):
-    """Row (stall-free, global) of valid stream position q counted from the start of fold f0."""
+    """Row (stall-free, global) of valid stream position q counted from the start of fold f0.
+    ``rstart`` (from _build_unit: the unit's valid positions before each of its rows) finds
+    the row by bisection. Without it (a single entry) the folds are counted (closed forms, or
+    runs of channels for an input-stationary ifmap), then the rows of the fold: by their lane
+    counts where every slot of the fold is a real word, else slot by slot."""
+    if rstart.shape[0] > 1:
+        lo, hi = 0, rstart.shape[0] - 2       # the last row i with rstart[i] <= q
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if rstart[mid] <= q:
+                lo = mid
+            else:
+                hi = mid - 1
+        return f0 * rows_fold + lo
     f = f0
     while True:
         g = f // (cf * rf)
@@ -829,12 +868,25 @@ def _locate(f0, q, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
             break
         q -= n
         f += 1
+    cu = min(AC, (N if df != 2 else M) - c * AC)
+    ru = min(AR, (M if df == 0 else K) - r * AR)
+    if ifmap:
+        slots = ru * K if df == 0 else (M * ru if df == 1 else cu * ru)
+    else:
+        slots = K * cu if df == 0 else (ru * cu if df == 1 else ru * N)
+    # a streamed operand's lanes in a row are exactly its slots (_lanes bounds the streamed
+    # index); a stationary block (ws filter, is ifmap) has at most AR rows to scan
+    streamed = not ((df == 1 and not ifmap) or (df == 2 and ifmap))
     for tau in range(rows_fold):
-        n = _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                       H, W, goff, False)
-        if q < n:
+        if n == slots and streamed:
+            lo, hi = _lanes_in(df, ifmap, tau, c, r, AR, AC, M, N, K)
+            n_row = max(0, hi - lo + 1)
+        else:
+            n_row = _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc,
+                               wo, H, W, goff, False)
+        if q < n_row:
             return f * rows_fold + tau
-        q -= n
+        q -= n_row
     return -1
 
 
@@ -843,8 +895,11 @@ def _build_unit(df, uf, L, space, rf, cf, rows_fold, AR, AC, M, N, K,
                 rb, cb, pb, wr, wc, wo, H, W, goff):
     """For the ifmap stream of unit 0 (folds 0..uf-1), per valid position q the position of
     the previous occurrence of its address: in the unit, or for its first occurrence
-    (last occurrence in the unit) - L, i.e. in the previous repeat. Plus per-block min/max."""
+    (last occurrence in the unit) - L, i.e. in the previous repeat. Plus per-block min/max,
+    and, for a streamed ifmap (os, ws), the valid positions before each row of the unit
+    (every unit has the same row counts), so that _locate bisects instead of scanning."""
     last = np.full(space, -1, dtype=np.int32)
+    rstart = np.zeros(uf * rows_fold + 1 if df != 2 else 1, dtype=np.int64)
     pp = np.empty(L, dtype=np.int32)
     fpos = np.empty(min(L, space), dtype=np.int32)
     faddr = np.empty(min(L, space), dtype=np.int32)
@@ -854,6 +909,8 @@ def _build_unit(df, uf, L, space, rf, cf, rows_fold, AR, AC, M, N, K,
         c = (f // rf) % cf
         r = f % rf
         for tau in range(rows_fold):
+            if df != 2:
+                rstart[f * rows_fold + tau] = q
             lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
             for j in range(lo, hi + 1):
                 if df == 0:
@@ -877,6 +934,8 @@ def _build_unit(df, uf, L, space, rf, cf, rows_fold, AR, AC, M, N, K,
                 pp[q] = p
                 last[a] = q
                 q += 1
+    if df != 2:
+        rstart[uf * rows_fold] = q
     for i in range(nf):
         pp[fpos[i]] = last[faddr[i]] - L
     nb = (L + (1 << _BSH) - 1) >> _BSH
@@ -895,7 +954,7 @@ def _build_unit(df, uf, L, space, rf, cf, rows_fold, AR, AC, M, N, K,
                 mx = v
         bmin[b] = mn
         bmax[b] = mx
-    return pp, bmin, bmax
+    return pp, bmin, bmax, rstart
 
 
 @njit(cache=True)
@@ -933,8 +992,9 @@ def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, p
     pp = np.zeros(1, dtype=np.int32)
     bmin = pp
     bmax = pp
+    rstart = np.zeros(1, dtype=np.int64)
     if not distinct:
-        pp, bmin, bmax = _build_unit(df, uf, L0, space, rf, cf, rows_fold, AR, AC, M, N, K,
+        pp, bmin, bmax, rstart = _build_unit(df, uf, L0, space, rf, cf, rows_fold, AR, AC, M, N, K,
                                      rb, cb, pb, wr, wc, wo, H, W, goff)
     th = 0          # epoch start relative to the current unit's first position
     cnt = 0
@@ -1002,7 +1062,7 @@ def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, p
         th -= L
     row = -1
     if lu >= 0:
-        row = _locate(lu * uf, lq, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
+        row = _locate(lu * uf, lq, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
                       rb, cb, pb, wr, wc, wo, H, W, goff)
     return nsh, cnt, row
 
@@ -1164,22 +1224,11 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
                         if cur < drain_end:
                             cur = drain_end
                             continue
-                        if line_idx != 0:
-                            if npart == part_line.shape[0]:
-                                part_line = np.concatenate((part_line, np.empty_like(part_line)))
-                                part_val = np.concatenate((part_val, np.empty_like(part_val)))
-                            part_line[npart] = nlines
-                            part_val[npart] = line_idx
-                            npart += 1
-                            nlines += 1
-                            line_idx = 0
-                        e = min(dsl + Ld, nlines)
-                        nd = e - dsl
-                        data = nd * of_bw
-                        while ppos < npart and part_line[ppos] < e - 1:
-                            ppos += 1
-                        if ppos < npart and part_line[ppos] == e - 1:
-                            data -= of_bw - part_val[ppos]
+                        nlines, npart, part_line, part_val = _close_line(
+                            line_idx, nlines, npart, part_line, part_val)
+                        line_idx = 0
+                        e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line,
+                                                         part_val, npart, ppos)
                         of_acc += data
                         if not of_drained:
                             of_dstart = cur
@@ -1204,31 +1253,9 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
                         nst += 1
                     t = te + 1
                 row0 += rows_fold
-    if line_idx != 0:
-        if npart == part_line.shape[0]:
-            part_line = np.concatenate((part_line, np.empty_like(part_line)))
-            part_val = np.concatenate((part_val, np.empty_like(part_val)))
-        part_line[npart] = nlines
-        part_val[npart] = line_idx
-        npart += 1
-        nlines += 1
-        line_idx = 0
-    cyc = of_out
-    while dsl < nlines:
-        e = min(dsl + Ld, nlines)
-        nd = e - dsl
-        data = nd * of_bw
-        while ppos < npart and part_line[ppos] < e - 1:
-            ppos += 1
-        if ppos < npart and part_line[ppos] == e - 1:
-            data -= of_bw - part_val[ppos]
-        of_acc += data
-        if not of_drained:
-            of_dstart = cyc
-            of_drained = True
-        of_dstop = cyc + nd - 1
-        dsl = e
-        cyc = cyc + nd
+    of_acc, of_dstart, of_dstop = _drain_rest(of_out, line_idx, nlines, npart, part_line,
+                                              part_val, dsl, Ld, of_bw, ppos, of_acc,
+                                              of_drained, of_dstart, of_dstop)
     res[0] = of_out
     res[1] = stall
     res[6], res[7] = first_of, last_of
