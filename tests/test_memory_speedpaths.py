@@ -73,3 +73,31 @@ def test_fallback_for_large_units_equals_the_engine(monkeypatch):
     ref = [mm.simulate_memory(lay, a, map_layer(lay, a, b)) for lay, a, b in layers]
     monkeypatch.setattr(mm, "_MAX_UNIT", 0)
     assert ref == [mm.simulate_memory(lay, a, map_layer(lay, a, b)) for lay, a, b in layers]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_below_one_epoch_shortcut_equals_the_full_walk(monkeypatch, seed):
+    """An operand below one epoch is fetched once (closed form) and only its first and last
+    reading folds are walked, for the SRAM start/stop cycles; with padding the first fold can
+    read no real ifmap word (input-stationary blocks of border pixels), so the first reading
+    fold is searched. Every field equals the full walk's."""
+    walk = mm._walk
+    seen = {"shortcut": 0, "first_fold_empty": 0}
+
+    def full(*args):
+        slow_args = list(args)
+        if args[25] or args[26]:
+            seen["shortcut"] += 1
+            seen["first_fold_empty"] += bool(args[25] and args[27][0] > 0)
+        slow_args[25] = slow_args[26] = False      # nowalk_if, nowalk_f: walk every fold
+        return walk(*slow_args)
+
+    layers = []
+    rng = random.Random(seed)
+    for layer, arch, batch in _random_layers(seed, 120):
+        kb = rng.choice([1, 4, 16])
+        layers.append((layer, arch.with_(ifmap_sram_kb=kb, filter_sram_kb=kb), batch))
+    ref = [mm.simulate_memory(lay, a, map_layer(lay, a, b)) for lay, a, b in layers]
+    monkeypatch.setattr(mm, "_walk", full)
+    assert ref == [mm.simulate_memory(lay, a, map_layer(lay, a, b)) for lay, a, b in layers]
+    assert min(seen.values()) > 0, seen

@@ -6,10 +6,39 @@ def add_arguments(p):
     p.add_argument("--workload", required=True,
                    help="network[:variant] (e.g. resnet50:A), a workload CSV, or a SCALE-Sim "
                         "topology CSV")
-    p.add_argument("--out", help="folder for layers.csv and summary.json")
+    p.add_argument("--out",
+                   help="folder for layers.csv and summary.json (and traces/ with --trace)")
     p.add_argument("--batch", type=int, default=1, help="samples per run (default 1)")
     p.add_argument("--layers", nargs="*", metavar="LAYER", help="only these layers, by name")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--trace", nargs="+", metavar="LAYER",
+                   help="also write SCALE-Sim-style SRAM traces of these conv/linear layers to "
+                        "DIR/traces/LAYER/{IFMAP,FILTER,OFMAP}_SRAM_TRACE.csv (needs --out)")
+
+
+def _trace_layers(wl, arch, names, source):
+    """The layers --trace names, each as the GEMM the array runs; errors name the layer."""
+    from ..errors import require
+    from ..simulate import sumpool_as_array_conv
+
+    by_name = {l.name: l for l in wl.layers}
+    out = []
+    for name in dict.fromkeys(names):
+        require(name in by_name, "no such layer in the simulated workload", source=source,
+                field="--trace", value=name)
+        # the name becomes a folder: no separators, no '.'/'..'
+        require(name not in (".", "..") and not any(ch in name for ch in "/\\\0"),
+                "layer name cannot be a folder name", source=source, field="--trace",
+                value=name)
+        layer = by_name[name]
+        if layer.op == "sumpool" and arch.pool is None:
+            layer = sumpool_as_array_conv(layer)   # no pool unit: it runs on the array
+        engine = "the pool unit" if layer.op == "sumpool" else "the vector unit"
+        require(layer.is_gemm, f"{layer.op} layers run on {engine}, not on the MAC array: "
+                "only conv/linear layers have SRAM traces", source=source, field="--trace",
+                value=name)
+        out.append(layer)
+    return out
 
 
 def run(args) -> int:
@@ -35,6 +64,11 @@ def run(args) -> int:
     if args.layers:
         keep = [wl.layer(n) for n in args.layers]
         wl = Workload(wl.network, wl.variant, tuple(keep), wl.input_shape, wl.source)
+    traced = []
+    if args.trace:
+        require(args.out, "--trace writes files: give --out DIR", field="--trace",
+                value=" ".join(args.trace))
+        traced = _trace_layers(wl, arch, args.trace, args.workload)
     df = simulate(wl, arch, args.batch)
     summary = {"network": wl.network, "variant": wl.variant, "batch": args.batch,
                **summarize(df, arch)}
@@ -44,6 +78,11 @@ def run(args) -> int:
             df.to_csv(tmp / "layers.csv", index=False, float_format="%.10g", lineterminator="\n")
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n",
                                               encoding="utf-8")
+            if traced:
+                from ..engine.sram_trace import write_sram_traces
+
+                for layer in traced:
+                    write_sram_traces(layer, arch, tmp / "traces" / layer.name, args.batch)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

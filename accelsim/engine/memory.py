@@ -132,25 +132,37 @@ def _slot(df, ifmap, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, 
 
 
 @njit(cache=True)
-def _last_ifmap_fold(df, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
-    """Index (in walk order) of the last fold that reads any real ifmap word: a fold can be
-    all padding (SCALE-Sim's extra ceil-rule pixel alone in the last row fold)."""
+def _ifmap_fold_span(df, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    """[first, last] fold (in walk order) that reads any real ifmap word: a fold can be all
+    padding (SCALE-Sim's extra ceil-rule pixel alone in the last row fold; with padding, an
+    input-stationary fold whose window elements all fall outside the image)."""
     if df == 0:
         T, L = K, AR
     elif df == 1:
         T, L = M, AR
     else:
         T, L = AR, AC
-    for f in range(G * cf * rf - 1, -1, -1):
-        g = f // (cf * rf)
-        c = (f // rf) % cf
-        r = f % rf
-        for t in range(T):
-            for j in range(L):
-                if _slot(df, True, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                         H, W, goff) >= 0:
-                    return f
-    return 0
+    span = np.zeros(2, dtype=np.int64)
+    nf = G * cf * rf
+    for i in range(2):
+        for n in range(nf):
+            f = n if i == 0 else nf - 1 - n
+            g = f // (cf * rf)
+            c = (f // rf) % cf
+            r = f % rf
+            hit = False
+            for t in range(T):
+                for j in range(L):
+                    if _slot(df, True, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                             H, W, goff) >= 0:
+                        hit = True
+                        break
+                if hit:
+                    break
+            if hit:
+                span[i] = f
+                break
+    return span
 
 
 # ---- USER mode: SCALE-Sim's prefetch matrix (fetch order) ---------------------------------------
@@ -312,7 +324,7 @@ def _drain_rest(cyc, line_idx, nlines, npart, part_line, part_val, dsl, Ld, of_b
 @njit(cache=True)
 def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
           rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
-          user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold,
+          user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span,
           dist_if, dist_f,           # positional args 28, 29 (tests flip them)
           # USER mode: per read buffer (ifmap, filter) its words, bw and set index
           if_words, f_words, rd_bw, if_nl, if_eps, if_ptr, if_sets, if_fetch_lines,
@@ -419,7 +431,7 @@ def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
                 # an operand smaller than one epoch is fetched once (closed form by the
                 # caller); only its first and last folds are walked, for the SRAM start/stop
                 fold = (g * cf + c) * rf + r
-                edge_if = fold == 0 or fold == last_if_fold
+                edge_if = fold == if_span[0] or fold == if_span[1]
                 edge_f = fold == 0 or fold == G * cf * rf - 1
                 if rep_if:
                     if c == 0 and r == 0:
@@ -1105,7 +1117,7 @@ def _cycle_of(row, srow, scum, nst):
 
 @njit(cache=True)
 def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff,
-                 if_space, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold,
+                 if_space, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span,
                  dist_if):
     """CALC mode: the same 32 results as _walk_kernel (its CALC fields), see above."""
     res = np.zeros(32, dtype=np.int64)
@@ -1270,14 +1282,14 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
         nowalk = nowalk_if if ifmap else nowalk_f
         P = P_if if ifmap else P_f
         # first / last request rows (see the flagged rows of _walk_kernel)
-        last_f = last_if_fold if (ifmap and nowalk) else nfolds - 1
+        first_f, last_f = (if_span[0], if_span[1]) if (ifmap and nowalk) else (0, nfolds - 1)
         fa = -1
         la = -1
         if nowalk:
-            fl = _fold_first_last(0, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
+            fl = _fold_first_last(first_f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
                                   rb, cb, pb, wr, wc, wo, H, W, goff)
             if fl[0] >= 0:
-                fa = fl[0]
+                fa = first_f * rows_fold + fl[0]
             fl2 = _fold_first_last(last_f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
                                    rb, cb, pb, wr, wc, wo, H, W, goff)
             if fl2[0] >= 0:
@@ -1285,7 +1297,7 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
                     fa = last_f * rows_fold + fl2[0]
                 la = last_f * rows_fold + fl2[1]
             elif fa >= 0:
-                la = fl[1]
+                la = first_f * rows_fold + fl[1]
         else:
             for f in range(nfolds):
                 fl = _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
@@ -1324,14 +1336,14 @@ def _walk(*args):
     CALC fields of an operand below one epoch (nowalk) that the caller replaces by closed forms
     (boundaries, words in the last epoch) are returned as 0."""
     (df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
-     user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold, dist_if, dist_f) = \
+     user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span, dist_if, dist_f) = \
         args[:30]
     fast = (not user and dist_f
             and (nowalk_if or dist_if or M * K <= _MAX_UNIT) and if_space < 2 ** 31)
     if fast:
         res = _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff,
                            if_space, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f,
-                           last_if_fold, dist_if)
+                           if_span, dist_if)
     else:
         res = _walk_kernel(*args)
     if not user:
@@ -1400,18 +1412,17 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
     uniq_if, uniq_f = unique_ifmap_words(layer, mp.batch), f_space
     nowalk_if = (not user) and (P_if == 0 or uniq_if < ACTIVE_SETS * P_if)
     nowalk_f = (not user) and (P_f == 0 or uniq_f < ACTIVE_SETS * P_f)
-    last_if_fold = 0
+    if_span = np.zeros(2, dtype=np.int64)
     if nowalk_if:
-        last_if_fold = _last_ifmap_fold(df, G, mp.row_folds, mp.col_folds, AR, AC, M, N, K,
-                                        ad.row_base, ad.col_base, ad.pix_base, ad.win_row,
-                                        ad.win_col, ad.win_off, ad.H, ad.W,
-                                        ad.group_ifmap_offset)
+        if_span = _ifmap_fold_span(df, G, mp.row_folds, mp.col_folds, AR, AC, M, N, K,
+                                   ad.row_base, ad.col_base, ad.pix_base, ad.win_row,
+                                   ad.win_col, ad.win_off, ad.H, ad.W, ad.group_ifmap_offset)
     # every valid ifmap slot is a distinct word when windows do not overlap
     dist_if = layer.kernel[0] <= layer.stride[0] and layer.kernel[1] <= layer.stride[1]
     res = _walk(df, AR, AC, M, N, K, G, mp.row_folds, mp.col_folds,
                 ad.row_base, ad.col_base, ad.pix_base, ad.win_row, ad.win_col, ad.win_off,
                 ad.H, ad.W, ad.group_ifmap_offset, ad.space, f_space,
-                user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, last_if_fold,
+                user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span,
                 dist_if, True,
                 if_words, f_words, rd_bw, if_nl, if_eps, if_ptr, if_sets, if_lines,
                 f_nl, f_eps, f_ptr, f_sets, f_lines)
