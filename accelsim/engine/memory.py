@@ -300,6 +300,49 @@ def _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos):
     return e, nd, data, ppos
 
 
+@njit(cache=True, inline="always")
+def _write_row(v, cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl,
+               ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart, of_dstop):
+    """A row's ``v`` ofmap words into the write buffer (SCALE-Sim's write_buffer.service_writes),
+    requested at cycle ``cur``, in batches between events: a write that passes half full starts
+    a drain of Ld lines; a write that finds the buffer full during a drain waits for its end (a
+    line boundary has no side effect but its count). Returns the row's service cycle and the
+    buffer state after it, with the drained words and the first/last drain cycle so far."""
+    while v > 0:
+        if cur < drain_end:
+            n1 = max(1, free)          # the write that leaves no free word
+        else:
+            n1 = max(1, free - Aw + 1)  # the write that passes half full
+        event = v >= n1
+        if not event:
+            n1 = v
+        free -= n1
+        line_idx += n1
+        nlines += line_idx // of_bw
+        line_idx = line_idx % of_bw
+        v -= n1
+        if not event:
+            break
+        if cur < drain_end:
+            cur = drain_end            # stall until the drain ends
+            continue
+        nlines, npart, part_line, part_val = _close_line(line_idx, nlines, npart, part_line,
+                                                         part_val)
+        line_idx = 0
+        e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val, npart,
+                                         ppos)
+        of_acc += data
+        if not of_drained:
+            of_dstart = cur
+            of_drained = True
+        of_dstop = cur + nd - 1
+        free += data
+        dsl = e
+        drain_end = cur + nd - 1
+    return (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl, ppos,
+            of_acc, of_drained, of_dstart, of_dstop)
+
+
 @njit(cache=True)
 def _drain_rest(cyc, line_idx, nlines, npart, part_line, part_val, dsl, Ld, of_bw, ppos,
                 of_acc, of_drained, of_dstart, of_dstop):
@@ -593,42 +636,11 @@ def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
                         hi = min(cu - 1, tp)
                     v = hi - lo + 1 if (tp >= 0 and hi >= lo) else 0
                     nv = v
-                    cur = cycle
-                    # the row's v words, in batches between events (a line boundary has no
-                    # side effect but its count, so only drains and full-buffer waits split)
-                    while v > 0:
-                        if cur < drain_end:
-                            n1 = max(1, free)          # the write that leaves no free word
-                        else:
-                            n1 = max(1, free - Aw + 1)  # the write that passes half full
-                        if v < n1:
-                            n1 = v
-                            event = False
-                        else:
-                            event = True
-                        free -= n1
-                        line_idx += n1
-                        nlines += line_idx // of_bw
-                        line_idx = line_idx % of_bw
-                        v -= n1
-                        if not event:
-                            break
-                        if cur < drain_end:
-                            cur = drain_end            # stall until the drain ends
-                            continue
-                        nlines, npart, part_line, part_val = _close_line(
-                            line_idx, nlines, npart, part_line, part_val)
-                        line_idx = 0
-                        e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line,
-                                                         part_val, npart, ppos)
-                        of_acc += data
-                        if not of_drained:
-                            of_dstart = cur
-                            of_drained = True
-                        of_dstop = cur + nd - 1
-                        free += data
-                        dsl = e
-                        drain_end = cur + nd - 1
+                    (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl, ppos,
+                     of_acc, of_drained, of_dstart, of_dstop) = _write_row(
+                        v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
+                        part_val, dsl, ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart,
+                        of_dstop)
                     of_out = cur
                     if nv > 0:
                         if first_of < 0:
@@ -1215,40 +1227,11 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
                     cycle = row0 + te + stall
                     v = Cp[te + 1] - Cp[te]
                     nv = v
-                    cur = cycle
-                    while v > 0:
-                        if cur < drain_end:
-                            n1 = max(1, free)
-                        else:
-                            n1 = max(1, free - Aw + 1)
-                        if v < n1:
-                            n1 = v
-                            event = False
-                        else:
-                            event = True
-                        free -= n1
-                        line_idx += n1
-                        nlines += line_idx // of_bw
-                        line_idx = line_idx % of_bw
-                        v -= n1
-                        if not event:
-                            break
-                        if cur < drain_end:
-                            cur = drain_end
-                            continue
-                        nlines, npart, part_line, part_val = _close_line(
-                            line_idx, nlines, npart, part_line, part_val)
-                        line_idx = 0
-                        e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line,
-                                                         part_val, npart, ppos)
-                        of_acc += data
-                        if not of_drained:
-                            of_dstart = cur
-                            of_drained = True
-                        of_dstop = cur + nd - 1
-                        free += data
-                        dsl = e
-                        drain_end = cur + nd - 1
+                    (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl, ppos,
+                     of_acc, of_drained, of_dstart, of_dstop) = _write_row(
+                        v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
+                        part_val, dsl, ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart,
+                        of_dstop)
                     of_out = cur
                     if nv > 0:
                         if first_of < 0:

@@ -41,8 +41,8 @@ from ..workload import Layer
 # memory.py's walk helpers, reused as they are (numba caches this module's kernels keyed on this
 # file only: after changing a memory.py helper used here, clear accelsim/engine/__pycache__ so
 # the copies compiled into _fill_block are rebuilt)
-from .memory import (DF_CODE, _addr, _close_line, _drain_chunk, _fetch_sequence, _in_window,
-                     _lanes, _miss, _set_index)
+from .memory import (DF_CODE, _addr, _fetch_sequence, _in_window, _lanes, _miss, _set_index,
+                     _write_row)
 from .operands import ifmap_addressing
 from .systolic import cycles_per_fold
 
@@ -98,6 +98,31 @@ def _ofmap_addr(df, g, c, r, tau, j, AR, AC, M, N, K, G):
 
 
 @njit(cache=True)
+def _read_row(ifmap, out, i, off, cycle, user, ptr, sets, ws, we, npf, nact, nl, lpf, lines,
+              df, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Row i of an operand's trace (its lanes' addresses + ``off``, -1 idle) and the cycle its
+    read buffer serves it: CALC (``ReadBufferEstimateBw.service_reads``) the request + 1; USER
+    (``read_buffer.service_reads``) an address outside the active sets prefetches until it is
+    active, and the row is served when the last forced prefetch arrives. Returns (service
+    cycle, window start, window end, last prefetch cycle)."""
+    served = cycle + 1
+    for j in range(out.shape[1] - 1):
+        out[i, 1 + j] = -1
+    lo, hi = _lanes(df, ifmap, tau, AR, AC, M, N, K)
+    for j in range(lo, hi + 1):
+        a = _addr(df, ifmap, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
+                  goff)
+        if a < 0:
+            continue
+        out[i, 1 + j] = a + off
+        if user and not _in_window(a, ptr, sets, ws, we):
+            ws, we, _, lpf = _miss(a, ptr, sets, ws, we, npf, nact, nl, 0, 0, lpf, lines)
+            served = lpf
+    out[i, 0] = served
+    return served, ws, we, lpf
+
+
+@njit(cache=True)
 def _fill_block(df, AR, AC, M, N, K, G, rf, cf, rows_fold, rb, cb, pb, wr, wc, wo, H, W, goff,
                 if_off, f_off, of_off, of_words, of_bw, user,
                 if_ptr, if_sets, if_nl, if_nact, if_npf, if_lines,
@@ -118,7 +143,7 @@ def _fill_block(df, AR, AC, M, N, K, G, rf, cf, rows_fold, rb, cb, pb, wr, wc, w
     npart, ppos, drain_end = st[_NPART], st[_PPOS], st[_DRAIN_END]
     ws_if, we_if, lpf_if = st[_WS_IF], st[_WE_IF], st[_LPF_IF]
     ws_f, we_f, lpf_f = st[_WS_F], st[_WE_F], st[_LPF_F]
-    wif, wf, wof = out_if.shape[1] - 1, out_f.shape[1] - 1, out_of.shape[1] - 1
+    wof = out_of.shape[1] - 1
     for i in range(n):
         R = row0 + i
         f = R // rows_fold
@@ -132,40 +157,15 @@ def _fill_block(df, AR, AC, M, N, K, G, rf, cf, rows_fold, rb, cb, pb, wr, wc, w
             # by cycle -1 (its last line is requested at start - 2, one cycle of latency)
             lpf_if = cycle - 1
             lpf_f = cycle - 1
-        # ---- ifmap ----
-        if_out = cycle + 1
-        for j in range(wif):
-            out_if[i, 1 + j] = -1
-        lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
-        for j in range(lo, hi + 1):
-            a = _addr(df, True, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                      H, W, goff)
-            if a < 0:
-                continue
-            out_if[i, 1 + j] = a + if_off
-            if user and not _in_window(a, if_ptr, if_sets, ws_if, we_if):
-                # read_buffer.service_reads: prefetch until the address is active; the row
-                # is served when the last forced prefetch arrives
-                ws_if, we_if, _, lpf_if = _miss(a, if_ptr, if_sets, ws_if, we_if, if_npf,
-                                                if_nact, if_nl, 0, 0, lpf_if, if_lines)
-                if_out = lpf_if
-        out_if[i, 0] = if_out
-        # ---- filter ----
-        f_out = cycle + 1
-        for j in range(wf):
-            out_f[i, 1 + j] = -1
-        lo, hi = _lanes(df, False, tau, AR, AC, M, N, K)
-        for j in range(lo, hi + 1):
-            a = _addr(df, False, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                      H, W, goff)
-            if a < 0:
-                continue
-            out_f[i, 1 + j] = a + f_off
-            if user and not _in_window(a, f_ptr, f_sets, ws_f, we_f):
-                ws_f, we_f, _, lpf_f = _miss(a, f_ptr, f_sets, ws_f, we_f, f_npf, f_nact,
-                                             f_nl, 0, 0, lpf_f, f_lines)
-                f_out = lpf_f
-        out_f[i, 0] = f_out
+        # ---- ifmap, filter ----
+        if_out, ws_if, we_if, lpf_if = _read_row(
+            True, out_if, i, if_off, cycle, user, if_ptr, if_sets, ws_if, we_if, if_npf, if_nact,
+            if_nl, lpf_if, if_lines, df, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+            H, W, goff)
+        f_out, ws_f, we_f, lpf_f = _read_row(
+            False, out_f, i, f_off, cycle, user, f_ptr, f_sets, ws_f, we_f, f_npf, f_nact, f_nl,
+            lpf_f, f_lines, df, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
+            goff)
         # ---- ofmap: addresses, then the row's words through the write buffer ----
         v = 0
         for j in range(wof):
@@ -175,37 +175,11 @@ def _fill_block(df, AR, AC, M, N, K, G, rf, cf, rows_fold, rb, cb, pb, wr, wc, w
                 v += 1
             else:
                 out_of[i, 1 + j] = -1
-        cur = cycle
-        # write_buffer.service_writes, in batches between events (a write that passes half
-        # full starts a drain; a write that fills the buffer during a drain waits for its end)
-        while v > 0:
-            if cur < drain_end:
-                n1 = max(1, free)
-            else:
-                n1 = max(1, free - Aw + 1)
-            event = v >= n1
-            if not event:
-                n1 = v
-            free -= n1
-            line_idx += n1
-            nlines += line_idx // of_bw
-            line_idx = line_idx % of_bw
-            v -= n1
-            if not event:
-                break
-            if cur < drain_end:
-                cur = drain_end
-                continue
-            # append_to_trace_mat(force=True): the open line is closed, partial or not
-            nlines, npart, part_line, part_val = _close_line(line_idx, nlines, npart,
-                                                             part_line, part_val)
-            line_idx = 0
-            # empty_drain_buf: Ld lines; only the last line's -1s are not counted as data
-            e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val,
-                                             npart, ppos)
-            free += data
-            dsl = e
-            drain_end = cur + nd - 1
+        # write_buffer.service_writes (memory.py's _write_row; the drained words are counted
+        # in layers.csv, not here)
+        (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl, ppos,
+         _, _, _, _) = _write_row(v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
+                                  part_val, dsl, ppos, Aw, of_bw, Ld, 0, False, 0, 0)
         out_of[i, 0] = cur
         # service_memory_requests: stall += max of the three waits (USER read waits may be < 0)
         stall += max(if_out - cycle - 1, f_out - cycle - 1, cur - cycle - 1)
