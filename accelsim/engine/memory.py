@@ -1352,6 +1352,16 @@ def _bw(words: int, start: int, stop: int) -> float:
     return words / (stop - start + 1)
 
 
+def user_line_words(arch: Arch) -> int:
+    """The DRAM line of SCALE-Sim's USER-mode buffers: ``Bandwidth`` words per cycle, whole."""
+    bw = arch.dram_bw_words_per_cycle
+    if float(bw) != int(bw):
+        raise InputError("USER bandwidth mode models DRAM lines of whole words per cycle",
+                         source=arch.source or arch.name, field="dram_bw_words_per_cycle",
+                         value=bw)
+    return int(bw)
+
+
 def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCounts:
     """SRAM/DRAM accesses, start/stop cycles, bandwidths and stalls of a conv/linear layer."""
     mp = mapping
@@ -1368,12 +1378,7 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
                         arch.dram_bw_words_per_cycle)
     f_space = G * N * K
     if user:
-        bw = arch.dram_bw_words_per_cycle
-        if float(bw) != int(bw):
-            raise InputError("USER bandwidth mode models DRAM lines of whole words per cycle",
-                             source=arch.source or arch.name, field="dram_bw_words_per_cycle",
-                             value=bw)
-        rd_bw = of_bw = int(bw)
+        rd_bw = of_bw = user_line_words(arch)
         args = (df, G, mp.row_folds, mp.col_folds, AR, AC, M, N, K, ad.row_base, ad.col_base,
                 ad.pix_base, ad.win_row, ad.win_col, ad.win_off, ad.H, ad.W,
                 ad.group_ifmap_offset)

@@ -35,14 +35,14 @@ import numpy as np
 from numba import njit
 
 from ..arch import Arch
-from ..errors import InputError, require
+from ..errors import require
 from ..mapping import map_layer
 from ..workload import Layer
 # memory.py's walk helpers, reused as they are (numba caches this module's kernels keyed on this
 # file only: after changing a memory.py helper used here, clear accelsim/engine/__pycache__ so
 # the copies compiled into _fill_block are rebuilt)
 from .memory import (DF_CODE, _addr, _fetch_sequence, _in_window, _lanes, _miss, _set_index,
-                     _write_row)
+                     _write_row, user_line_words)
 from .operands import ifmap_addressing
 from .systolic import cycles_per_fold
 
@@ -249,12 +249,7 @@ def write_sram_traces(layer: Layer, arch: Arch, folder: str | Path, batch: int =
     empty = np.zeros(1, dtype=np.int64)
     rd = [(empty, empty, 1, 1, 0, 0), (empty, empty, 1, 1, 0, 0)]
     if user:
-        bw = arch.dram_bw_words_per_cycle
-        if float(bw) != int(bw):
-            raise InputError("USER bandwidth mode models DRAM lines of whole words per cycle",
-                             source=arch.source or arch.name, field="dram_bw_words_per_cycle",
-                             value=bw)
-        of_bw = int(bw)
+        of_bw = user_line_words(arch)
         seq_args = (G, rf, cf, AR, AC, M, N, K, ad.row_base, ad.col_base, ad.pix_base,
                     ad.win_row, ad.win_col, ad.win_off, ad.H, ad.W, ad.group_ifmap_offset)
         for op, (which, space) in enumerate((("ifmap", ad.space), ("filter", G * N * K))):
