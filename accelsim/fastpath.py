@@ -24,9 +24,9 @@ from dataclasses import fields
 
 import numpy as np
 
+from . import result
 from .arch import Arch
 from .engine import poolunit
-from . import result
 from .result import COLUMNS, finish_columns, summarize
 from .simulate import simulate_layer
 from .workload import Workload

@@ -164,7 +164,6 @@ def resolve_recipe(data: dict, regular: Workload, src: str) -> Recipe:
 
 
 def load_recipe(network: str, variant: str, regular: Workload | None = None) -> Recipe:
-    import yaml
 
     require(variant in ("A", "B"), "unknown variant; expected one of regular, A, B",
             field="variant", value=variant)

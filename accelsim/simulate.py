@@ -25,7 +25,7 @@ from .arch import Arch
 from .engine import memory, poolunit, systolic, vector
 from .errors import InputError, require
 from .mapping import map_layer
-from .result import COLUMNS, COUNT_COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS, finish_columns, summarize
+from .result import COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS, finish_columns, summarize
 from .workload import Layer, Workload, accumulate_adds, macs
 
 

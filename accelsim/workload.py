@@ -28,7 +28,7 @@ import io
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from .errors import InputError, require
 from .fsio import write_text_atomic

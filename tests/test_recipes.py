@@ -8,7 +8,7 @@ import torch
 
 from accelsim.errors import InputError
 from accelsim.networks import load_workload, structured_model, variant_params
-from accelsim.recipe import load_recipe, load_recipe_file, structure
+from accelsim.recipe import load_recipe, load_recipe_file
 from accelsim.structured import StructuredConv2d, StructuredLinear
 from accelsim.trace import trace
 from accelsim.workload import sumpool_adds

@@ -1,6 +1,5 @@
 """Layer/Workload model and the CSV schema: validation, closed-form counts, lossless round trip."""
 
-import math
 from pathlib import Path
 
 import pytest

@@ -269,7 +269,7 @@ def _repeat_closed_form(D, b, n_units, E, unit_rows, rm, scope_row0):
     return k, total - 1 - last, scope_row0 + (last // D) * unit_rows + rm[last % D]
 
 
-# ---- the ofmap write buffer's drains (SCALE-Sim's write_buffer), shared by both walks --------------
+# ---- the ofmap write buffer (SCALE-Sim's write_buffer), shared by the walks and the traces --
 @njit(cache=True)
 def _close_line(line_idx, nlines, npart, part_line, part_val):
     """A drain closes the current partial line (line_idx words of of_bw): it leaves as a line of
