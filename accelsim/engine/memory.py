@@ -132,36 +132,42 @@ def _slot(df, ifmap, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, 
 
 
 @njit(cache=True)
-def _ifmap_fold_span(df, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
-    """[first, last] fold (in walk order) that reads any real ifmap word: a fold can be all
-    padding (SCALE-Sim's extra ceil-rule pixel alone in the last row fold; with padding, an
-    input-stationary fold whose window elements all fall outside the image)."""
+def _fold_reads_ifmap(f, df, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Whether fold f (walk order) reads any real ifmap word."""
     if df == 0:
         T, L = K, AR
     elif df == 1:
         T, L = M, AR
     else:
         T, L = AR, AC
-    span = np.zeros(2, dtype=np.int64)
+    g = f // (cf * rf)
+    c = (f // rf) % cf
+    r = f % rf
+    for t in range(T):
+        for j in range(L):
+            if _slot(df, True, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                     H, W, goff) >= 0:
+                return True
+    return False
+
+
+@njit(cache=True)
+def _ifmap_fold_span(df, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+    """[first, last] fold (in walk order) that reads any real ifmap word: a fold can be all
+    padding (SCALE-Sim's extra ceil-rule pixel alone in the last row fold; with padding, an
+    input-stationary fold whose window elements all fall outside the image)."""
     nf = G * cf * rf
-    for i in range(2):
-        for n in range(nf):
-            f = n if i == 0 else nf - 1 - n
-            g = f // (cf * rf)
-            c = (f // rf) % cf
-            r = f % rf
-            hit = False
-            for t in range(T):
-                for j in range(L):
-                    if _slot(df, True, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                             H, W, goff) >= 0:
-                        hit = True
-                        break
-                if hit:
-                    break
-            if hit:
-                span[i] = f
-                break
+    span = np.zeros(2, dtype=np.int64)
+    for f in range(nf):
+        if _fold_reads_ifmap(f, df, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
+                             goff):
+            span[0] = f
+            break
+    for f in range(nf - 1, -1, -1):
+        if _fold_reads_ifmap(f, df, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
+                             goff):
+            span[1] = f
+            break
     return span
 
 
@@ -636,8 +642,8 @@ def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
                         hi = min(cu - 1, tp)
                     v = hi - lo + 1 if (tp >= 0 and hi >= lo) else 0
                     nv = v
-                    (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl, ppos,
-                     of_acc, of_drained, of_dstart, of_dstop) = _write_row(
+                    (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl,
+                     ppos, of_acc, of_drained, of_dstart, of_dstop) = _write_row(
                         v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
                         part_val, dsl, ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart,
                         of_dstop)
@@ -1018,8 +1024,8 @@ def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, p
     bmax = pp
     rstart = np.zeros(1, dtype=np.int64)
     if not distinct:
-        pp, bmin, bmax, rstart = _build_unit(df, uf, L0, space, rf, cf, rows_fold, AR, AC, M, N, K,
-                                     rb, cb, pb, wr, wc, wo, H, W, goff)
+        pp, bmin, bmax, rstart = _build_unit(df, uf, L0, space, rf, cf, rows_fold, AR, AC, M,
+                                             N, K, rb, cb, pb, wr, wc, wo, H, W, goff)
     th = 0          # epoch start relative to the current unit's first position
     cnt = 0
     nsh = 0
@@ -1086,8 +1092,8 @@ def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, p
         th -= L
     row = -1
     if lu >= 0:
-        row = _locate(lu * uf, lq, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
-                      rb, cb, pb, wr, wc, wo, H, W, goff)
+        row = _locate(lu * uf, lq, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm,
+                      pk, rb, cb, pb, wr, wc, wo, H, W, goff)
     return nsh, cnt, row
 
 
@@ -1227,8 +1233,8 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
                     cycle = row0 + te + stall
                     v = Cp[te + 1] - Cp[te]
                     nv = v
-                    (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl, ppos,
-                     of_acc, of_drained, of_dstart, of_dstop) = _write_row(
+                    (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl,
+                     ppos, of_acc, of_drained, of_dstart, of_dstop) = _write_row(
                         v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
                         part_val, dsl, ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart,
                         of_dstop)
