@@ -7,14 +7,20 @@ Separate from the workload and the mapping (Timeloop's three specs); the engines
 from __future__ import annotations
 
 import configparser
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from .errors import InputError, require
 
 DATAFLOWS = ("os", "ws", "is")
-POOL_TREES = ("direct", "separable")
+POOL_TREES = ("direct", "separable", "running")
 POOL_MODES = ("fused", "two_pass")
+# the order in which the pool unit makes pooled values (docs/poolunit.md "Production orders")
+POOL_ORDERS = ("nhwc", "nchw", "demand", "refold")
+# what a fused pair does when its staging buffer deadlocks (full of values needed only after one
+# not yet made): spill the pooled map to ifmap SRAM, re-make values per array fold, or refuse
+POOL_ON_DEADLOCK = ("two_pass", "refold", "error")
 BANDWIDTH_MODES = ("calc", "user")
 # how USER-mode stalls are modelled: SCALE-Sim 2.0.2's prefetching read buffers, walked exactly
 # (parity with SCALE-Sim USER runs), or double-buffered overlap of the layer's exact DRAM
@@ -28,10 +34,19 @@ class PoolUnit:
     """The dedicated sum-pooling adder tree in front of the MAC array (design.md section 3)."""
 
     lanes: int = 16                      # pooled outputs per cycle
-    tree: str = "separable"              # direct | separable
+    tree: str = "separable"              # direct | separable | running
     mode: str = "fused"                  # fused | two_pass
     input_words_per_cycle: int = 64      # SRAM read ports feeding the tree
     pipeline_depth: int | None = None    # None: derived from the tree (poolunit.pipeline_depth)
+    order: str = "demand"                # production order: nhwc | nchw | demand | refold
+    staging_kb: float | None = 64.0      # staging buffer between unit and array; None: unbounded
+    on_deadlock: str = "two_pass"        # two_pass | refold | error
+
+    def staging_words(self, word_bits: int) -> int | None:
+        """Staging-buffer capacity in words (None: unbounded)."""
+        if self.staging_kb is None:
+            return None
+        return int(self.staging_kb * 1024 * 8 // word_bits)
 
 
 @dataclass(frozen=True)
@@ -105,9 +120,22 @@ def validate_arch(a: Arch) -> None:
         require(p.mode in POOL_MODES, f"unknown pool mode; expected one of {POOL_MODES}",
                 source=src, field="pool.mode", value=p.mode)
         require(p.pipeline_depth is None or (isinstance(p.pipeline_depth, int)
+                                             and not isinstance(p.pipeline_depth, bool)
                                              and p.pipeline_depth >= 1),
                 "must be an integer >= 1", source=src, field="pool.pipeline_depth",
                 value=p.pipeline_depth)
+        require(p.order in POOL_ORDERS, f"unknown production order; expected one of "
+                f"{POOL_ORDERS}", source=src, field="pool.order", value=p.order)
+        require(p.on_deadlock in POOL_ON_DEADLOCK, f"unknown deadlock policy; expected one of "
+                f"{POOL_ON_DEADLOCK}", source=src, field="pool.on_deadlock", value=p.on_deadlock)
+        v = p.staging_kb
+        require(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                              and math.isfinite(v) and v > 0),
+                "must be a number > 0 (KB), or null for an unbounded buffer", source=src,
+                field="pool.staging_kb", value=v)
+        if v is not None:
+            require(p.staging_words(a.word_bits) >= 1, "holds no word at this word_bits",
+                    source=src, field="pool.staging_kb", value=v)
 
 
 _ARCH_FIELDS = {f.name for f in fields(Arch)} - {"source"}
