@@ -1355,7 +1355,10 @@ def _calc_dram(nshift: int, last_shift: int, cnt: int, first_req: int, P: int):
 
 
 def _bw(words: int, start: int, stop: int) -> float:
-    return words / (stop - start + 1)
+    # an operand that moves no word has an empty span (start = stop + 1): a strided conv whose
+    # windows sample only padding reads no ifmap word, so its bandwidth is 0, not 0 / 0
+    span = stop - start + 1
+    return words / span if span > 0 else 0.0
 
 
 def user_line_words(arch: Arch) -> int:
