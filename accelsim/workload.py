@@ -34,7 +34,7 @@ from .errors import InputError, require
 from .fsio import write_text_atomic
 
 OPS = ("conv2d", "linear", "sumpool", "maxpool", "avgpool", "add", "mul", "act", "gap")
-POOL_TREES = ("direct", "separable")
+POOL_TREES = ("direct", "separable", "running")
 
 
 def _pair(v) -> tuple[int, int]:
@@ -199,6 +199,14 @@ def sumpool_adds(layer: Layer, tree: str) -> int:
     separable: channel, then height, then width running windows, each stage reusing nothing
                across outputs but sharing partial sums between stages,
                c*Hp*Wp*(bc-1) + c*Ho*Wp*(bh-1) + c*Ho*Wo*(bw-1).
+    running:   the separable stages, but every line of a stage slides its window: the first
+               output pays window-1 adds, each further one adds the entering value and
+               subtracts the leaving one (2; a subtraction counts as an add); per line the
+               cheaper of running and direct (``running_line_adds``). Lines: channel stage, per
+               group and padded pixel, c = c_tot/g outputs of window bc; height stage, per pooled
+               channel and padded column, Ho outputs of window bh; width stage, per pooled
+               channel and output row, Wo outputs of window bw:
+               g*Hp*Wp*L(bc, c) + c_tot*Wp*L(bh, Ho) + c_tot*Ho*L(bw, Wo).
     """
     require(layer.op == "sumpool", "not a sumpool layer", field="op", value=layer.op)
     require(tree in POOL_TREES, f"unknown adder tree kind; expected one of {POOL_TREES}",
@@ -209,7 +217,49 @@ def sumpool_adds(layer: Layer, tree: str) -> int:
     bh, bw = layer.kernel
     if tree == "direct":
         return c_tot * Ho * Wo * (bc * bh * bw - 1)
+    if tree == "running":
+        g = layer.groups
+        return (g * Hp * Wp * running_line_adds(bc, c_tot // g)
+                + c_tot * Wp * running_line_adds(bh, Ho) + c_tot * Ho * running_line_adds(bw, Wo))
     return c_tot * Hp * Wp * (bc - 1) + c_tot * Ho * Wp * (bh - 1) + c_tot * Ho * Wo * (bw - 1)
+
+
+def line_runs(window: int, outputs: int) -> bool:
+    """Whether a line of the running tree slides its window (else it sums each window directly).
+
+    Running costs window-1 + 2*(outputs-1) adds, direct outputs*(window-1); they differ by
+    (outputs-1)*(window-3), so windows of 1 and 2 go direct, 3 ties and >= 4 runs. A tie runs:
+    same adds, and a sliding line reads window + 2*(outputs-1) taps instead of outputs*window."""
+    return window - 1 + 2 * (outputs - 1) <= outputs * (window - 1)
+
+
+def running_line_adds(window: int, outputs: int) -> int:
+    """Adds (subtractions included) of one line of the running tree (``line_runs``)."""
+    if line_runs(window, outputs):
+        return window - 1 + 2 * (outputs - 1)
+    return outputs * (window - 1)
+
+
+def running_line_reads(window: int, outputs: int) -> int:
+    """Taps one line of the running tree reads: a sliding line reads its first window whole, then
+    the entering and the leaving value per output; a direct line reads every window whole."""
+    if line_runs(window, outputs):
+        return window + 2 * (outputs - 1)
+    return outputs * window
+
+
+def running_linebuf_reads(layer: Layer) -> int:
+    """Line-buffer reads of the running tree for one image (words).
+
+    The channel stage works on the input words as they arrive from SRAM (each read once, as in
+    the separable tree), so only the height stage (lines of Ho over line buffer 1) and the width
+    stage (lines of Wo over line buffer 2) read line buffers; writes are the separable tree's,
+    c_tot*Hp*Wp + c_tot*Ho*Wp (engine/poolunit.pool_traffic)."""
+    require(layer.op == "sumpool", "not a sumpool layer", field="op", value=layer.op)
+    c_tot, Ho, Wo = layer.out_shape
+    _, Wp = layer.padded_hw
+    bh, bw = layer.kernel
+    return c_tot * Wp * running_line_reads(bh, Ho) + c_tot * Ho * running_line_reads(bw, Wo)
 
 
 def elementwise_adds(layer: Layer) -> int:
@@ -430,6 +480,7 @@ def layer_dict(layer: Layer) -> dict:
 __all__ = [
     "Layer", "Workload", "OPS", "POOL_TREES", "torch_out_hw", "scalesim_out_hw", "validate_layer",
     "output_elems", "input_elems", "gemm_dims", "weight_count", "macs", "accumulate_adds",
-    "sumpool_adds", "elementwise_adds", "elementwise_mults", "comparisons", "workload_to_csv", "write_workload_csv",
+    "sumpool_adds", "line_runs", "running_line_adds", "running_line_reads",
+    "running_linebuf_reads", "elementwise_adds", "elementwise_mults", "comparisons", "workload_to_csv", "write_workload_csv",
     "read_workload_csv", "layer_to_row", "replace", "field",
 ]
