@@ -19,6 +19,7 @@ def layer_counts(layer) -> dict:
         "mac_adds": accumulate_adds(layer),
         "pool_adds_direct": sumpool_adds(layer, "direct") if is_pool else 0,
         "pool_adds_separable": sumpool_adds(layer, "separable") if is_pool else 0,
+        "pool_adds_running": sumpool_adds(layer, "running") if is_pool else 0,
         "vector_adds": elementwise_adds(layer), "comparisons": comparisons(layer),
     }
 
@@ -30,4 +31,5 @@ def network_counts(wl: Workload, params: int) -> dict:
             **tot,
             "adds_direct": tot["mac_adds"] + tot["pool_adds_direct"] + tot["vector_adds"],
             "adds_separable": tot["mac_adds"] + tot["pool_adds_separable"] + tot["vector_adds"],
+            "adds_running": tot["mac_adds"] + tot["pool_adds_running"] + tot["vector_adds"],
             "per_layer": rows}

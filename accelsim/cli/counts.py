@@ -36,7 +36,7 @@ def run(args) -> int:
         return 0
     print(f"{net}:{wl.variant}  ({out['layers']} layers)")
     for k in ("params", "macs", "mults", "mac_adds", "pool_adds_direct", "pool_adds_separable",
-              "vector_adds", "adds_direct", "adds_separable"):
+              "pool_adds_running", "vector_adds", "adds_direct", "adds_separable", "adds_running"):
         print(f"  {k:<22}{out[k]:>18,}")
     if variant != "regular":
         print(f"  {'params reduction':<22}{out['params_reduction']:>17.2f}x")
