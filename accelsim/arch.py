@@ -11,7 +11,9 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from .errors import InputError, require
+from .errors import (MAX_ARRAY_DIM, MAX_CLOCK_MHZ, MAX_DRAM_BW, MAX_LANES, MAX_OFFSET,
+                     MAX_SRAM_KB, MAX_WORD_BITS, MIN_CLOCK_MHZ, InputError, is_int, is_number,
+                     require)
 
 DATAFLOWS = ("os", "ws", "is")
 POOL_TREES = ("direct", "separable", "running")
@@ -90,17 +92,41 @@ class Arch:
         return replace(self, **changes)
 
 
+# integer fields: (lowest, highest); number fields: (lowest, highest), both inclusive. The upper
+# limits (docs/errors.md) keep every count the engines derive inside int64 and every run finite.
+_INT_RANGES = {"rows": (1, MAX_ARRAY_DIM), "cols": (1, MAX_ARRAY_DIM),
+               "word_bits": (1, MAX_WORD_BITS), "vector_lanes": (1, MAX_LANES),
+               "ifmap_offset": (0, MAX_OFFSET), "filter_offset": (0, MAX_OFFSET),
+               "ofmap_offset": (0, MAX_OFFSET)}
+_NUM_RANGES = {"ifmap_sram_kb": (0, MAX_SRAM_KB), "filter_sram_kb": (0, MAX_SRAM_KB),
+               "ofmap_sram_kb": (0, MAX_SRAM_KB), "clock_mhz": (MIN_CLOCK_MHZ, MAX_CLOCK_MHZ),
+               "dram_bw_words_per_cycle": (0, MAX_DRAM_BW)}
+_POOL_INT_MAX = {"lanes": MAX_LANES, "input_words_per_cycle": MAX_LANES,
+                 "pipeline_depth": MAX_LANES}
+
+
 def validate_arch(a: Arch) -> None:
-    src = a.source or a.name
-    for f in ("rows", "cols", "word_bits", "vector_lanes"):
+    src = a.source or (a.name if isinstance(a.name, str) else "arch")
+    from .fsio import safe_name
+
+    safe_name(a.name, source=src, field="name")  # it becomes file names in reports
+    require(isinstance(a.source, str), "must be a string", source=src, field="source",
+            value=a.source)
+    require(isinstance(a.energy, str) and a.energy.strip() != "",
+            "must be an energy table name or a YAML path", source=src, field="energy",
+            value=a.energy)
+    for f, (lo, hi) in _INT_RANGES.items():
         v = getattr(a, f)
-        require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                "must be an integer >= 1", source=src, field=f, value=v)
-    for f in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "clock_mhz",
-              "dram_bw_words_per_cycle"):
+        require(is_int(v) and lo <= v <= hi, f"must be an integer in {lo}..{hi:,}", source=src,
+                field=f, value=v)
+    for f, (lo, hi) in _NUM_RANGES.items():
         v = getattr(a, f)
-        require(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
-                "must be a number > 0", source=src, field=f, value=v)
+        above = is_number(v) and (v > lo if lo == 0 else v >= lo)
+        require(above and v <= hi, f"must be a number in {'(0' if lo == 0 else f'[{lo:g}'}, "
+                f"{hi:g}]", source=src, field=f, value=v)
+    for f in ("ifmap", "filter", "ofmap"):
+        require(a.sram_words(f) >= 1, f"holds no {a.word_bits}-bit word", source=src,
+                field=f"{f}_sram_kb", value=getattr(a, f"{f}_sram_kb"))
     require(a.dataflow in DATAFLOWS, f"unknown dataflow; expected one of {DATAFLOWS}",
             source=src, field="dataflow", value=a.dataflow)
     require(a.bandwidth_mode in BANDWIDTH_MODES,
@@ -136,6 +162,18 @@ def validate_arch(a: Arch) -> None:
         if v is not None:
             require(p.staging_words(a.word_bits) >= 1, "holds no word at this word_bits",
                     source=src, field="pool.staging_kb", value=v)
+        _check_pool_limits(p, src)
+
+
+def _check_pool_limits(p: PoolUnit, src: str) -> None:
+    """Upper limits of the pool unit's integer fields (docs/errors.md)."""
+    for f, hi in _POOL_INT_MAX.items():
+        v = getattr(p, f)
+        require(v is None or v <= hi, f"must be at most {hi:,}", source=src,
+                field=f"pool.{f}", value=v)
+    require(p.staging_kb is None or p.staging_kb <= MAX_SRAM_KB,
+            f"must be at most {MAX_SRAM_KB:g}", source=src, field="pool.staging_kb",
+            value=p.staging_kb)
 
 
 _ARCH_FIELDS = {f.name for f in fields(Arch)} - {"source"}
@@ -176,15 +214,9 @@ def list_presets() -> list[str]:
 
 
 def load_yaml_arch(path: Path) -> Arch:
-    import yaml
+    from .yamlio import load_yaml
 
-    try:
-        d = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", source=str(path)) from None
-    return arch_from_dict(d, str(path))
+    return arch_from_dict(load_yaml(path, "arch file"), str(path))
 
 
 _CFG_KEYS = {  # SCALE-Sim v2 key -> (Arch field, type)
@@ -207,12 +239,14 @@ _CFG_POSITIVE = {"rows", "cols", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_
 
 def load_scalesim_cfg(path: Path) -> Arch:
     """A SCALE-Sim v2 .cfg as it is: 1-byte words, CALC or USER interface bandwidth."""
+    from .fsio import read_text_input
+
     src = str(path)
-    cp = configparser.ConfigParser()
+    # no interpolation: a '%' in a value is a plain character, not a template
+    cp = configparser.ConfigParser(interpolation=None)
+    text = read_text_input(path, "SCALE-Sim .cfg")
     try:
-        cp.read_string(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=src) from None
+        cp.read_string(text, source=src)
     except configparser.Error as exc:
         raise InputError(f"malformed cfg: {str(exc).splitlines()[0]}", source=src) from None
     require(cp.has_section("architecture_presets"), "missing section", source=src,
@@ -237,6 +271,8 @@ def load_scalesim_cfg(path: Path) -> Arch:
         except ValueError:
             raise InputError("not a number", source=src, field=_CFG_NAMES[key],
                              value=raw) from None
+        require(math.isfinite(num), "must be a finite number", source=src,
+                field=_CFG_NAMES[key], value=raw)
         if typ is int:
             require(num.is_integer(), "not an integer", source=src, field=_CFG_NAMES[key],
                     value=raw)

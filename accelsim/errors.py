@@ -28,3 +28,41 @@ def require(cond: bool, message: str, *, source: str | None = None, field: str |
     """Raise ``InputError`` unless ``cond`` holds."""
     if not cond:
         raise InputError(message, source=source, field=field, value=value)
+
+
+# ---- resource limits, checked up front (docs/errors.md) ---------------------------------
+# Each is far above any real use and far below what would exhaust memory or time: an input
+# beyond one is refused with one line before anything is allocated.
+MAX_YAML_BYTES = 4 * 1024 * 1024        # a YAML file (arch, recipe, sweep spec, energy table)
+MAX_YAML_NODES = 200_000                # its nodes with every alias expanded
+MAX_TEXT_BYTES = 64 * 1024 * 1024       # a workload CSV or a .cfg
+MAX_SWEEP_POINTS = 1_000_000            # design points one sweep spec expands to
+MAX_BATCH = 1_000_000                   # samples per run
+MAX_TENSOR_ELEMS = 1 << 31              # elements of one operand of one layer, per sample
+MAX_ARRAY_DIM = 1 << 16                 # rows or cols of the MAC array
+MAX_WORD_BITS = 64                      # word width
+MAX_LANES = 1 << 20                     # vector lanes, pool-unit lanes and ports
+MAX_SRAM_KB = float(1 << 30)            # one SRAM (1 TiB)
+MAX_OFFSET = 1 << 48                    # SRAM trace address offsets
+MIN_CLOCK_MHZ, MAX_CLOCK_MHZ = 1e-3, 1e6
+MAX_DRAM_BW = 1e9                       # words per cycle
+MAX_LAYERS = 100_000                    # layers of one workload
+
+
+def is_int(v) -> bool:
+    """An integer in the Python sense, not a bool (YAML ``true`` is not 1 here)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v) -> bool:
+    """A finite int or float, not a bool."""
+    import math
+
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)
+            and (isinstance(v, int) or math.isfinite(v)))
+
+
+def check_batch(batch, field: str = "--batch", source: str | None = None) -> int:
+    require(is_int(batch) and 1 <= batch <= MAX_BATCH,
+            f"must be an integer in 1..{MAX_BATCH:,}", source=source, field=field, value=batch)
+    return batch

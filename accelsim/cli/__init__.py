@@ -4,7 +4,9 @@ Each module ``accelsim/cli/<name>.py`` defines ``HELP`` (one line), ``add_argume
 ``run(args) -> int``. Modules import their heavy dependencies (torch, numba, pandas) inside
 ``run`` so that ``accelsim --help`` and fast commands stay fast.
 
-Any ``InputError`` escaping a command becomes one line on stderr and exit code 2.
+Any ``InputError`` escaping a command becomes one line on stderr and exit code 2; anything else
+unexpected becomes one line and a hint to report it, exit code 1 (``accelsim --debug ...`` shows
+the traceback). A closed stdout pipe and Ctrl-C end quietly (Ctrl-C: exit code 130).
 """
 
 from __future__ import annotations
@@ -20,15 +22,24 @@ COMMANDS = ("networks", "counts", "trace", "presets", "simulate", "verify", "spe
             "measure", "sweep", "pareto", "codesign")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (the usage itself is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="accelsim",
         description="Cycle-level simulator and cost model for DNN accelerators with a "
                     "sum-pooling unit (structured convolutions, Bhalgat et al. NeurIPS 2020).")
     parser.add_argument("--version", action="version", version=f"accelsim {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an unexpected error, print the full traceback")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         mod = importlib.import_module(f"{__name__}.{name}")
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
@@ -37,20 +48,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """After a closed pipe (``accelsim presets | head``): point stdout at /dev/null so that the
+    interpreter's final flush does not report the broken pipe once more."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done, 1 accelsim failed (a bug, or a sweep left
+    incomplete), 2 bad input (one line naming file, field and value), 130 interrupted."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    name = f"accelsim {args.command}"
     try:
-        return int(args._run(args) or 0)
+        rc = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the guard, not at exit
+        return rc
     except InputError as exc:
-        print(f"accelsim {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"accelsim {args.command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # what a shell reports for a process ended by SIGPIPE
+    except (Exception, RecursionError) as exc:  # the one place an unexpected error is caught
+        if args.debug:
+            raise
+        what = type(exc).__name__
+        text = " ".join(str(exc).split())[:300]
+        hint = ("out of memory; try a smaller input or batch" if isinstance(exc, MemoryError)
+                else "this is a bug in accelsim: please report it with the output of "
+                     f"'accelsim --debug {' '.join(argv)}'")
+        print(f"{name}: internal error: {what}{': ' + text if text else ''} ({hint})",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

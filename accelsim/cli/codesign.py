@@ -27,19 +27,22 @@ def add_arguments(p):
                    help="pool SRAM read ports (default: the base arch's, else 64)")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--out", help="folder for candidates.csv and answer.json")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder accelsim did not write (its other files "
+                        "stay)")
 
 
 def run(args) -> int:
-    import json
-
     from ..arch import PoolUnit, load_arch
-    from ..errors import require
-    from ..fsio import atomic_dir
+    from ..errors import check_batch, require
+    from ..fsio import atomic_dir, check_out_dir, dumps_json
     from ..sweep import codesign_pool, load_point_workload
     from ..networks import parse_spec
 
     require(0 < args.target <= 10, "must be in (0, 10]", field="--target", value=args.target)
-    require(args.batch >= 1, "must be >= 1", field="--batch", value=args.batch)
+    check_batch(args.batch)
+    if args.out:
+        check_out_dir(args.out, args.force)
     base = load_arch(args.arch)
     parse_spec(args.network)  # validates the name
     ports = args.ports or [base.pool.input_words_per_cycle if base.pool else 64]
@@ -70,8 +73,7 @@ def run(args) -> int:
     if args.out:
         from pathlib import Path
 
-        with atomic_dir(args.out) as tmp:
+        with atomic_dir(args.out, force=args.force) as tmp:
             table.to_csv(Path(tmp) / "candidates.csv", index=False, float_format="%.9g")
-            (Path(tmp) / "answer.json").write_text(json.dumps(answer, indent=2, default=str)
-                                                   + "\n")
+            (Path(tmp) / "answer.json").write_text(dumps_json(answer))
     return 0

@@ -26,6 +26,17 @@ def run(args) -> int:
     from ..simulate import simulate
     from ..zoo import NETWORKS
 
+    from ..errors import check_batch, require
+
+    check_batch(args.batch)
+    for flag, v, lo in (("--repeats", args.repeats, 1), ("--warmup", args.warmup, 0),
+                        ("--threads", args.threads, 1)):
+        require(lo <= v <= 10_000, f"must be in {lo}..10000", field=flag, value=v)
+    if args.out:
+        from pathlib import Path
+
+        require(not Path(args.out).is_dir(), "is a folder; expected a CSV file name",
+                field="--out", value=args.out)
     arch = load_arch(args.arch)
     networks = args.networks or list(NETWORKS)
     rows = measure(networks, [v for v in args.variants.split(",") if v], repeats=args.repeats,

@@ -9,17 +9,22 @@ def add_arguments(p):
     p.add_argument("--all", action="store_true",
                    help="ignore the spec's constraints (default: only feasible points)")
     p.add_argument("--out", help="folder for front.csv, pareto.png, pareto.svg")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder accelsim did not write (its other files "
+                        "stay)")
 
 
 def run(args) -> int:
     import json
 
     from ..errors import InputError, require
-    from ..fsio import atomic_dir
+    from ..fsio import atomic_dir, check_out_dir
     from ..pareto import pareto_front, plot_front
     from ..store import read_results, read_rows
     from ..sweep import feasible, spec_constraints
 
+    if args.out:
+        check_out_dir(args.out, args.force)
     meta, _ = read_rows(args.results)
     df = read_results(args.results)
     require(len(df) > 0, "results store has no rows", source=args.results)
@@ -44,7 +49,7 @@ def run(args) -> int:
     if args.out:
         from pathlib import Path
 
-        with atomic_dir(args.out) as tmp:
+        with atomic_dir(args.out, force=args.force) as tmp:
             front.to_csv(Path(tmp) / "front.csv", index=False, float_format="%.9g")
             plot_front(df, front, args.x, args.y, args.color,
                        f"Pareto front: {len(front)} of {len(df)} points", Path(tmp))

@@ -8,6 +8,9 @@ def add_arguments(p):
                         "topology CSV")
     p.add_argument("--out",
                    help="folder for layers.csv and summary.json (and traces/ with --trace)")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder accelsim did not write (its other files "
+                        "stay)")
     p.add_argument("--batch", type=int, default=1, help="samples per run (default 1)")
     p.add_argument("--layers", nargs="*", metavar="LAYER", help="only these layers, by name")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -42,15 +45,15 @@ def _trace_layers(wl, arch, names, source):
 
 
 def run(args) -> int:
-    import json
-
     from ..arch import load_arch
-    from ..errors import require
-    from ..fsio import atomic_dir
+    from ..errors import check_batch, require
+    from ..fsio import atomic_dir, check_out_dir, dumps_json
     from ..simulate import simulate, summarize
     from ..workload import Workload, read_workload_csv
 
-    require(args.batch >= 1, "batch must be >= 1", field="--batch", value=args.batch)
+    check_batch(args.batch)
+    if args.out:
+        check_out_dir(args.out, args.force)
     arch = load_arch(args.arch)
     if args.workload.lower().endswith(".csv"):
         from pathlib import Path
@@ -73,18 +76,17 @@ def run(args) -> int:
     summary = {"network": wl.network, "variant": wl.variant, "batch": args.batch,
                **summarize(df, arch)}
     if args.out:
-        with atomic_dir(args.out) as tmp:
+        with atomic_dir(args.out, force=args.force) as tmp:
             # fixed float format and key order: same inputs give byte-identical files
             df.to_csv(tmp / "layers.csv", index=False, float_format="%.10g", lineterminator="\n")
-            (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n",
-                                              encoding="utf-8")
+            (tmp / "summary.json").write_text(dumps_json(summary), encoding="utf-8")
             if traced:
                 from ..engine.sram_trace import write_sram_traces
 
                 for layer in traced:
                     write_sram_traces(layer, arch, tmp / "traces" / layer.name, args.batch)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(dumps_json(summary), end="")
         return 0
     cols = ["layer", "op", "total_cycles", "stall_cycles", "compute_util", "dram_bytes", "bound"]
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.1f}"))

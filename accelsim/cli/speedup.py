@@ -10,6 +10,9 @@ def add_arguments(p):
     p.add_argument("--variants", default="A,B", help="comma list (default A,B)")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--out", default="reports", help="output folder (replaced atomically)")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder accelsim did not write (its other files "
+                        "stay)")
     p.add_argument("--detail-network",
                    help="network of the per-layer and roofline plots (default: the first)")
     p.add_argument("--no-plots", action="store_true", help="tables only")
@@ -19,27 +22,18 @@ def add_arguments(p):
     p.add_argument("--repeats", type=int, default=5, help="timed passes with --measure")
 
 
-def _umask() -> int:
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def run(args) -> int:
-    import os
     from pathlib import Path
 
     from .. import report
     from ..arch import load_arch
-    from ..errors import require
-    from ..fsio import atomic_dir
+    from ..errors import check_batch, require
+    from ..fsio import atomic_dir, check_out_dir
     from ..networks import load_workload, parse_spec
     from ..zoo import NETWORKS, published_params
 
     # validate everything before any work or any write
-    require(args.batch >= 1, "batch must be >= 1", field="--batch", value=args.batch)
+    check_batch(args.batch)
     archs = [load_arch(a) for a in args.arch]
     names = [a.name for a in archs]
     require(len(set(names)) == len(names), "the same arch twice", field="--arch", value=names)
@@ -51,9 +45,7 @@ def run(args) -> int:
     detail = args.detail_network or networks[0]
     require(detail in networks, "must be one of --networks", field="--detail-network",
             value=detail)
-    out = Path(args.out)
-    require(not out.exists() or out.is_dir(), "exists and is not a folder", field="--out",
-            value=str(out))
+    out = check_out_dir(Path(args.out), args.force)
 
     from ..simulate import simulate
 
@@ -82,7 +74,9 @@ def run(args) -> int:
                   f"{m0['sumpool']}, median of {m0['repeats']} forward passes after 2 warm-up.")
     structured = [r for r in rows if r["variant"] != "regular"]
 
-    with atomic_dir(out, keep=("validation", "gpu", "measured")) as tmp:
+    # other tools' sub-folders of --out (reports/validation/, gpu/, measured/) are not in the
+    # manifest, so the rewrite leaves them as they are
+    with atomic_dir(out, force=args.force) as tmp:
         (tmp / "speedup.csv").write_text(report.to_csv(rows))
         (tmp / "speedup.md").write_text(report.to_markdown(rows))
         (tmp / "speedup.tex").write_text(report.to_latex(rows))
@@ -121,14 +115,6 @@ def run(args) -> int:
             from .. import html
         (tmp / "report.html").write_text(html.render(rows, tmp, pngs,
                                                      "accelsim speedup report", notes))
-        # other tools' sub-folders of --out (e.g. reports/validation/) survive the swap
-        if out.is_dir():
-            import shutil
-
-            for entry in sorted(out.iterdir()):
-                if entry.is_dir() and not (tmp / entry.name).exists():
-                    shutil.copytree(entry, tmp / entry.name, symlinks=True)
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700
     print(report.to_markdown(structured, report.HEADLINE_COLUMNS))
     print(f"wrote {out}/: speedup.csv .md .tex, headline.md .tex, layers.csv, layers/, "
           f"report.html" + ("" if args.no_plots else ", plots (PNG, SVG)"))

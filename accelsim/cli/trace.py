@@ -13,6 +13,12 @@ def run(args) -> int:
     from ..networks import load_variant, parse_spec
     from ..workload import write_workload_csv
 
+    from pathlib import Path
+
+    from ..errors import require
+
+    require(not Path(args.output).is_dir(), "is a folder; expected a CSV file name",
+            field="--output", value=args.output)
     net, variant = parse_spec(f"{args.network}:{args.variant}")
     wl = load_variant(net, args.recipe or variant)
     write_workload_csv(wl, args.output)

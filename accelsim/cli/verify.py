@@ -22,11 +22,13 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..arch import load_arch
     from ..cosim import TOL, verify_workload
-    from ..errors import require
+    from ..errors import check_batch, require
     from ..networks import load_workload
 
     require(args.limit >= 1, "must be >= 1", field="--limit", value=args.limit)
-    require(args.batch >= 1, "must be >= 1", field="--batch", value=args.batch)
+    check_batch(args.batch)
+    require(0 <= args.seed < 2**63, "must be an integer in 0..2**63-1", field="--seed",
+            value=args.seed)
     arch = load_arch(args.arch)
     wl = load_workload(args.workload)
     pool = (f"{arch.pool.tree} pool unit, {arch.pool.mode}" if arch.pool
