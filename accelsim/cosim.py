@@ -3,8 +3,9 @@ every output with torch (docs/poolunit.md).
 
 - Pool unit, in its tree's adder order: direct = a pairwise tree reduction over each window;
   separable = the padded input streamed row by row through the channel stage, a bh-row line
-  buffer, the height stage, a second line buffer and the width stage. Without a pool unit the
-  sumpool runs on the array as ``poolunit.sumpool_as_conv``.
+  buffer, the height stage, a second line buffer and the width stage; running = the same
+  stream and buffers, but every line of a stage slides its window (``pool_running``). Without a
+  pool unit the sumpool runs on the array as ``poolunit.sumpool_as_conv``.
 - MAC array, in the engine's fold order for its dataflow (mapping.py): for each row fold and
   column fold, every PE accumulates its products in the order the streamed dimension arrives;
   in ws/is, partial sums of successive row folds are added in the ofmap buffer. numpy is
@@ -26,7 +27,8 @@ import numpy as np
 from .arch import Arch
 from .engine.poolunit import pool_traffic, sumpool_as_conv, sumpool_as_conv_weight
 from .errors import require
-from .workload import Layer, Workload, accumulate_adds, macs, sumpool_adds
+from .workload import (Layer, Workload, accumulate_adds, line_runs, macs, running_linebuf_reads,
+                       sumpool_adds)
 
 # float64 sums of a few thousand N(0,1) products agree with torch to ~1e-13; 1e-9 (relative to
 # the output's magnitude) leaves room for any summation order while catching any wrong term
@@ -49,6 +51,7 @@ class CosimReport:
     max_abs_error: float
     scale: float                   # max |reference|, the error's yardstick
     count_errors: list = field(default_factory=list)
+    pool_max_abs_error: float | None = None   # the pooled map alone against torch's sum-pool
 
     @property
     def passed(self) -> bool:
@@ -134,6 +137,94 @@ def pool_separable(x: np.ndarray, layer: Layer, cnt: Counter) -> np.ndarray:
             cnt.adds += wsum.size
         cnt.linebuf_reads += bw * wsum.size
         out[:, :, :, top, :] = wsum
+    return out.reshape(B, g * c, Ho, Wo)
+
+
+def _line_sums(v: np.ndarray, window: int, outputs: int, cnt: Counter,
+               linebuf: bool) -> np.ndarray:
+    """Window sums along the last axis of v (every other axis is an independent line of the same
+    length), in the running tree's order: a sliding line (workload.line_runs) sums its first
+    window left to right, then per output adds the entering value and subtracts the leaving one;
+    a direct line sums every window left to right. ``linebuf``: the taps come from a line buffer
+    (counted as reads); the channel stage's come from the SRAM words as they arrive."""
+    lines = v[..., 0].size
+    out = np.empty((*v.shape[:-1], outputs), dtype=v.dtype)
+    if line_runs(window, outputs):
+        acc = v[..., 0]
+        for k in range(1, window):
+            acc = acc + v[..., k]
+        cnt.adds += lines * (window - 1)
+        out[..., 0] = acc
+        for i in range(1, outputs):
+            acc = acc + v[..., i + window - 1]
+            acc = acc - v[..., i - 1]
+            out[..., i] = acc
+        cnt.adds += lines * 2 * (outputs - 1)
+        taps = lines * (window + 2 * (outputs - 1))
+    else:
+        acc = v[..., 0:outputs]
+        for k in range(1, window):
+            acc = acc + v[..., k:k + outputs]
+        cnt.adds += lines * outputs * (window - 1)
+        out[...] = acc
+        taps = lines * outputs * window
+    if linebuf:
+        cnt.linebuf_reads += taps
+    return out
+
+
+def pool_running(x: np.ndarray, layer: Layer, cnt: Counter) -> np.ndarray:
+    """Running (sliding-window) tree in streaming order, on float or integer tensors (integer sums
+    are exact: every partial sum is a sum of input words, so no intermediate exceeds a window sum).
+
+    Padded rows arrive one at a time. Channel stage: per group and pixel, a line of c outputs over
+    the group's C/g channels, window bc. Its sums go to line buffer 1, a ring of bh rows. Height
+    stage: per pooled channel and padded column, a line of Ho outputs, window bh; sliding, the row
+    that leaves is read from the ring slot before the entering row overwrites it, so bh rows
+    suffice. Its row of Wp sums goes to line buffer 2. Width stage: per pooled channel and output
+    row, a line of Wo outputs, window bw. Each line slides or sums directly as workload.line_runs
+    says (the cheaper; windows of 1 and 2 go direct)."""
+    B, C, H, W = x.shape
+    g = layer.groups
+    cg = C // g
+    bc, (bh, bw) = layer.pool_channels, layer.kernel
+    ph, _ = layer.padding
+    Hp, Wp = layer.padded_hw
+    c = cg - bc + 1
+    Ho, Wo = Hp - bh + 1, Wp - bw + 1
+    xp = _pad(x, layer.padding).reshape(B, g, cg, Hp, Wp)
+    ring = np.zeros((bh, B, g, c, Wp), dtype=xp.dtype)  # line buffer 1
+    out = np.empty((B, g, c, Ho, Wo), dtype=xp.dtype)
+    slide_h = line_runs(bh, Ho)
+    hsum = None
+    for y in range(Hp):
+        if ph <= y < ph + H:
+            cnt.sram_reads += B * C * W
+        # the channel axis last: lines of one pixel's channels
+        csum = np.moveaxis(_line_sums(np.moveaxis(xp[:, :, :, y, :], 2, -1), bc, c, cnt, False),
+                           -1, 2)
+        slot = y % bh
+        top = y - bh + 1
+        if slide_h and top >= 1:
+            leaving = ring[slot].copy()
+            ring[slot] = csum
+            hsum = hsum + ring[slot]
+            hsum = hsum - leaving
+            cnt.adds += 2 * hsum.size
+            cnt.linebuf_reads += 2 * hsum.size
+        else:
+            ring[slot] = csum
+        cnt.linebuf_writes += csum.size
+        if top < 0:
+            continue
+        if not (slide_h and top >= 1):
+            hsum = ring[top % bh].copy()          # the ring slot is overwritten later
+            for i in range(1, bh):
+                hsum = hsum + ring[(top + i) % bh]
+            cnt.adds += (bh - 1) * hsum.size
+            cnt.linebuf_reads += bh * hsum.size
+        cnt.linebuf_writes += hsum.size                 # line buffer 2: one row of Wp
+        out[:, :, :, top, :] = _line_sums(hsum, bw, Wo, cnt, True)
     return out.reshape(B, g * c, Ho, Wo)
 
 
@@ -227,10 +318,15 @@ def run_sumpool(x: np.ndarray, layer: Layer, arch: Arch) -> tuple[np.ndarray, li
         want = {"mults": B * macs(conv), "adds": B * accumulate_adds(conv)}
         return out, _check_counts(vars(cnt), want)
     tree = arch.pool.tree
-    out = (pool_direct if tree == "direct" else pool_separable)(x, layer, cnt)
+    run = {"direct": pool_direct, "separable": pool_separable, "running": pool_running}[tree]
+    out = run(x, layer, cnt)
     t = pool_traffic(layer, tree, B)
     want = {"adds": B * sumpool_adds(layer, tree), "sram_reads": t["pool_sram_reads"],
             "linebuf_reads": t["linebuf_reads"], "linebuf_writes": t["linebuf_writes"]}
+    if tree == "running":
+        # the running tree streams and buffers as the separable one (SRAM reads, writes); only
+        # its line-buffer reads differ, and they have their own closed form
+        want["linebuf_reads"] = B * running_linebuf_reads(layer)
     return out, _check_counts(vars(cnt), want)
 
 
@@ -279,7 +375,8 @@ def cosim_structured(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
         ref_struct = m(xt)
         ref_dense = F.conv2d(xt, m.dense_weight(), None, conv.stride, pool.padding, 1, g)
     e = [_err(pooled, ref_pool), _err(y, ref_struct), _err(y, ref_dense)]
-    return CosimReport(conv.name, "structured", max(a for a, _ in e), max(s for _, s in e), errors)
+    return CosimReport(conv.name, "structured", max(a for a, _ in e), max(s for _, s in e), errors,
+                       pool_max_abs_error=e[0][0])
 
 
 def cosim_gemm(layer: Layer, arch: Arch, batch: int = 1, seed: int = 0) -> CosimReport:
@@ -338,6 +435,7 @@ def verify_workload(workload: Workload, arch: Arch, layers: list[str] | None = N
             else cosim_gemm(u[0], arch, batch, seed + i) for i, u in enumerate(units))
 
 
-__all__ = ["TOL", "CosimReport", "Counter", "pool_direct", "pool_separable", "array_gemm",
+__all__ = ["TOL", "CosimReport", "Counter", "pool_direct", "pool_separable", "pool_running",
+           "array_gemm",
            "conv_on_array", "im2col", "run_sumpool", "cosim_structured", "cosim_gemm",
            "structured_pairs", "verify_workload"]
