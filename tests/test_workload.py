@@ -36,20 +36,67 @@ def test_sumpool_adds_match_design_example():
     assert round(sumpool_adds(sp, "separable") / 1e6, 2) == 4.25
 
 
-def test_sumpool_separable_equals_brute_force_small():
-    # count the adds of channel->height->width running windows by enumeration
-    C, H, W, c, bn, p = 5, 4, 6, 3, 2, 1
-    bc = C - c + 1
-    Hp, Wp = H + 2 * p, W + 2 * p
-    Ho, Wo = Hp - bn + 1, Wp - bn + 1
-    sp = Layer("p", "sumpool", (C, H, W), (c, Ho, Wo), (bn, bn), padding=(p, p), pool_channels=bc,
-               c=c, n=2)
-    stage1 = c * Hp * Wp * (bc - 1)
-    stage2 = c * Ho * Wp * (bn - 1)
-    stage3 = c * Ho * Wo * (bn - 1)
-    assert sumpool_adds(sp, "separable") == stage1 + stage2 + stage3
-    assert sumpool_adds(sp, "direct") == c * Ho * Wo * (bc * bn * bn - 1)
-    assert sumpool_adds(sp, "separable") < sumpool_adds(sp, "direct")
+class _Adder:
+    """Counts every two-input addition it performs."""
+
+    def __init__(self):
+        self.adds = 0
+
+    def sum(self, values):
+        total = values[0]
+        for v in values[1:]:
+            total = total + v
+            self.adds += 1
+        return total
+
+
+def _pool_by_enumeration(x, g, bc, bh, bw, p):
+    """Sum-pool of x (nested lists, C x H x W) in plain Python, both ways: every window summed
+    on its own (direct), and channel -> height -> width running windows (separable), counting
+    the additions each performs. Returns (direct values, direct adds, separable values,
+    separable adds)."""
+    C, H, W = len(x), len(x[0]), len(x[0][0])
+    Hp, Wp = H + 2 * p[0], W + 2 * p[1]
+    xp = [[[x[k][y - p[0]][v - p[1]] if 0 <= y - p[0] < H and 0 <= v - p[1] < W else 0
+            for v in range(Wp)] for y in range(Hp)] for k in range(C)]
+    cg = C // g
+    outs = [(gi * cg + k) for gi in range(g) for k in range(cg - bc + 1)]   # first channel
+    Ho, Wo = Hp - bh + 1, Wp - bw + 1
+    direct = _Adder()
+    dval = [[[direct.sum([xp[k0 + dk][y + dy][v + dx] for dk in range(bc) for dy in range(bh)
+                          for dx in range(bw)]) for v in range(Wo)] for y in range(Ho)]
+            for k0 in outs]
+    sep = _Adder()
+    chan = [[[sep.sum([xp[k0 + dk][y][v] for dk in range(bc)]) for v in range(Wp)]
+             for y in range(Hp)] for k0 in outs]
+    height = [[[sep.sum([ch[y + dy][v] for dy in range(bh)]) for v in range(Wp)]
+               for y in range(Ho)] for ch in chan]
+    sval = [[[sep.sum([hs[y][v + dx] for dx in range(bw)]) for v in range(Wo)]
+             for y in range(Ho)] for hs in height]
+    return dval, direct.adds, sval, sep.adds
+
+
+@pytest.mark.parametrize("C, H, W, g, c, bh, bw, p", [
+    (5, 4, 6, 1, 3, 2, 2, (1, 1)),      # channel window 3, 2x2, padded
+    (8, 5, 3, 2, 2, 3, 1, (0, 1)),      # two groups of 4 channels, 3x1 windows
+    (3, 3, 3, 1, 3, 1, 1, (0, 0)),      # c = C, n = N: nothing to add
+])
+def test_sumpool_adds_equal_enumerated_windows(C, H, W, g, c, bh, bw, p):
+    """The closed forms against the additions plain Python performs, window by window; both
+    ways give the same pooled values (so the enumeration itself is right)."""
+    import random
+
+    rng = random.Random(C * 100 + H)
+    x = [[[rng.randint(-9, 9) for _ in range(W)] for _ in range(H)] for _ in range(C)]
+    bc = C // g - c + 1
+    Ho, Wo = H + 2 * p[0] - bh + 1, W + 2 * p[1] - bw + 1
+    sp = Layer("p", "sumpool", (C, H, W), (g * c, Ho, Wo), (bh, bw), padding=p, groups=g,
+               pool_channels=bc, c=c, n=2)
+    dval, dadds, sval, sadds = _pool_by_enumeration(x, g, bc, bh, bw, p)
+    assert dval == sval
+    assert sumpool_adds(sp, "direct") == dadds
+    assert sumpool_adds(sp, "separable") == sadds
+    assert sadds <= dadds
 
 
 def test_scalesim_ofmap_rule_differs_at_odd_stride2():
