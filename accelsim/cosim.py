@@ -407,8 +407,8 @@ def structured_pairs(workload: Workload) -> list[tuple[Layer, Layer]]:
 
 def verify_workload(workload: Workload, arch: Arch, layers: list[str] | None = None,
                     limit: int | None = 3, batch: int = 1, seed: int = 0):
-    """An iterator of CosimReports, one per checked unit: named layers (a sumpool or structured conv name
-    selects its pair; a regular conv/linear runs alone), else the first ``limit`` structured
+    """An iterator of CosimReports, one per checked unit: named layers (a sumpool or structured
+    conv name selects its pair; a regular conv/linear runs alone), else the first ``limit`` structured
     pairs (all with limit=None), else, for a workload with none, its first ``limit`` GEMMs."""
     pairs = structured_pairs(workload)
     by_name = {}
