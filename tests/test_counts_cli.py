@@ -7,7 +7,7 @@ import pytest
 
 from accelsim.cli import main
 from accelsim.networks import load_workload
-from accelsim.workload import accumulate_adds, macs, read_workload_csv, sumpool_adds
+from accelsim.workload import read_workload_csv
 from accelsim.zoo import NETWORKS, published_params
 
 
@@ -26,22 +26,68 @@ def test_counts_resnet50_json_matches_published(capsys):
     assert "per_layer" not in d and "params_reduction" not in d
 
 
+def _torch_counts(model, input_shape):
+    """(params, MACs, GEMM outputs) of a torch model, counted by torch: parameters, the flop
+    counter's conv/linear flops / 2, and the output elements of every conv/linear module (each
+    output reduces its products with one add fewer than it has products)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from accelsim.structured import StructuredConv2d, StructuredLinear
+
+    outputs = []
+    gemm = (torch.nn.Conv2d, torch.nn.Linear, StructuredConv2d, StructuredLinear)
+    hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o.numel()))
+             for m in model.modules() if isinstance(m, gemm)]
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, *input_shape))
+    for h in hooks:
+        h.remove()
+    return sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2, sum(outputs)
+
+
+def _executed_pool_adds(wl):
+    """The additions the co-simulation performs when it runs every sum-pool of ``wl`` through
+    each adder-tree kind (accelsim.cosim: pairwise trees, streamed line buffers)."""
+    import numpy as np
+
+    from accelsim import cosim
+
+    adds = {}
+    for tree, run in (("direct", cosim.pool_direct), ("separable", cosim.pool_separable),
+                      ("running", cosim.pool_running)):
+        cnt = cosim.Counter()
+        for l in wl:
+            if l.op == "sumpool":
+                run(np.zeros((1, *l.in_shape)), l, cnt)
+        adds[tree] = cnt.adds
+    return adds
+
+
 def test_counts_structured_json_reductions_and_adds(capsys):
-    code, out, _ = run(capsys, "counts", "resnet56", "--variant", "A", "--json", "--per-layer")
+    from accelsim.networks import variant_model
+
+    code, out, _ = run(capsys, "counts", "resnet56", "--variant", "B", "--json", "--per-layer")
     d = json.loads(out)
-    wl, reg = load_workload("resnet56:A"), load_workload("resnet56")
-    # params: the published count with each structured kernel replaced by Cout*c*n^2 (closed form)
-    closed = published_params("resnet56") - reg.weights + wl.weights
-    assert code == 0 and d["params"] == closed
-    assert d["params_reduction"] == pytest.approx(853_018 / closed)
-    assert d["macs"] == sum(macs(l) for l in wl)
-    assert d["macs_reduction"] == pytest.approx(reg.macs / d["macs"])
-    pools = [l for l in wl if l.op == "sumpool"]
-    assert d["pool_adds_direct"] == sum(sumpool_adds(l, "direct") for l in pools) > 0
-    assert d["pool_adds_separable"] == sum(sumpool_adds(l, "separable") for l in pools)
+    wl = load_workload("resnet56:B")
+    # torch counts the structured and the regular model itself
+    params, flop_macs, gemm_outputs = _torch_counts(variant_model("resnet56", "B"), (3, 32, 32))
+    reg_params, reg_macs, _ = _torch_counts(variant_model("resnet56"), (3, 32, 32))
+    assert reg_params == published_params("resnet56") == 853_018
+    assert code == 0 and d["params"] == params
+    assert d["params_reduction"] == pytest.approx(853_018 / params)
+    assert d["macs"] == flop_macs and d["mults"] == flop_macs
+    assert d["macs_reduction"] == pytest.approx(reg_macs / flop_macs)
+    assert d["mac_adds"] == flop_macs - gemm_outputs
+    # sum-pool adds: what the co-simulation actually adds, per tree kind (B pools channels
+    # too, c = 3C/4, so every stage of every tree does work)
+    executed = _executed_pool_adds(wl)
+    assert d["pool_adds_direct"] == executed["direct"] > 0
+    assert d["pool_adds_separable"] == executed["separable"]
+    assert d["pool_adds_running"] == executed["running"]
     # a separable tree never spends more adds than a direct one
     assert d["pool_adds_separable"] < d["pool_adds_direct"]
-    assert d["mac_adds"] == sum(accumulate_adds(l) for l in wl)
     assert [r["layer"] for r in d["per_layer"]] == [l.name for l in wl]
 
 
