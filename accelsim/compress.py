@@ -415,16 +415,9 @@ def resolve_spec(data: dict, regular: Workload, src: str, method: str | None = N
 
 
 def load_spec_file(path, regular: Workload, method: str | None = None) -> Spec:
-    import yaml
+    from .yamlio import load_yaml
 
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", source=str(path)) from None
-    return resolve_spec(data, regular, str(path), method)
+    return resolve_spec(load_yaml(path, "compression spec"), regular, str(path), method)
 
 
 def default_spec(regular: Workload, method: str, variant: str = "A") -> Spec:
