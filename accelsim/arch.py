@@ -109,7 +109,10 @@ def validate_arch(a: Arch) -> None:
     src = a.source or (a.name if isinstance(a.name, str) else "arch")
     from .fsio import safe_name
 
-    safe_name(a.name, source=src, field="name")  # it becomes file names in reports
+    # it becomes file names in reports; the engines' memo keys use an empty name (they never
+    # write files), so only a non-empty name is checked here (the loaders require one)
+    if a.name != "":
+        safe_name(a.name, source=src, field="name")
     require(isinstance(a.source, str), "must be a string", source=src, field="source",
             value=a.source)
     require(isinstance(a.energy, str) and a.energy.strip() != "",

@@ -155,7 +155,8 @@ def layer_matrices(workload: Workload, arch: Arch, batch: int = 1):
                 if fused is None:
                     if len(_pair_cache) > _CACHE_LIMIT:
                         _pair_cache.clear()
-                    a, b = poolunit.fuse_structured(hits[i][0], hits[i + 1][0], arch)
+                    a, b = poolunit.fuse_structured(hits[i][0], hits[i + 1][0], arch, layer,
+                                                    nxt, batch)
                     fused = (_vectors(a), _vectors(b))
                     _pair_cache[key] = fused
                 (ints[i], floats[i], texts[i]), (ints[i + 1], floats[i + 1], texts[i + 1]) = fused

@@ -18,15 +18,21 @@ Columns (simulate.simulate fills them; engine-specific extras follow in engine o
   total_cycles              the row's share of the network's latency (rows run in sequence)
   *_sram_reads/_writes      scratchpad accesses, words
   linebuf_reads/_writes     the pool unit's line buffers, words
+  staging_reads/_writes     the fused pair's staging buffer between unit and array, words
+  fused_cycles              a pool row: the pair's cycles before DRAM stalls (cycle level)
+  array_wait_cycles         a pool row: cycles the array stalled waiting for the unit
+  staging_peak_words        a pool row: most pooled values staged at once
+  staging_min_words         a pool row: smallest buffer within 1 % of unbounded (on request)
   dram_*_reads/_writes      off-chip words
   compute_util, mapping_efficiency, overall_util   percent, SCALE-Sim's definitions
   bound                     which unit limits the row: array | pool | vector | memory
+  pool_schedule             a pool row: fused | refold | two_pass (what the pair ran as)
   derived: sram_bytes, dram_{ifmap,filter,ofmap}_bytes, dram_bytes, latency_us
 """
 
 from __future__ import annotations
 
-TEXT_COLUMNS = ["layer", "op", "engine", "bound"]
+TEXT_COLUMNS = ["layer", "op", "engine", "bound", "pool_schedule"]
 SHAPE_COLUMNS = ["M", "N", "K", "groups", "row_folds", "col_folds", "folds"]
 COUNT_COLUMNS = [
     "macs", "mults", "mults_array", "adds", "mac_adds", "pool_adds", "vector_ops", "comparisons",
@@ -34,9 +40,12 @@ COUNT_COLUMNS = [
     "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes", "pool_sram_reads",
     "pool_sram_writes", "linebuf_reads", "linebuf_writes", "vector_sram_reads",
     "vector_sram_writes", "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
+    "staging_reads", "staging_writes", "fused_cycles", "array_wait_cycles", "staging_peak_words",
+    "staging_min_words",
 ]
 FLOAT_COLUMNS = ["compute_util", "mapping_efficiency"]
-COLUMNS = ["layer", "op", "engine", *SHAPE_COLUMNS, *COUNT_COLUMNS, *FLOAT_COLUMNS, "bound"]
+COLUMNS = ["layer", "op", "engine", *SHAPE_COLUMNS, *COUNT_COLUMNS, *FLOAT_COLUMNS, "bound",
+           "pool_schedule"]
 DERIVED_COLUMNS = ["overall_util", "sram_bytes", "dram_ifmap_bytes", "dram_filter_bytes",
                    "dram_ofmap_bytes", "dram_bytes", "latency_us"]
 

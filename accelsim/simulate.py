@@ -135,8 +135,10 @@ def _frame(rows: list[dict]):
     return pd.DataFrame(data)
 
 
-def simulate(workload: Workload, arch: Arch, batch: int = 1):
-    """One row per layer of ``workload`` on ``arch`` at ``batch`` samples (result.COLUMNS)."""
+def simulate(workload: Workload, arch: Arch, batch: int = 1, buffer_search: bool = False):
+    """One row per layer of ``workload`` on ``arch`` at ``batch`` samples (result.COLUMNS).
+    ``buffer_search``: also find each fused pair's smallest staging buffer within 1 % of the
+    unbounded buffer's cycles (``staging_min_words``; a bisection of co-simulations)."""
     require(isinstance(batch, int) and batch >= 1, "batch must be an integer >= 1",
             field="batch", value=batch)
     # 1. every layer on its engine
@@ -144,7 +146,9 @@ def simulate(workload: Workload, arch: Arch, batch: int = 1):
     # 2. the pool unit's placement on (sumpool, structured conv) pairs
     if arch.pool is not None:
         for i in _pool_pairs(workload):
-            rows[i], rows[i + 1] = poolunit.fuse_structured(rows[i], rows[i + 1], arch)
+            rows[i], rows[i + 1] = poolunit.fuse_structured(
+                rows[i], rows[i + 1], arch, workload.layers[i], workload.layers[i + 1], batch,
+                buffer_search)
     # 3. bytes, latency and per-row utilization, then energy by component
     return energy.add_energy_columns(finish_columns(_frame(rows), arch), arch)
 

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
-from .errors import InputError, require
+from .errors import MAX_BATCH_ELEMS, MAX_LAYERS, MAX_TENSOR_ELEMS, InputError, require
 from .fsio import write_text_atomic
 
 OPS = ("conv2d", "linear", "sumpool", "maxpool", "avgpool", "add", "mul", "act", "gap")
@@ -107,6 +107,17 @@ def scalesim_out_hw(h: int, w: int, kernel, stride) -> tuple[int, int]:
 
 def validate_layer(layer: Layer, source: str | None = None) -> None:
     src = source or f"layer '{layer.name}'"
+    # a name is a CSV cell, a table row and (with --trace) a folder: printable text only. The
+    # engines' memo keys strip names to "" (they read shapes only); the readers refuse an empty
+    # name themselves
+    require(isinstance(layer.name, str) and (layer.name == "" or layer.name.strip() != "")
+            and all(ord(ch) >= 32 and ord(ch) != 127 for ch in layer.name),
+            "layer name must be non-empty printable text (no NUL, newline or other control "
+            "character)", source=src, field="Layer name", value=layer.name)
+    for fname in ("groups", "pool_channels", "c", "n"):
+        v = getattr(layer, fname)
+        require(isinstance(v, int) and not isinstance(v, bool), "must be an integer",
+                source=src, field=fname, value=v)
     require(layer.op in OPS, f"unknown layer type; expected one of {', '.join(OPS)}",
             source=src, field="op", value=layer.op)
     for fname in ("in_shape", "out_shape"):
@@ -144,6 +155,99 @@ def validate_layer(layer: Layer, source: str | None = None) -> None:
     if layer.structured:
         require(layer.c >= 1, "c must be >= 1", source=src, field="c", value=layer.c)
         require(layer.n >= 1, "n must be >= 1", source=src, field="n", value=layer.n)
+    _check_sizes(layer, src)
+    _check_shapes(layer, src)
+
+
+def _check_sizes(layer: Layer, src: str) -> None:
+    """Each operand of one layer (per sample) within MAX_TENSOR_ELEMS (docs/errors.md): a
+    larger one would exhaust memory or run for days before giving an answer."""
+    (C, H, W), (K, E, F) = layer.in_shape, layer.out_shape
+    R, S = layer.kernel
+    weights = K * (C // max(1, layer.groups)) * R * S if layer.is_gemm else 0
+    for what, n in (("in_shape", C * H * W), ("out_shape", K * E * F), ("kernel", weights)):
+        require(n <= MAX_TENSOR_ELEMS, f"operand of {n:,} elements is larger than the limit "
+                f"of {MAX_TENSOR_ELEMS:,} (docs/errors.md)", source=src, field=what,
+                value=getattr(layer, what))
+    for what in ("kernel", "stride", "padding"):
+        v = getattr(layer, what)
+        require(max(v) <= MAX_TENSOR_ELEMS, "larger than the limit of "
+                f"{MAX_TENSOR_ELEMS:,}", source=src, field=what, value=v)
+
+
+def largest_operand(layer: Layer) -> int:
+    """Elements of the layer's largest operand (ifmap, filter or ofmap), per sample."""
+    (C, H, W), (K, E, F) = layer.in_shape, layer.out_shape
+    weights = K * (C // max(1, layer.groups)) * layer.kernel[0] * layer.kernel[1]
+    return max(C * H * W, K * E * F, weights if layer.is_gemm else 0)
+
+
+def check_run_size(wl: "Workload", batch: int, field: str = "--batch") -> None:
+    """Refuse, before any allocation, a run whose largest operand times the batch exceeds
+    MAX_BATCH_ELEMS (docs/errors.md)."""
+    big = max(wl.layers, key=largest_operand, default=None)
+    if big is None:
+        return
+    n = largest_operand(big) * batch
+    require(n <= MAX_BATCH_ELEMS, f"layer '{big.name}' at this batch has an operand of {n:,} "
+            f"elements, above the limit of {MAX_BATCH_ELEMS:,} (docs/errors.md); use a smaller "
+            "batch", source=wl.source or wl.network, field=field, value=batch)
+
+
+def _check_shapes(layer: Layer, src: str) -> None:
+    """Cross-checks between fields: an OFMAP its input, kernel, stride and padding cannot give,
+    a linear layer with a window, a pool window mostly in its padding, or a structured layer
+    whose c and n disagree with its channels and kernel are bad input, not a layer to run."""
+    (C, H, W), (K, E, F) = layer.in_shape, layer.out_shape
+    op, g = layer.op, layer.groups
+    if op == "linear":
+        require(layer.kernel == (1, 1) and layer.stride == (1, 1) and layer.padding == (0, 0)
+                and g == 1, "a linear layer has a 1x1 kernel, stride 1, no padding, 1 group",
+                source=src, field="kernel", value=layer.kernel)
+        require((H, W) == (1, 1) and (E, F) == (1, 1), "a linear layer maps C x 1 x 1 to "
+                "K x 1 x 1", source=src, field="in_shape/out_shape",
+                value=(layer.in_shape, layer.out_shape))
+    if op in ("conv2d", "maxpool", "avgpool"):
+        floor = torch_out_hw(H, W, layer.kernel, layer.stride, layer.padding)
+        ceil = tuple(-(-(x + 2 * p - k) // s) + 1 for x, p, k, s in
+                     zip((H, W), layer.padding, layer.kernel, layer.stride))
+        require((E, F) in (floor, ceil), f"OFMAP {E}x{F} does not follow from input {H}x{W}, "
+                f"kernel {layer.kernel[0]}x{layer.kernel[1]}, stride "
+                f"{layer.stride[0]}x{layer.stride[1]}, padding "
+                f"{layer.padding[0]}x{layer.padding[1]} (expected {floor[0]}x{floor[1]}"
+                + (f" or {ceil[0]}x{ceil[1]}" if ceil != floor else "") + ")",
+                source=src, field="out_shape", value=layer.out_shape)
+    if op in ("maxpool", "avgpool"):
+        require(K == C, "a pooling layer keeps its channels", source=src, field="out_shape",
+                value=layer.out_shape)
+        require(all(2 * p <= k for p, k in zip(layer.padding, layer.kernel)),
+                "pool padding must be at most half the kernel (as torch requires)", source=src,
+                field="padding", value=layer.padding)
+    if op == "sumpool":
+        hp, wp = layer.padded_hw
+        want = (g * (C // g - layer.pool_channels + 1), hp - layer.kernel[0] + 1,
+                wp - layer.kernel[1] + 1)
+        require(layer.stride == (1, 1), "a sumpool window moves by 1", source=src,
+                field="stride", value=layer.stride)
+        require(layer.out_shape == want, "sumpool OFMAP must be (groups x (C/groups - "
+                f"pool_channels + 1), Hp-R+1, Wp-S+1) = {want}", source=src,
+                field="out_shape", value=layer.out_shape)
+        require(not layer.structured or layer.c == C // g - layer.pool_channels + 1,
+                f"c must be C/groups - pool_channels + 1 = {C // g - layer.pool_channels + 1}"
+                " (c <= C)", source=src, field="c", value=layer.c)
+    if op in ("add", "mul", "act"):
+        require(layer.in_shape == layer.out_shape, f"an element-wise {op} keeps its shape",
+                source=src, field="out_shape", value=layer.out_shape)
+    if op == "gap":
+        require(layer.out_shape == (C, 1, 1), "a global average pool gives C x 1 x 1",
+                source=src, field="out_shape", value=layer.out_shape)
+    if layer.structured and op in ("conv2d", "linear"):
+        require(layer.c == C // g, f"c must equal the channels per group of its input "
+                f"({C // g}: the sumpool before it makes them; c <= C)", source=src,
+                field="c", value=layer.c)
+        n = 1 if op == "linear" else max(layer.kernel)
+        require(layer.n == n, f"n must equal the larger side of its kernel ({n}; n <= N)",
+                source=src, field="n", value=layer.n)
 
 
 # ---- counts: one formula, one place ----------------------------------------------------
@@ -382,12 +486,11 @@ def read_workload_csv(path: str | Path, network: str | None = None,
     with no padding, ofmap ceil((H - R + S)/S), one stride for both axes unless a second
     stride column is present.
     """
+    from .fsio import read_text_input
+
     path = Path(path)
     src = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read workload: {exc.strerror}", source=src) from None
+    text = read_text_input(path, "workload CSV")
     meta = {}
     lines = []
     for line in text.splitlines():
@@ -400,12 +503,21 @@ def read_workload_csv(path: str | Path, network: str | None = None,
         if line.strip():
             lines.append(line)
     require(bool(lines), "empty workload file", source=src)
-    rows = list(csv.reader(lines))
+    require(len(lines) <= MAX_LAYERS + 1, f"more than {MAX_LAYERS:,} layers (docs/errors.md)",
+            source=src, field="rows", value=len(lines) - 1)
+    try:
+        rows = list(csv.reader(lines))
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", source=src) from None
     header = [h.strip() for h in rows[0]]
     require(header[:1] == ["Layer name"] or header[:1] == ["Layer"],
             "first column must be 'Layer name' (SCALE-Sim topology or accelsim schema)",
             source=src, field="header", value=rows[0][0] if rows[0] else "")
     accelsim_schema = "op" in header
+    if accelsim_schema:
+        missing = [h for h in CSV_COLUMNS if h not in header]
+        require(not missing, f"header lacks column(s) {', '.join(missing)} of the accelsim "
+                "schema", source=src, field="header", value=",".join(header))
     layers = []
     for i, row in enumerate(rows[1:], start=2):
         cells = [c.strip() for c in row]
@@ -459,7 +571,14 @@ def read_workload_csv(path: str | Path, network: str | None = None,
                                       out_shape=(K, E, F), kernel=(R, S), stride=(sh, sw)))
     require(bool(layers), "no layers in workload file", source=src)
     inp = meta.get("input")
-    input_shape = tuple(int(x) for x in inp.split("x")) if inp else layers[0].in_shape
+    input_shape = layers[0].in_shape
+    if inp:
+        dims = inp.split("x")
+        require(len(dims) == 3 and all(d.isdigit() and 1 <= int(d) <= MAX_TENSOR_ELEMS
+                                       for d in dims),
+                "expected C x H x W, e.g. input=3x224x224", source=src, field="# input",
+                value=inp)
+        input_shape = tuple(int(d) for d in dims)
     return Workload(network=network or meta.get("network") or path.stem,
                     variant=meta.get("variant", variant), layers=tuple(layers),
                     input_shape=input_shape, source=src)

@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 
 from ..arch import Arch
-from ..errors import require
+from ..errors import InputError, require
 from ..mapping import ceil_div
-from ..workload import Layer, input_elems, output_elems, sumpool_adds
+from ..workload import Layer, input_elems, output_elems, running_linebuf_reads, sumpool_adds
 
 
 def _log2c(x: int) -> int:
@@ -52,6 +52,9 @@ def pipeline_depth(layer: Layer, arch: Arch) -> int:
     bc, (bh, bw) = layer.pool_channels, layer.kernel
     if arch.pool.tree == "direct":
         return 1 + _log2c(bc * bh * bw)
+    if arch.pool.tree == "running":
+        # each sliding stage adds the entering value, then subtracts the leaving one
+        return 1 + 2 * sum(w > 1 for w in (bc, bh, bw)) + 2
     return 1 + _log2c(bc) + _log2c(bh) + _log2c(bw) + 2
 
 
@@ -79,9 +82,10 @@ def pool_traffic(layer: Layer, tree: str, batch: int = 1) -> dict:
     # width stage reads bw times per pooled value
     stage1 = c_tot * Hp * Wp
     stage2 = c_tot * Ho * Wp
+    reads = (running_linebuf_reads(layer) if tree == "running"
+             else stage2 * bh + output_elems(layer) * bw)
     return {"pool_sram_reads": batch * input_elems(layer),
-            "linebuf_writes": batch * (stage1 + stage2),
-            "linebuf_reads": batch * (stage2 * bh + output_elems(layer) * bw)}
+            "linebuf_writes": batch * (stage1 + stage2), "linebuf_reads": batch * reads}
 
 
 def simulate_sumpool(layer: Layer, arch: Arch, batch: int = 1) -> dict:
@@ -149,53 +153,97 @@ def sumpool_as_conv_weight(layer: Layer):
     return w.reshape(layer.groups * c, cg, bh, bw)
 
 
-def array_latency(arch: Arch) -> int:
-    """Cycles for one operand to cross the array (skew in, drain out): the array-side pipeline
-    a fused pair pays once when the pool unit is the slower unit."""
-    return arch.rows + arch.cols - 2
+def _two_pass(pool_row: dict, conv_row: dict) -> int:
+    """The pooled map is written to ifmap SRAM (and to DRAM if it does not fit in half of it),
+    then the conv runs as usual: cycles add. Returns the pair's busy cycles."""
+    if not pool_row["dram_ofmap_writes"]:
+        conv_row["dram_ifmap_reads"] = 0
+    return pool_row["pool_cycles"] + conv_row["compute_cycles"]
 
 
-def fuse_structured(pool_row: dict, conv_row: dict, arch: Arch) -> tuple[dict, dict]:
+def _fused(pool_row: dict, conv_row: dict, s) -> int:
+    """Counts of a pair run fused on schedule ``s`` (poolsched.PairSchedule). Values made again
+    (refold) cost the tree's adds and line-buffer traffic again, pro rata per value made; the
+    unit reads what its order's read sequence reads; every staged value is written to the
+    staging buffer once and the array's operand reads are served from it, not the ifmap SRAM.
+    Returns the pair's busy cycles."""
+    made, pooled = s.items_made, s.pooled_values
+    for col in ("pool_adds", "linebuf_reads", "linebuf_writes"):
+        pool_row[col] = pool_row[col] * made // pooled
+    pool_row["adds"] = pool_row["pool_adds"]
+    pool_row["pool_sram_reads"] = s.input_words_read
+    pool_row["staging_writes"] = s.items_staged
+    pool_row["staging_reads"] = conv_row["ifmap_sram_reads"]
+    pool_row["pool_sram_writes"] = 0
+    pool_row["dram_ofmap_writes"] = 0
+    pool_row["stall_cycles"] = 0     # the unit's port waits are inside the schedule
+    conv_row["ifmap_sram_reads"] = 0
+    conv_row["dram_ifmap_reads"] = 0
+    return s.fused_cycles
+
+
+def _schedule_pair(pool: Layer, conv: Layer, arch: Arch, batch: int):
+    """The fused schedule the hardware runs, or None for two-pass: the configured order; on a
+    staging deadlock, ``pool.on_deadlock`` says what happens (refold falls back to two-pass if
+    refolding deadlocks too)."""
+    from .poolsched import cosim_pair
+
+    if arch.pool.mode != "fused":
+        return None
+    s = cosim_pair(pool, conv, arch, batch)
+    if not s.deadlock:
+        return s
+    policy = arch.pool.on_deadlock
+    if policy == "error":
+        raise InputError(f"the pool unit's staging buffer deadlocks on layer '{conv.name}' "
+                         f"(order {arch.pool.order}); give a larger staging_kb, another order, "
+                         "or on_deadlock: two_pass | refold", source=arch.source or arch.name,
+                         field="pool.staging_kb", value=arch.pool.staging_kb)
+    if policy == "refold" and arch.pool.order != "refold":
+        s = cosim_pair(pool, conv, arch, batch, order="refold")
+        if not s.deadlock:
+            return s
+    return None
+
+
+def fuse_structured(pool_row: dict, conv_row: dict, arch: Arch, pool: Layer, conv: Layer,
+                    batch: int = 1, buffer_search: bool = False) -> tuple[dict, dict]:
     """Account for the pool unit's placement on a (sumpool, conv) pair.
 
-    fused: pooled values stream into the array's ifmap operand path through a small staging
-    buffer (part of the unit's line buffers: the array's re-reads of a pooled value hit it, not
-    the ifmap SRAM). The pair takes max(pool, array) plus the other unit's pipeline: the tree's
-    depth when the array is slower (it waits for the first pooled values), the array's skew and
-    drain when the tree is slower (the last pooled value still has to cross the array). The conv
-    reads no ifmap from SRAM or DRAM; the unit writes nothing back.
+    fused: the pair runs at cycle level (engine/poolsched.py): the unit makes pooled values in
+    its production order into a staging buffer of ``staging_kb``, the array stalls on a value not
+    yet made. ``pool_schedule`` says what ran: ``fused`` (the configured order), ``refold`` (the
+    deadlock fallback that re-makes values per fold) or ``two_pass``.
 
-    two_pass: the pooled map is written to ifmap SRAM (and to DRAM if it does not fit in half of
-    it), then the conv runs as usual; cycles add.
+    two_pass: the pooled map is written to ifmap SRAM, then the conv runs; cycles add.
 
-    In user-bandwidth mode the pair stalls when its DRAM traffic takes longer than its compute.
-    The conv row keeps its own compute (+ stall) cycles; the pool row's ``total_cycles`` becomes
-    the pair's cycles beyond the conv's, so a network's latency is still the sum of its rows'
+    In user-bandwidth mode the pair stalls when its DRAM traffic takes longer than its busy
+    cycles. The conv row keeps its own compute (+ stall) cycles; the pool row's ``total_cycles``
+    is the pair's cycles beyond the conv's, so a network's latency is still the sum of its rows'
     ``total_cycles``. ``bound`` on both rows says which unit limits the pair: 'array', 'pool'
-    (the tree's adders), or 'memory' (the unit's SRAM ports or DRAM).
+    (the array waited on the unit; two-pass: the unit's adders) or 'memory' (DRAM; two-pass:
+    the unit's SRAM ports).
     """
     pool_row, conv_row = dict(pool_row), dict(conv_row)
-    pooled = pool_row["pool_outputs"]
-    depth = pool_row["pool_depth"]
-    steady = pool_row["pool_cycles"] - depth
     compute = conv_row["compute_cycles"]
-    fused = arch.pool.mode == "fused"
-    if fused:
-        pool_row["linebuf_writes"] += pooled
-        pool_row["linebuf_reads"] += conv_row["ifmap_sram_reads"]
-        pool_row["pool_sram_writes"] = 0
-        pool_row["dram_ofmap_writes"] = 0
-        conv_row["ifmap_sram_reads"] = 0
-        conv_row["dram_ifmap_reads"] = 0
-        pool_limits = steady + array_latency(arch) > compute
-        busy = max(steady + array_latency(arch), compute) + depth
-        if not pool_limits:
-            pool_row["stall_cycles"] = 0  # the unit's port stalls hide under the array's time
-    else:
-        if not pool_row["dram_ofmap_writes"]:
-            conv_row["dram_ifmap_reads"] = 0
+    s = _schedule_pair(pool, conv, arch, batch)
+    if s is None:
+        busy = _two_pass(pool_row, conv_row)
         pool_limits = pool_row["pool_cycles"] > compute
-        busy = pool_row["pool_cycles"] + compute
+        schedule = "two_pass"
+    else:
+        busy = _fused(pool_row, conv_row, s)
+        pool_limits = s.array_wait_cycles > 0
+        schedule = "fused" if s.order == arch.pool.order else s.order
+        if pool_limits:
+            pool_row["bound"] = "pool"
+    pool_row.update(pool_schedule=schedule, fused_cycles=busy,
+                    array_wait_cycles=s.array_wait_cycles if s else 0,
+                    staging_peak_words=s.staging_peak_words if s else 0,
+                    staging_min_words=0)
+    if buffer_search and s is not None:
+        from .poolsched import staging_min_words
+        pool_row["staging_min_words"] = staging_min_words(pool, conv, arch, batch, s.order)
     stall = 0
     if arch.bandwidth_mode == "user":
         words = (pool_row["dram_ifmap_reads"] + pool_row["dram_ofmap_writes"]
@@ -208,7 +256,7 @@ def fuse_structured(pool_row: dict, conv_row: dict, arch: Arch) -> tuple[dict, d
     if stall > 0:
         bound = "memory"
     elif pool_limits:
-        bound = pool_row["bound"]  # the tree's adders ("pool") or its SRAM ports ("memory")
+        bound = pool_row["bound"]
     else:
         bound = "array"
     pool_row["bound"] = conv_row["bound"] = bound

@@ -1,0 +1,568 @@
+"""A fused (sumpool, structured conv) pair at cycle level: the pool unit makes pooled values in its
+production order, a finite staging buffer holds them until the array's last read, and the array
+stalls whenever a demand row needs a value not yet made (docs/poolunit.md, "Cycle level").
+
+The model is a max-plus system of earliest times, solved in one pass over items and demand rows
+(never cycle by cycle):
+
+- reader, word j of the order's read sequence: r_j = max(r_{j-1}, r_{j-P} + 1, p_{q(j)} + 1),
+  q(j) = the last item whose need lies more than the line-buffer lookahead LB behind word j;
+- unit, item i: p_i = max(p_{i-1}, p_{i-lanes} + 1, r_{need'(i)}, a free staging slot);
+- array, demand row t: a_t = max(a_{t-1} + 1, p_i + depth for the items first used in row t).
+
+Only rows holding a value's *first* use can wait (later reads find it staged), so the array side
+is a sorted list of first-use events, and a_t = t + (the largest lateness of an event up to t).
+A used item holds a slot from its issue to the end of the cycle of its last use; slots free in
+last-use order, so the held items sit in a heap keyed by last-use row. The buffer deadlocks when it
+is full of items whose last use lies at or after a row that waits for an item not yet made.
+
+The array's demand is SCALE-Sim's ifmap demand matrix of the conv over the pooled map, the same
+rows and lanes the systolic and memory engines count (``memory._lanes``/``memory._addr``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from ..arch import Arch
+from ..errors import require
+from ..mapping import map_layer
+from ..workload import Layer
+from .memory import DF_CODE, _addr, _lanes
+from .operands import ifmap_addressing
+from .systolic import cycles_per_fold, sram_accesses
+
+_NONE = -1
+
+
+@dataclass(frozen=True)
+class PairSchedule:
+    """The cycle-level outcome of one fused pair (all counts for the whole batch)."""
+
+    order: str                   # production order simulated
+    deadlock: bool               # the staging buffer deadlocked (fused_cycles is then -1)
+    compute_cycles: int          # the conv's stall-free cycles, SCALE-Sim's count (T - 1)
+    fused_cycles: int            # cycle of the last demand row (= compute_cycles if never late)
+    array_wait_cycles: int       # cycles the array stalled on the unit
+    staging_peak_words: int      # most pooled values staged at once
+    items_made: int              # pooled values made (refold: made again per fold)
+    items_staged: int            # made values the array reads (each enters the staging buffer)
+    values_used: int             # distinct pooled values the array reads
+    pooled_values: int           # all pooled values of the batch
+    input_words_read: int        # words the unit reads from ifmap SRAM
+    staging_reads: int           # operand reads the array serves from the staging buffer
+    first_demand_row: int        # first demand row that reads a pooled value
+
+
+# ---- the array's demand: first and last use of every pooled value ---------------------------
+@njit(cache=True, inline="always")
+def _lane_end(df, c, r, AR, AC, M, K, hi):
+    """The last ifmap lane of a fold that can hold an operand (the fold's used rows/columns):
+    lanes past M (os, is) or K (ws) never read, and a depthwise GEMM on a wide array has many."""
+    if df == 0:
+        return min(hi, M - r * AR - 1)
+    if df == 1:
+        return min(hi, K - r * AR - 1)
+    return min(hi, M - c * AC - 1)
+
+
+@njit(cache=True)
+def _scan_uses(df, AR, AC, M, N, K, G, rf, cf, rows_per_fold, rb, cb, pb, wr, wc, wo, H, W,
+               goff, space, all_col_folds):
+    """Per pooled value (conv ifmap address): its first use as key row*LW + lane and its last
+    use row; -1 when never read. In os/ws every column fold reads every (pixel, window) pair, so
+    the first column fold holds each value's first use and the last column fold its last; in is
+    each column fold reads its own pixels, and all are scanned."""
+    LW = max(AR, AC)
+    first = np.full(space, -1, np.int64)
+    last = np.full(space, -1, np.int64)
+    for g in range(G):
+        for c in range(cf):
+            if not all_col_folds and c != 0 and c != cf - 1:
+                continue
+            for r in range(rf):
+                base = ((g * cf + c) * rf + r) * rows_per_fold
+                for tau in range(rows_per_fold):
+                    lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
+                    hi = _lane_end(df, c, r, AR, AC, M, K, hi)
+                    for j in range(lo, hi + 1):
+                        a = _addr(df, True, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr,
+                                  wc, wo, H, W, goff)
+                        if a < 0:
+                            continue
+                        t = base + tau
+                        if first[a] < 0:
+                            first[a] = t * LW + j
+                        last[a] = t
+    return first, last
+
+
+@njit(cache=True)
+def _scan_fold(df, g, c, r, AR, AC, M, N, K, rows_per_fold, base, rb, cb, pb, wr, wc, wo, H, W,
+               goff, stamp, fstamp, first, last, touched):
+    """One fold's reads (refold): first key and last row of every value it reads, stamped with
+    this fold's number; returns how many distinct values it reads (listed in ``touched``)."""
+    LW = max(AR, AC)
+    nt = 0
+    for tau in range(rows_per_fold):
+        lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
+        hi = _lane_end(df, c, r, AR, AC, M, K, hi)
+        for j in range(lo, hi + 1):
+            a = _addr(df, True, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
+                      goff)
+            if a < 0:
+                continue
+            t = base + tau
+            if stamp[a] != fstamp:
+                stamp[a] = fstamp
+                first[a] = t * LW + j
+                touched[nt] = a
+                nt += 1
+            last[a] = t
+    return nt
+
+
+# ---- the unit's input: which words each item needs, and the read sequence ------------------
+@dataclass(frozen=True)
+class _PoolGeom:
+    B: int
+    C: int           # input channels
+    H: int
+    W: int
+    ph: int
+    pw: int
+    bh: int
+    bw: int
+    bc: int
+    G: int           # sumpool groups
+    cpg: int         # pooled channels per group
+    c_tot: int
+    Ho: int
+    Wo: int
+
+
+def _pool_geom(pool: Layer, batch: int) -> _PoolGeom:
+    C, H, W = pool.in_shape
+    c_tot, Ho, Wo = pool.out_shape
+    return _PoolGeom(batch, C, H, W, pool.padding[0], pool.padding[1], pool.kernel[0],
+                     pool.kernel[1], pool.pool_channels, pool.groups, c_tot // pool.groups,
+                     c_tot, Ho, Wo)
+
+
+def _value_coords(v: np.ndarray, pg: _PoolGeom):
+    """(b, y, x, ch) of pooled values by NHWC address."""
+    b, rest = np.divmod(v, pg.Ho * pg.Wo * pg.c_tot)
+    pix, ch = np.divmod(rest, pg.c_tot)
+    y, x = np.divmod(pix, pg.Wo)
+    return b, y, x, ch
+
+
+def _window_last(v: np.ndarray, pg: _PoolGeom):
+    """The last real input row, column and channel of each value's window, and whether the window
+    holds any real word (a window entirely in the padding needs nothing)."""
+    b, y, x, ch = _value_coords(v, pg)
+    gi, k = np.divmod(ch, pg.cpg)
+    y0, x0 = y - pg.ph, x - pg.pw
+    y1 = np.minimum(pg.H - 1, y0 + pg.bh - 1)
+    x1 = np.minimum(pg.W - 1, x0 + pg.bw - 1)
+    real = (y1 >= np.maximum(y0, 0)) & (x1 >= np.maximum(x0, 0))
+    c1 = gi * (pg.C // pg.G) + k + pg.bc - 1
+    return b, y1, x1, c1, real
+
+
+def _need_raster(values: np.ndarray, pg: _PoolGeom, order: str) -> np.ndarray:
+    """need(i) of items in a raster read sequence (every input word once): the position of the
+    window's last word, NHWC (b, y, x, c) or NCHW (b, c, y, x); -1 for an all-padding window."""
+    b, y1, x1, c1, real = _window_last(values, pg)
+    hwc = pg.H * pg.W * pg.C
+    if order == "nhwc":
+        pos = b * hwc + (y1 * pg.W + x1) * pg.C + c1
+    else:
+        pos = b * hwc + c1 * (pg.H * pg.W) + y1 * pg.W + x1
+    return np.where(real, pos, -1)
+
+
+@njit(cache=True)
+def _sliding_min(a, n_out, shift, w):
+    """out[:, o] = min(a[:, o+shift .. o+shift+w-1] clipped to the row), per row (monotone
+    deque, O(n) per row)."""
+    rows, n = a.shape
+    out = np.empty((rows, n_out), a.dtype)
+    dq = np.empty(n + 1, np.int64)
+    for ri in range(rows):
+        head = 0
+        tail = 0
+        nxt = 0
+        for o in range(n_out):
+            lo = max(0, o + shift)
+            hi = min(n - 1, o + shift + w - 1)
+            while nxt <= hi:
+                while tail > head and a[ri, dq[tail - 1]] >= a[ri, nxt]:
+                    tail -= 1
+                dq[tail] = nxt
+                tail += 1
+                nxt += 1
+            while tail > head and dq[head] < lo:
+                head += 1
+            out[ri, o] = a[ri, dq[head]] if tail > head and lo <= hi else np.iinfo(np.int64).max
+    return out
+
+
+def _axis_min(a: np.ndarray, axis: int, n_out: int, shift: int, w: int) -> np.ndarray:
+    moved = np.ascontiguousarray(np.moveaxis(a, axis, -1))
+    flat = _sliding_min(moved.reshape(-1, moved.shape[-1]), n_out, shift, w)
+    return np.moveaxis(flat.reshape(*moved.shape[:-1], n_out), -1, axis)
+
+
+def _first_touch_need(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom):
+    """need'(i) for a first-touch read sequence (`demand`): word w is appended when the first
+    item whose window holds it is made, so need'(i) = (words first touched by items <= i) - 1.
+    An input word's first toucher is the minimum item index over the box of pooled values whose
+    window covers it: a separable sliding-window minimum over channel, column and row."""
+    big = np.iinfo(np.int64).max
+    idx = item_of_value.reshape(pg.B, pg.Ho, pg.Wo, pg.G, pg.cpg)
+    # channel: word channel cc (in its group) is covered by pooled channels cc-bc+1 .. cc
+    t = _axis_min(idx, 4, pg.C // pg.G, -(pg.bc - 1), pg.bc)
+    # column xx is covered by pooled columns xx+pw-bw+1 .. xx+pw; row likewise
+    t = _axis_min(t, 2, pg.W, pg.pw - pg.bw + 1, pg.bw)
+    t = _axis_min(t, 1, pg.H, pg.ph - pg.bh + 1, pg.bh)
+    ft = t.ravel()
+    ft = ft[ft != big]
+    counts = np.bincount(ft, minlength=n_items)[:n_items]
+    return np.cumsum(counts) - 1, int(ft.size)
+
+
+@njit(cache=True)
+def _refold_need(values, fold_first_item, pg_arr, stamp_words):
+    """need'(i) of refold items: per fold, each item appends the words of its window that the
+    fold has not read yet (a per-fold stamp per input word). Returns need' and the words read."""
+    B, C, H, W, ph, pw, bh, bw, bc, G, cpg, c_tot, Ho, Wo = pg_arr
+    cg = C // G
+    n = values.shape[0]
+    need = np.empty(n, np.int64)
+    pos = 0
+    fold = 0
+    best = -1
+    for i in range(n):
+        while fold + 1 < fold_first_item.shape[0] and fold_first_item[fold + 1] <= i:
+            fold += 1
+        v = values[i]
+        b = v // (Ho * Wo * c_tot)
+        rest = v - b * (Ho * Wo * c_tot)
+        pix = rest // c_tot
+        ch = rest - pix * c_tot
+        y = pix // Wo
+        x = pix - y * Wo
+        gi = ch // cpg
+        k = ch - gi * cpg
+        for yy in range(max(0, y - ph), min(H, y - ph + bh)):
+            for xx in range(max(0, x - pw), min(W, x - pw + bw)):
+                w0 = b * (H * W * C) + (yy * W + xx) * C + gi * cg + k
+                for cc in range(bc):
+                    if stamp_words[w0 + cc] != fold:
+                        stamp_words[w0 + cc] = fold
+                        pos += 1
+        if pos - 1 > best:
+            best = pos - 1
+        need[i] = best
+    return need, pos
+
+
+# ---- the coupled schedule --------------------------------------------------------------------
+@njit(cache=True)
+def _heap_push(h, n, key):
+    h[n] = key
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        if h[p] <= h[i]:
+            break
+        h[p], h[i] = h[i], h[p]
+        i = p
+    return n + 1
+
+
+@njit(cache=True)
+def _heap_pop(h, n):
+    n -= 1
+    h[0] = h[n]
+    i = 0
+    while True:
+        lft = 2 * i + 1
+        if lft >= n:
+            break
+        m = lft
+        if lft + 1 < n and h[lft + 1] < h[lft]:
+            m = lft + 1
+        if h[i] <= h[m]:
+            break
+        h[i], h[m] = h[m], h[i]
+        i = m
+    return n
+
+
+@njit(cache=True)
+def _offset_at(row, ev_row, ev_off, n_sched):
+    """a_row - row: the lateness of the last scheduled first-use event at or before ``row``."""
+    lo, hi = 0, n_sched
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ev_row[mid] <= row:
+            lo = mid + 1
+        else:
+            hi = mid
+    return ev_off[lo - 1] if lo > 0 else 0
+
+
+@njit(cache=True)
+def _schedule(need, last_row, ev_row, ev_item, lb, ports, lanes, depth, slots):
+    """Solve the recurrences of the module docstring. ``need``: need'(i) per item (-1: none);
+    ``last_row``: last use per item (-1: unused); events (row, max item first used there) sorted
+    by row; ``slots`` < 0: unbounded. Returns (deadlock, p, ev_off, events scheduled)."""
+    n_items = need.shape[0]
+    n_ev = ev_row.shape[0]
+    p = np.zeros(n_items, np.int64)
+    ev_off = np.zeros(n_ev, np.int64)
+    ring_r = np.zeros(ports, np.int64)
+    hcap = 1
+    if slots >= 0:
+        hcap = max(1, min(n_items, slots + 1))
+    heap = np.empty(hcap, np.int64)
+    hn = 0
+    e = 0
+    off = 0
+    prev_p = 0
+    j = 0            # next word to read
+    r_prev = 0
+    q = -1           # the last item the reader has waited for
+    for i in range(n_items):
+        # demand rows whose first-use items are all made
+        while e < n_ev and ev_item[e] < i:
+            late = p[ev_item[e]] + depth - ev_row[e]
+            if late > off:
+                off = late
+            ev_off[e] = off
+            e += 1
+        t = prev_p
+        if i >= lanes and p[i - lanes] + 1 > t:
+            t = p[i - lanes] + 1
+        # the reader, up to this item's last word
+        while j <= need[i]:
+            rj = r_prev
+            if j >= ports and ring_r[j % ports] + 1 > rj:
+                rj = ring_r[j % ports] + 1
+            while q + 1 < i and need[q + 1] < j - lb:
+                q += 1
+            if q >= 0 and p[q] + 1 > rj:
+                rj = p[q] + 1
+            ring_r[j % ports] = rj
+            r_prev = rj
+            j += 1
+        if need[i] >= 0 and r_prev > t:
+            t = r_prev
+        if slots >= 0 and last_row[i] >= 0:
+            while hn >= slots:
+                lr = heap[0]
+                if e < n_ev and ev_row[e] <= lr:
+                    return True, p, ev_off, e       # its last use waits for this item: deadlock
+                free = lr + _offset_at(lr, ev_row, ev_off, e) + 1
+                if free > t:
+                    t = free
+                hn = _heap_pop(heap, hn)
+            hn = _heap_push(heap, hn, last_row[i])
+        p[i] = t
+        prev_p = t
+    while e < n_ev:
+        late = p[ev_item[e]] + depth - ev_row[e]
+        if late > off:
+            off = late
+        ev_off[e] = off
+        e += 1
+    return False, p, ev_off, e
+
+
+def _peak(p: np.ndarray, last_row: np.ndarray, ev_row: np.ndarray, ev_off: np.ndarray) -> int:
+    """Most used items staged at once: at each issue, issued-so-far minus freed-by-then."""
+    used = last_row >= 0
+    if not used.any():
+        return 0
+    lr = last_row[used]
+    k = np.searchsorted(ev_row, lr, side="right")
+    off = np.where(k > 0, ev_off[np.maximum(k - 1, 0)], 0)
+    free = np.sort(lr + off + 1)
+    pu = p[used]
+    held = np.arange(1, pu.size + 1) - np.searchsorted(free, pu, side="right")
+    # items issued in the same cycle: the count after the cycle's last issue is what is held
+    last_in_cycle = np.append(pu[1:] != pu[:-1], True)
+    return int(held[last_in_cycle].max())
+
+
+def _events(first_row: np.ndarray, item: np.ndarray):
+    """First-use events: per demand row holding first uses, the largest item first used there."""
+    o = np.argsort(first_row, kind="stable")
+    rows, items = first_row[o], item[o]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    return rows[starts].astype(np.int64), np.maximum.reduceat(items, starts).astype(np.int64)
+
+
+def _lookahead_words(pg: _PoolGeom, order: str) -> int:
+    """Line-buffer lookahead of the reader (docs/poolunit.md): bh input rows of all channels, or
+    for channel planes (nchw) bc-1 planes plus bh rows."""
+    if order == "nchw":
+        return (pg.bc - 1) * pg.H * pg.W + pg.bh * pg.W
+    return pg.bh * pg.W * pg.C
+
+
+def cosim_pair(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
+               order: str | None = None, staging_words: int | None | str = "arch"
+               ) -> PairSchedule:
+    """The fused pair (``pool`` feeding ``conv``) on ``arch`` at cycle level. ``order`` and
+    ``staging_words`` override the arch's pool unit (the co-design search and the fallbacks use
+    them); None words = an unbounded buffer."""
+    require(arch.pool is not None, "architecture has no pool unit", source=arch.source or
+            arch.name, field="pool", value=None)
+    require(pool.op == "sumpool" and conv.is_gemm and conv.in_shape == pool.out_shape,
+            "not a (sumpool, conv) pair", source=f"layer '{conv.name}'", field="in_shape",
+            value=conv.in_shape)
+    order = order or arch.pool.order
+    if staging_words == "arch":
+        staging_words = arch.pool.staging_words(arch.word_bits)
+    from .poolunit import pipeline_depth
+    return _cosim(replace(pool, name=""), replace(conv, name=""), arch.rows, arch.cols,
+                  arch.dataflow, batch, order, staging_words, arch.pool.lanes,
+                  arch.pool.input_words_per_cycle, pipeline_depth(pool, arch))
+
+
+@lru_cache(maxsize=4096)
+def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
+    """The conv's demand as first/last uses per pooled value (cached: every order, buffer and
+    unit of a design sweep shares it)."""
+    arch = Arch("", rows, cols, dataflow, 1, 1, 1)
+    mp = map_layer(conv, arch, batch)
+    ia = ifmap_addressing(conv, batch)
+    rpf = cycles_per_fold(mp)
+    df = DF_CODE[dataflow]
+    first, last = _scan_uses(df, rows, cols, mp.M, mp.N, mp.K, mp.groups, mp.row_folds,
+                                    mp.col_folds, rpf, ia.row_base, ia.col_base, ia.pix_base,
+                                    ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
+                                    ia.group_ifmap_offset, ia.space, dataflow == "is")
+    return mp, ia, rpf, first, last, sram_accesses(mp)[0]
+
+
+def _refold_items(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
+    """Items of the refold order: per fold, its values by first use in the fold."""
+    mp, ia, rpf, _, _, reads = _demand(conv, rows, cols, dataflow, batch)
+    df = DF_CODE[dataflow]
+    LW = max(rows, cols)
+    stamp = np.full(ia.space, -1, np.int64)
+    first = np.zeros(ia.space, np.int64)
+    last = np.zeros(ia.space, np.int64)
+    touched = np.empty(ia.space, np.int64)
+    vals, lasts, firsts, fold_start = [], [], [], []
+    n = 0
+    f = 0
+    for g in range(mp.groups):
+        for c in range(mp.col_folds):
+            for r in range(mp.row_folds):
+                base = f * rpf
+                nt = _scan_fold(df, g, c, r, rows, cols, mp.M, mp.N, mp.K, rpf, base,
+                                ia.row_base, ia.col_base, ia.pix_base, ia.win_row, ia.win_col,
+                                ia.win_off, ia.H, ia.W, ia.group_ifmap_offset, stamp, f, first,
+                                last, touched)
+                v = touched[:nt]
+                o = np.argsort(first[v], kind="stable")
+                v = v[o]
+                fold_start.append(n)
+                vals.append(v)
+                firsts.append(first[v] // LW)
+                lasts.append(last[v])
+                n += nt
+                f += 1
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+    return (mp, rpf, cat(vals), cat(firsts), cat(lasts), np.array(fold_start, np.int64), reads)
+
+
+@lru_cache(maxsize=8192)
+def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
+           order: str, staging_words: int | None, lanes: int, ports: int,
+           depth: int) -> PairSchedule:
+    pg = _pool_geom(pool, batch)
+    mp, ia, rpf, first, last, reads = _demand(conv, rows, cols, dataflow, batch)
+    LW = max(rows, cols)
+    V = ia.space
+    used = first >= 0
+    values_used = int(used.sum())
+    if order == "refold":
+        mp, rpf, values, first_row, last_row, fold_start, reads = _refold_items(
+            conv, rows, cols, dataflow, batch)
+        pg_arr = np.array([pg.B, pg.C, pg.H, pg.W, pg.ph, pg.pw, pg.bh, pg.bw, pg.bc, pg.G,
+                           pg.cpg, pg.c_tot, pg.Ho, pg.Wo], np.int64)
+        stamp = np.full(pg.B * pg.C * pg.H * pg.W, -1, np.int64)
+        need, words = _refold_need(values, fold_start, pg_arr, stamp)
+        item = np.arange(values.size, dtype=np.int64)
+    else:
+        if order == "nhwc":
+            values = np.arange(V, dtype=np.int64)
+        elif order == "nchw":
+            b, y, x, ch = _value_coords(np.arange(V, dtype=np.int64), pg)
+            key = ((b * pg.c_tot + ch) * pg.Ho + y) * pg.Wo + x
+            values = np.argsort(key, kind="stable").astype(np.int64)
+        else:  # demand: every used value once, by (first-use row, lane)
+            uv = np.flatnonzero(used)
+            values = uv[np.argsort(first[uv], kind="stable")].astype(np.int64)
+        item_of_value = np.full(V, np.iinfo(np.int64).max, np.int64)
+        item_of_value[values] = np.arange(values.size, dtype=np.int64)
+        if order == "demand":
+            need, words = _first_touch_need(item_of_value, values.size, pg)
+        else:
+            need = np.maximum.accumulate(_need_raster(values, pg, order)) if values.size else \
+                np.zeros(0, np.int64)
+            words = pg.B * pg.C * pg.H * pg.W
+        fv = first[values]
+        first_row = np.where(fv >= 0, fv // LW, -1)
+        last_row = last[values]
+        item = np.arange(values.size, dtype=np.int64)
+    compute = mp.folds * rpf - 1
+    sel = first_row >= 0
+    ev_row, ev_item = _events(first_row[sel], item[sel]) if sel.any() else (
+        np.zeros(0, np.int64), np.zeros(0, np.int64))
+    slots = -1 if staging_words is None else int(staging_words)
+    dead, p, ev_off, _ = _schedule(need.astype(np.int64), last_row.astype(np.int64), ev_row,
+                                   ev_item, _lookahead_words(pg, order), ports, lanes, depth,
+                                   slots)
+    first_row0 = int(ev_row[0]) if ev_row.size else -1
+    common = dict(order=order, compute_cycles=compute, items_made=int(values.size),
+                  items_staged=int((last_row >= 0).sum()),
+                  values_used=values_used, pooled_values=V, input_words_read=int(words),
+                  staging_reads=int(reads), first_demand_row=first_row0)
+    if dead:
+        return PairSchedule(deadlock=True, fused_cycles=-1, array_wait_cycles=-1,
+                            staging_peak_words=int(slots), **common)
+    wait = int(ev_off[-1]) if ev_off.size else 0
+    return PairSchedule(deadlock=False, fused_cycles=compute + wait, array_wait_cycles=wait,
+                        staging_peak_words=_peak(p, last_row, ev_row, ev_off), **common)
+
+
+def staging_min_words(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
+                      order: str | None = None, tolerance: float = 0.01) -> int:
+    """The smallest staging buffer (words) whose cycles are within ``tolerance`` of the unbounded
+    buffer's, by bisection (cycles never rise as the buffer grows; a deadlock counts as
+    infinitely slow). The unbounded run's peak always qualifies."""
+    unb = cosim_pair(pool, conv, arch, batch, order, None)
+    limit = unb.fused_cycles * (1 + tolerance)
+    lo, hi = 0, max(1, unb.staging_peak_words)     # lo fails (0 words), hi qualifies
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        s = cosim_pair(pool, conv, arch, batch, order, mid)
+        if not s.deadlock and s.fused_cycles <= limit:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+__all__ = ["PairSchedule", "cosim_pair", "staging_min_words"]
