@@ -811,21 +811,27 @@ def _setmod(model, name, mod):
 
 def prune_model(model, keeps: dict, chains=None):
     """Channel pruning in place: for each chain whose producer is in ``keeps`` (a count), the
-    producer keeps its filters of largest L1 norm (ties: lower index), in index order."""
+    producer keeps its filters of largest L1 norm in the unpruned model (ties: lower index),
+    in index order."""
     import torch
 
-    chains = prune_chains(model) if chains is None else chains
+    chains = [c for c in (prune_chains(model) if chains is None else chains)
+              if c.producer in keeps]
+    # the kept filters from the unpruned weights, before any conv loses input channels to
+    # another chain (a conv can be one chain's consumer and the next one's producer)
+    kept = {}
     for ch in chains:
-        if ch.producer not in keeps:
-            continue
-        prod = model.get_submodule(ch.producer)
+        w = model.get_submodule(ch.producer).weight
         k = keeps[ch.producer]
-        if prod.weight.device.type == "meta":
-            idx = torch.arange(k)
+        if w.device.type == "meta":
+            kept[ch.producer] = torch.arange(k)
         else:
-            norms = prod.weight.detach().abs().flatten(1).sum(1)
-            order = sorted(range(len(norms)), key=lambda i: (-float(norms[i]), i))
-            idx = torch.tensor(sorted(order[:k]))
+            norms = w.detach().abs().flatten(1).sum(1).tolist()
+            order = sorted(range(len(norms)), key=lambda i: (-norms[i], i))
+            kept[ch.producer] = torch.tensor(sorted(order[:k]))
+    for ch in chains:
+        idx = kept[ch.producer]
+        prod = model.get_submodule(ch.producer)
         _setmod(model, ch.producer, _slice_conv(prod, out_idx=idx))
         for d in ch.depthwise:
             _setmod(model, d, _slice_conv(model.get_submodule(d), out_idx=idx))
