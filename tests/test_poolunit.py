@@ -6,7 +6,9 @@ from hypothesis import given, settings, strategies as st
 
 from accelsim.arch import Arch, PoolUnit, load_arch
 from accelsim.cli import main
-from accelsim.cosim import Counter, pool_direct, pool_separable
+from dataclasses import replace
+
+from accelsim.cosim import Counter, pool_direct, pool_running, pool_separable
 from accelsim.engine.operands import unique_ifmap_words
 from accelsim.engine.poolunit import fuse_structured, pipeline_depth, simulate_sumpool
 from accelsim.errors import InputError
@@ -98,8 +100,10 @@ def test_fused_vs_two_pass(lanes, expect):
     pool, conv = _pair()
     out = {}
     for mode in ("fused", "two_pass"):
-        arch = _arch(lanes=lanes, mode=mode)
-        p, c = fuse_structured(simulate_sumpool(pool, arch), simulate_gemm(conv, arch), arch)
+        arch = _arch(lanes=lanes, mode=mode, staging_kb=None)
+        p, c = fuse_structured(simulate_sumpool(pool, arch), simulate_gemm(conv, arch), arch,
+                               pool, conv)
+        assert p["pool_schedule"] == mode
         out[mode] = (p, c)
         assert p["bound"] == c["bound"] == expect
     (fp, fc), (tp, tc) = out["fused"], out["two_pass"]
@@ -120,7 +124,11 @@ def test_simulate_pipeline_and_no_pool_unit():
     arch = load_arch("edge-npu")
     df = simulate(wl, arch)
     assert list(df["engine"]) == ["pool", "array"]
-    assert df["pool_adds"].iloc[0] == sumpool_adds(pool, "separable")
+    # the adds the separable stages actually perform (the 2x2 conv reads every pooled value,
+    # so the demand order makes each once)
+    cnt = Counter()
+    pool_separable(np.zeros((1, *pool.in_shape)), pool, cnt)
+    assert df["pool_adds"].iloc[0] == cnt.adds
     bare = simulate(wl, arch.with_(pool=None))
     assert bare["engine"].iloc[0] == "array-as-pool"
     # without a unit the all-ones conv multiplies every (C/g)*bh*bw tap of every pooled value
@@ -129,7 +137,9 @@ def test_simulate_pipeline_and_no_pool_unit():
 
 @pytest.mark.parametrize("field, value", [("lanes", 0), ("lanes", -3), ("tree", "ripple"),
                                           ("mode", "sideways"), ("input_words_per_cycle", 0),
-                                          ("pipeline_depth", 0)])
+                                          ("pipeline_depth", 0), ("order", "zigzag"),
+                                          ("on_deadlock", "retry"), ("staging_kb", 0),
+                                          ("staging_kb", -8)])
 def test_bad_pool_unit(field, value, tmp_path):
     with pytest.raises(InputError, match=f"pool.{field}"):
         _arch(**{field: value})
@@ -163,14 +173,17 @@ def structured_pair(draw):
 
 
 @settings(max_examples=80, deadline=None)
-@given(structured_pair(), st.sampled_from(["direct", "separable"]), st.integers(1, 64),
-       st.integers(1, 3))
+@given(structured_pair(), st.sampled_from(["direct", "separable", "running"]),
+       st.integers(1, 64), st.integers(1, 3))
 def test_pool_unit_adds_closed_form_and_lane_monotonicity(pair, tree, lanes, batch):
     pool, _ = pair
     arch = load_arch("edge-npu")
     arch = arch.with_(pool=PoolUnit(lanes=lanes, tree=tree, mode="fused"))
     r = simulate_sumpool(pool, arch, batch)
-    assert r["pool_adds"] == batch * sumpool_adds(pool, tree)
+    cnt = Counter()
+    run = {"direct": pool_direct, "separable": pool_separable, "running": pool_running}[tree]
+    run(np.zeros((batch, *pool.in_shape)), pool, cnt)
+    assert r["pool_adds"] == cnt.adds
     assert r["pool_cycles"] >= math.ceil(batch * pool.out_shape[0] * pool.out_shape[1]
                                          * pool.out_shape[2] / lanes)
     more = simulate_sumpool(pool, arch.with_(pool=PoolUnit(lanes=lanes + 1, tree=tree)), batch)
@@ -195,7 +208,13 @@ def test_network_invariants(net):
             if layer.op == "sumpool":
                 pair = row["total_cycles"] + (rows[i + 1]["total_cycles"] if i + 1 < len(rows)
                                               else 0)
-                assert pair >= row["pool_outputs"] / arch.pool.lanes
+                # a fused pair makes (at least) every value the array reads, lanes per cycle;
+                # a two-pass pair makes the whole map first
+                made = (row["staging_writes"] if row["pool_schedule"] != "two_pass"
+                        else row["pool_outputs"])
+                assert pair >= made / arch.pool.lanes
+                if row["pool_schedule"] != "two_pass":
+                    assert row["staging_peak_words"] <= arch.pool.staging_words(arch.word_bits)
             if layer.is_gemm:
                 assert row["compute_cycles"] + 1 >= row["macs"] / arch.pes
                 compulsory = weight_count(layer) - (layer.filters if layer.bias else 0)
@@ -210,9 +229,7 @@ def test_network_invariants(net):
                 assert row["pool_cycles"] >= row["pool_outputs"] / arch.pool.lanes
                 assert row["dram_ifmap_reads"] >= input_elems(layer)
         # a pool unit with more lanes is never slower, and the totals add up
-        wide = arch.with_(pool=PoolUnit(lanes=arch.pool.lanes * 2, tree=arch.pool.tree,
-                                        mode=arch.pool.mode,
-                                        input_words_per_cycle=arch.pool.input_words_per_cycle))
+        wide = arch.with_(pool=replace(arch.pool, lanes=arch.pool.lanes * 2))
         assert simulate(wl, wide)["total_cycles"].sum() <= df["total_cycles"].sum()
         parts = [c for c in df.columns if c.startswith("energy_") and c != "energy_pj"]
         assert (df[parts].sum(axis=1) - df["energy_pj"]).abs().max() < 1e-6 * df["energy_pj"].max()
@@ -260,3 +277,98 @@ def test_negative_energy_rejected(tmp_path):
     df1 = simulate(load_workload("resnet56"), arch)
     df2 = simulate(load_workload("resnet56"), arch.with_(energy=str(path)))
     assert df2["energy_mac_pj"].sum() > df1["energy_mac_pj"].sum()
+
+
+def _levels_executed(window: int) -> int:
+    """Adder levels the co-simulation's pairwise tree actually runs over ``window`` inputs."""
+    from accelsim.cosim import _tree_reduce
+
+    levels = []
+
+    class Count(Counter):
+        def __setattr__(self, k, v):
+            if k == "adds" and v:
+                levels.append(v)
+            super().__setattr__(k, v)
+    _tree_reduce(np.ones((1, window)), Count())
+    return len(levels)
+
+
+@pytest.mark.parametrize("tree", ["direct", "separable", "running"])
+@pytest.mark.parametrize("bc, bh, bw", [(1, 2, 2), (5, 2, 2), (3, 3, 1), (9, 1, 1), (17, 3, 3)])
+def test_derived_pipeline_depth_is_the_fast_units_latency(tree, bc, bh, bw):
+    """A unit that is never short of lanes, ports or buffer delays the array by exactly its
+    pipeline depth when the array's first row reads a pooled value (os): the depth derived from
+    the tree is the latency the pair pays. The depth is derived here from the adder levels the
+    co-simulation executes (direct: one tree over the window; separable: a tree per stage and a
+    line-buffer cycle between stages; running: an add and a subtract per sliding stage), plus
+    the SRAM read."""
+    C, H, W = bc + 1, 4, 4
+    pool = Layer("s", "sumpool", (C, H, W), (2, H - bh + 1, W - bw + 1), (bh, bw),
+                 pool_channels=bc, c=2, n=1)
+    conv = Layer("c", "conv2d", pool.out_shape, (3, *pool.out_shape[1:]), (1, 1), c=2, n=1)
+    if tree == "direct":
+        depth = 1 + _levels_executed(bc * bh * bw)
+    elif tree == "separable":
+        depth = 1 + sum(_levels_executed(w) for w in (bc, bh, bw)) + 2
+    else:
+        depth = 1 + 2 * sum(w > 1 for w in (bc, bh, bw)) + 2
+    arch = Arch("t", 4, 4, "os", 64, 64, 64,
+                pool=PoolUnit(lanes=10**6, input_words_per_cycle=10**6, tree=tree,
+                              order="nhwc", staging_kb=None))
+    p, c = fuse_structured(simulate_sumpool(pool, arch), simulate_gemm(conv, arch), arch,
+                           pool, conv)
+    assert p["array_wait_cycles"] == depth
+    assert p["fused_cycles"] == c["compute_cycles"] + depth
+
+
+def test_deadlock_policies(tmp_path):
+    """A one-word staging buffer cannot hold the values an os array re-reads in its second
+    column fold: two_pass falls back, refold re-makes values per fold (more adds, fused), error
+    refuses with the layer and arch named."""
+    pool, conv = _pair()
+    base = dict(lanes=4, staging_kb=1 / 1024, order="demand")
+    rows = {}
+    for policy in ("two_pass", "refold"):
+        arch = Arch("t", 8, 4, "os", 64, 64, 64, pool=PoolUnit(on_deadlock=policy, **base))
+        p, c = fuse_structured(simulate_sumpool(pool, arch), simulate_gemm(conv, arch), arch,
+                               pool, conv)
+        rows[policy] = p
+    assert rows["two_pass"]["pool_schedule"] == "two_pass"
+    assert rows["refold"]["pool_schedule"] in ("refold", "two_pass")
+    if rows["refold"]["pool_schedule"] == "refold":
+        assert rows["refold"]["pool_adds"] > rows["two_pass"]["pool_adds"]
+    arch = Arch("npu", 8, 4, "os", 64, 64, 64, pool=PoolUnit(on_deadlock="error", **base))
+    with pytest.raises(InputError, match="deadlock.*'c'"):
+        fuse_structured(simulate_sumpool(pool, arch), simulate_gemm(conv, arch), arch, pool, conv)
+
+
+def test_refold_makes_values_again_per_fold():
+    """refold makes, in every fold, each pooled value that fold reads: on an 8x4 os array the
+    2x2 conv's 196 pixels fall in 25 row folds of 8 pixels, each reading the 2x2 windows of its
+    pixels, in 2 column folds. Pool adds are the tree's adds per value times values made."""
+    pool, conv = _pair()
+    arch = Arch("t", 8, 4, "os", 64, 64, 64,
+                pool=PoolUnit(lanes=8, order="refold", staging_kb=None))
+    p, _ = fuse_structured(simulate_sumpool(pool, arch), simulate_gemm(conv, arch), arch,
+                           pool, conv)
+    made = 0
+    for r in range(0, 196, 8):    # pixels of one row fold, windows enumerated
+        pix = {(m // 14 + dy, m % 14 + dx) for m in range(r, min(196, r + 8))
+               for dy in (0, 1) for dx in (0, 1)}
+        made += 16 * len(pix)     # all 16 pooled channels of each window position
+    made *= 2                     # both column folds read them again
+    cnt = Counter()
+    pool_separable(np.zeros((1, *pool.in_shape)), pool, cnt)
+    assert p["pool_schedule"] == "fused"
+    assert p["pool_adds"] == cnt.adds * made // output_elems(pool)
+    assert p["staging_writes"] == made
+    # a buffer of a few folds' working sets: refold fuses, demand order (which must keep every
+    # value from the first column fold to the second) falls back to two passes
+    small = replace(arch.pool, staging_kb=600 / 1024)
+    for order, want in (("refold", "fused"), ("demand", "two_pass")):
+        a = arch.with_(pool=replace(small, order=order))
+        row = fuse_structured(simulate_sumpool(pool, a), simulate_gemm(conv, a), a, pool, conv)[0]
+        assert row["pool_schedule"] == want
+        if want == "fused":
+            assert row["staging_peak_words"] <= 600

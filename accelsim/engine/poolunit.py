@@ -233,7 +233,10 @@ def fuse_structured(pool_row: dict, conv_row: dict, arch: Arch, pool: Layer, con
         schedule = "two_pass"
     else:
         busy = _fused(pool_row, conv_row, s)
-        pool_limits = s.array_wait_cycles > 0
+        # the unit limits the pair when the array waits longer than the pipeline fill every
+        # fused pair pays (the first pooled value's latency)
+        fill = max(0, pool_row["pool_depth"] - max(0, s.first_demand_row))
+        pool_limits = s.array_wait_cycles > fill
         schedule = "fused" if s.order == arch.pool.order else s.order
         if pool_limits:
             pool_row["bound"] = "pool"
