@@ -92,6 +92,18 @@ SRAM_8KB, SRAM_32KB, SRAM_1MB = 10.0, 20.0, 100.0
 ADD16 = (ADD8 * ADD32) ** 0.5
 
 
+def _sram_64bit_pj(kb: float) -> float:
+    """docs/poolunit.md's rule on Horowitz's three points, written out: flat below 8 KB, then
+    linear in log2(capacity): +5 pJ per doubling from 8 to 32 KB, +16 pJ per doubling above."""
+    import math
+
+    if kb <= 8:
+        return SRAM_8KB
+    if kb <= 32:
+        return SRAM_8KB + (SRAM_32KB - SRAM_8KB) / 2 * math.log2(kb / 8)
+    return SRAM_32KB + (SRAM_1MB - SRAM_32KB) / 5 * math.log2(kb / 32)
+
+
 def _dram_64bit_pj() -> float:
     import yaml
 
@@ -118,6 +130,21 @@ def _hand_arch(pool=True):
     # SRAM sizes on the published points, all different, so that charging one SRAM's accesses
     # at another's energy changes the number: ifmap 8 KB, filter 32 KB, ofmap 1 MB
     return Arch("t", 4, 4, "os", 8, 32, 1024, word_bits=8, pool=PoolUnit() if pool else None)
+
+
+def _staging_pj(arch, word):
+    """pJ per word of a fused pool unit's staging buffer: an SRAM of its size (staging_kb), or,
+    when unbounded, of the words the pair filled (staging_peak_words)."""
+    def per_row(row):
+        if arch.pool is None:
+            return 0.0
+        kb = arch.pool.staging_kb
+        if kb is None:
+            kb = row.get("staging_peak_words", 0) * arch.word_bits / 8192
+            if kb <= 0:
+                return 0.0
+        return _sram_64bit_pj(kb) * word
+    return per_row
 
 
 def _check_hand_counts(df, pool_unit: bool):
@@ -147,7 +174,8 @@ def _expected_terms(row, e) -> dict:
     return {
         "energy_mac_pj": row["mults_array"] * e["mult"] + row["mac_adds"] * e["acc_add"],
         "energy_pool_pj": row["pool_adds"] * e["pool_add"]
-        + (row["linebuf_reads"] + row["linebuf_writes"]) * e["linebuf"],
+        + (row["linebuf_reads"] + row["linebuf_writes"]) * e["linebuf"]
+        + (row.get("staging_reads", 0) + row.get("staging_writes", 0)) * e["staging"](row),
         "energy_vector_pj": (row["adds"] - row["mac_adds"] - row["pool_adds"]) * e["add"]
         + (row["mults"] - row["mults_array"]) * e["mult"] + row["comparisons"] * e["add"],
         "energy_sram_ifmap_pj": (row["ifmap_sram_reads"] + row["pool_sram_reads"]
@@ -169,7 +197,7 @@ def test_each_energy_term_from_published_entries(pool_unit):
     e = {"mult": MULT8, "acc_add": ADD32, "add": ADD8, "pool_add": ADD16,
          "sram_ifmap": SRAM_8KB * word, "sram_filter": SRAM_32KB * word,
          "sram_ofmap": SRAM_1MB * word, "linebuf": SRAM_8KB * word,
-         "dram": _dram_64bit_pj() * word}
+         "dram": _dram_64bit_pj() * word, "staging": _staging_pj(_hand_arch(pool_unit), word)}
     seen = dict.fromkeys(ENERGY_PARTS, 0.0)
     for _, row in df.iterrows():
         want = _expected_terms(row, e)
@@ -194,12 +222,15 @@ def test_energy_terms_on_a_preset_between_table_points():
     i = next(k for k, l in enumerate(wl.layers) if l.op == "sumpool")
     df = simulate(Workload("r18", "A", wl.layers[i:i + 2], wl.layers[i].in_shape), arch)
     per_doubling = (SRAM_1MB - SRAM_32KB) / 5
+    assert _sram_64bit_pj(16384) == pytest.approx(SRAM_1MB + 4 * per_doubling)
+    assert _sram_64bit_pj(16) == pytest.approx(15.0) and _sram_64bit_pj(1) == SRAM_8KB
     word = 8 / 64
     e = {"mult": MULT8, "acc_add": ADD32, "add": ADD8, "pool_add": ADD16,
          "sram_ifmap": (SRAM_1MB + 4 * per_doubling) * word,        # 16 MB = 1 MB * 2^4
          "sram_filter": (SRAM_1MB + 2 * per_doubling) * word,       # 4 MB = 1 MB * 2^2
          "sram_ofmap": (SRAM_1MB + 2 * per_doubling) * word,
-         "linebuf": SRAM_8KB * word, "dram": _dram_64bit_pj() * word}
+         "linebuf": SRAM_8KB * word, "dram": _dram_64bit_pj() * word,
+         "staging": _staging_pj(arch, word)}
     for _, row in df.iterrows():
         want = _expected_terms(row, e)
         for part in ENERGY_PARTS:
