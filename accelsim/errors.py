@@ -38,7 +38,11 @@ MAX_YAML_NODES = 200_000                # its nodes with every alias expanded
 MAX_TEXT_BYTES = 64 * 1024 * 1024       # a workload CSV or a .cfg
 MAX_SWEEP_POINTS = 1_000_000            # design points one sweep spec expands to
 MAX_BATCH = 1_000_000                   # samples per run
-MAX_TENSOR_ELEMS = 1 << 31              # elements of one operand of one layer, per sample
+# elements of one operand (ifmap, filter or ofmap) of one layer, per sample, and times the
+# batch: the engines hold arrays proportional to the latter (measured: the fast evaluator about
+# 22 bytes per element, simulate 70 or more), so 2**28 stays within a few GB
+MAX_TENSOR_ELEMS = 1 << 27
+MAX_BATCH_ELEMS = 1 << 28
 MAX_ARRAY_DIM = 1 << 16                 # rows or cols of the MAC array
 MAX_WORD_BITS = 64                      # word width
 MAX_LANES = 1 << 20                     # vector lanes, pool-unit lanes and ports

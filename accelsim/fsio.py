@@ -131,18 +131,21 @@ def _write_manifest(path: Path, entries) -> None:
         {"written_by": "accelsim", "entries": sorted(set(entries))}, indent=1) + "\n")
 
 
-def _foreign(path: Path, manifest) -> list[str]:
-    """Entries of ``path`` accelsim did not write (its own leftovers excluded)."""
-    own = set(manifest or ()) | {MANIFEST}
+def _foreign(path: Path, manifest, keep=()) -> list[str]:
+    """Entries of ``path`` accelsim did not write (its own leftovers, and ``keep``, the entries
+    other tools own there, excluded)."""
+    own = set(manifest or ()) | {MANIFEST} | set(keep)
     return sorted(e.name for e in path.iterdir()
                   if e.name not in own and not e.name.startswith((_STAGING, _TRASH)))
 
 
-def check_out_dir(path: str | os.PathLike, force: bool = False, field: str = "--out") -> Path:
+def check_out_dir(path: str | os.PathLike, force: bool = False, field: str = "--out",
+                  keep: tuple[str, ...] = ()) -> Path:
     """Refuse, before any work, an output folder whose rewrite could lose a user's file.
 
     An existing file is always refused (it is never turned into a folder). Without ``force``:
-    ``.`` or any folder holding the current directory, and a non-empty folder with no manifest.
+    ``.`` or any folder holding the current directory, and a folder holding entries accelsim
+    did not write (not in its manifest, not in ``keep``).
     """
     path = Path(path)
     src = str(path)
@@ -164,7 +167,7 @@ def check_out_dir(path: str | os.PathLike, force: bool = False, field: str = "--
                          "--force to write accelsim's files into it)", field=field, value=src)
     if path.is_dir():
         try:
-            foreign = _foreign(path, read_manifest(path))
+            foreign = _foreign(path, read_manifest(path), keep)
         except OSError as exc:
             raise InputError(f"cannot list: {exc.strerror}", field=field, value=src) from None
         if foreign:
@@ -192,13 +195,12 @@ def atomic_dir(path: str | os.PathLike, keep: tuple[str, ...] = (), force: bool 
     """Yield an empty staging folder; on success its entries become ``path``'s.
 
     A new ``path`` appears whole (one rename). In an existing one, only the entries of its
-    manifest are replaced or removed, each by a rename; everything else is left as it is (so
-    ``keep``, the sub-folders other tools write there, e.g. reports/validation/, is kept by
-    construction). On any exception in the body the staging folder is removed and ``path``
-    keeps its old content.
+    manifest are replaced or removed, each by a rename; everything else is left as it is.
+    ``keep``: entries other tools write there (e.g. reports/validation/), accepted in the folder
+    without ``force``; like every entry accelsim did not write, they are never touched. On any
+    exception in the body the staging folder is removed and ``path`` keeps its old content.
     """
-    del keep  # entries accelsim did not write are never touched: nothing to copy over
-    path = check_out_dir(path, force=force)
+    path = check_out_dir(path, force=force, keep=keep)
     _check_parent(path)
     if not path.exists():
         tmp = _tmpdir(f".{path.name}.", path.parent)

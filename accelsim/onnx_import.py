@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import InputError, require
+from .errors import MAX_TENSOR_ELEMS, InputError, require
 from .workload import Layer, Workload
 
 _ACTS = {"Relu", "Clip", "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Elu",
@@ -102,6 +102,14 @@ def load_onnx(path: str | Path, network: str | None = None, variant: str = "regu
     require(len(in_shape) == 4 and all(d > 0 for d in in_shape[1:]),
             "first input must be a fixed-size N x C x H x W tensor", source=src,
             field=inputs[0].name, value=in_shape)
+    # sizes first: a small file can declare a tensor of billions of elements
+    for name, s in shapes.items():
+        elems = 1
+        for d in s[1:]:
+            elems *= max(1, int(d))
+        require(elems <= MAX_TENSOR_ELEMS, f"tensor of {elems:,} elements per sample is larger "
+                f"than the limit of {MAX_TENSOR_ELEMS:,} (docs/errors.md)", source=src,
+                field=name, value=s)
 
     def chw(name: str, node) -> tuple[int, int, int]:
         s = shapes.get(name)
@@ -130,83 +138,99 @@ def load_onnx(path: str | Path, network: str | None = None, variant: str = "regu
     for node in g.node:
         if id(node) in skip:
             continue
-        op = node.op_type
-        a = _attrs(node)
-        where = node.name or op
-        if op == "Conv":
-            require(all(d == 1 for d in a.get("dilations", [1, 1])),
-                    "only dilation 1 is supported", source=src, field=where,
-                    value=a.get("dilations"))
-            x, w = chw(node.input[0], node), shapes.get(node.input[1])
-            out = chw(node.output[0], node)
-            require(w is not None and len(w) == 4, "Conv weight must be 4-D", source=src,
-                    field=where, value=w)
-            k = tuple(a.get("kernel_shape", w[2:]))
-            pads = list(a.get("pads", [0, 0, 0, 0]))
-            if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
-                # SAME_*: total padding from the output size; must split evenly
-                st = a.get("strides", [1, 1])
-                tot = [max(0, (out[1 + i] - 1) * st[i] + k[i] - x[1 + i]) for i in range(2)]
-                pads = [tot[0] // 2, tot[1] // 2, tot[0] - tot[0] // 2, tot[1] - tot[1] // 2]
-            require(pads[:2] == pads[2:], "asymmetric padding is not supported", source=src,
-                    field=where, value=pads)
-            layers.append(Layer(_layer_name(node, used), "conv2d", x, out, k,
-                                tuple(a.get("strides", [1, 1])), tuple(pads[:2]),
-                                groups=int(a.get("group", 1)), bias=len(node.input) > 2))
-        elif op in ("Gemm", "MatMul"):
-            wname = node.input[1]
-            w = shapes.get(wname)
-            require(wname in consts and w is not None and len(w) == 2,
-                    "only a matrix product with a constant 2-D weight (a linear layer) is "
-                    "supported", source=src, field=where, value=op)
-            trans_b = op == "Gemm" and a.get("transB", 0)
-            cin, cout = (w[1], w[0]) if trans_b else (w[0], w[1])
-            layers.append(Layer(_layer_name(node, used), "linear", (int(cin), 1, 1),
-                                (int(cout), 1, 1), bias=op == "Gemm" and len(node.input) > 2))
-            last_gemm[node.output[0]] = len(layers) - 1
-        elif op in ("Add", "Sum", "Mul"):
-            tensors = [i for i in node.input if i not in consts]
-            if len(tensors) < 2:
-                # a constant operand: bias of a MatMul, or a scale/shift folded at inference
-                src_idx = last_gemm.get(tensors[0]) if tensors else None
-                if op == "Add" and src_idx is not None:
-                    from dataclasses import replace
-
-                    layers[src_idx] = replace(layers[src_idx], bias=True)
-                    last_gemm[node.output[0]] = src_idx
-                continue
-            out = chw(node.output[0], node)
-            kind = "mul" if op == "Mul" else "add"
-            layers.append(Layer(_layer_name(node, used), kind, out, out))
-        elif op in _ACTS:
-            out = chw(node.output[0], node)
-            if op == "Sigmoid":
-                users = consumers.get(node.output[0], [])
-                if (len(users) == 1 and users[0].op_type == "Mul"
-                        and node.input[0] in users[0].input):
-                    # x * sigmoid(x): SiLU, one activation as trace counts it
-                    skip.add(id(users[0]))
-            layers.append(Layer(_layer_name(node, used), "act", out, out))
-        elif op in ("MaxPool", "AveragePool"):
-            x, out = chw(node.input[0], node), chw(node.output[0], node)
-            pads = list(a.get("pads", [0, 0, 0, 0]))
-            require(pads[:2] == pads[2:], "asymmetric padding is not supported", source=src,
-                    field=where, value=pads)
-            k = tuple(a["kernel_shape"])
-            layers.append(Layer(_layer_name(node, used),
-                                "maxpool" if op == "MaxPool" else "avgpool", x, out, k,
-                                tuple(a.get("strides", k)), tuple(pads[:2])))
-        elif op in ("GlobalAveragePool", "ReduceMean"):
-            x, out = chw(node.input[0], node), chw(node.output[0], node)
-            require(out[1:] == (1, 1) and x[0] == out[0], "only a mean over height and width "
-                    "(global average pool) is supported", source=src, field=where, value=op)
-            layers.append(Layer(_layer_name(node, used), "gap", x, out, (x[1], x[2])))
-        elif op in _NOOPS:
-            # data movement; a bias Add after it still belongs to the linear layer before it
-            if node.input and node.input[0] in last_gemm:
-                last_gemm[node.output[0]] = last_gemm[node.input[0]]
-            continue
-        else:
-            raise InputError("unsupported ONNX operator", source=src, field=where, value=op)
+        try:
+            _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, chw, src)
+        except InputError as exc:
+            if exc.source == src:
+                raise
+            # a Layer's own check (OFMAP, padding, sizes): say which file and node it came from
+            where = node.name or node.op_type
+            raise InputError(f"node {where}: {exc}", source=src) from None
+        except (KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:
+            where = node.name or node.op_type
+            raise InputError(f"malformed {node.op_type} node ({type(exc).__name__}: {exc})",
+                             source=src, field=where, value=node.op_type) from None
     return Workload(network=network or path.stem, variant=variant, layers=tuple(layers),
                     input_shape=tuple(int(d) for d in in_shape[1:]), source=src)
+
+
+def _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, chw, src):
+    """Append the layer(s) of one ONNX node."""
+    op = node.op_type
+    a = _attrs(node)
+    where = node.name or op
+    if op == "Conv":
+        require(all(d == 1 for d in a.get("dilations", [1, 1])),
+                "only dilation 1 is supported", source=src, field=where,
+                value=a.get("dilations"))
+        x, w = chw(node.input[0], node), shapes.get(node.input[1])
+        out = chw(node.output[0], node)
+        require(w is not None and len(w) == 4, "Conv weight must be 4-D", source=src,
+                field=where, value=w)
+        k = tuple(a.get("kernel_shape", w[2:]))
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
+            # SAME_*: total padding from the output size; must split evenly
+            st = a.get("strides", [1, 1])
+            tot = [max(0, (out[1 + i] - 1) * st[i] + k[i] - x[1 + i]) for i in range(2)]
+            pads = [tot[0] // 2, tot[1] // 2, tot[0] - tot[0] // 2, tot[1] - tot[1] // 2]
+        require(pads[:2] == pads[2:], "asymmetric padding is not supported", source=src,
+                field=where, value=pads)
+        layers.append(Layer(_layer_name(node, used), "conv2d", x, out, k,
+                            tuple(a.get("strides", [1, 1])), tuple(pads[:2]),
+                            groups=int(a.get("group", 1)), bias=len(node.input) > 2))
+    elif op in ("Gemm", "MatMul"):
+        wname = node.input[1]
+        w = shapes.get(wname)
+        require(wname in consts and w is not None and len(w) == 2,
+                "only a matrix product with a constant 2-D weight (a linear layer) is "
+                "supported", source=src, field=where, value=op)
+        trans_b = op == "Gemm" and a.get("transB", 0)
+        cin, cout = (w[1], w[0]) if trans_b else (w[0], w[1])
+        layers.append(Layer(_layer_name(node, used), "linear", (int(cin), 1, 1),
+                            (int(cout), 1, 1), bias=op == "Gemm" and len(node.input) > 2))
+        last_gemm[node.output[0]] = len(layers) - 1
+    elif op in ("Add", "Sum", "Mul"):
+        tensors = [i for i in node.input if i not in consts]
+        if len(tensors) < 2:
+            # a constant operand: bias of a MatMul, or a scale/shift folded at inference
+            src_idx = last_gemm.get(tensors[0]) if tensors else None
+            if op == "Add" and src_idx is not None:
+                from dataclasses import replace
+
+                layers[src_idx] = replace(layers[src_idx], bias=True)
+                last_gemm[node.output[0]] = src_idx
+            return
+        out = chw(node.output[0], node)
+        kind = "mul" if op == "Mul" else "add"
+        layers.append(Layer(_layer_name(node, used), kind, out, out))
+    elif op in _ACTS:
+        out = chw(node.output[0], node)
+        if op == "Sigmoid":
+            users = consumers.get(node.output[0], [])
+            if (len(users) == 1 and users[0].op_type == "Mul"
+                    and node.input[0] in users[0].input):
+                # x * sigmoid(x): SiLU, one activation as trace counts it
+                skip.add(id(users[0]))
+        layers.append(Layer(_layer_name(node, used), "act", out, out))
+    elif op in ("MaxPool", "AveragePool"):
+        x, out = chw(node.input[0], node), chw(node.output[0], node)
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        require(pads[:2] == pads[2:], "asymmetric padding is not supported", source=src,
+                field=where, value=pads)
+        k = tuple(a["kernel_shape"])
+        layers.append(Layer(_layer_name(node, used),
+                            "maxpool" if op == "MaxPool" else "avgpool", x, out, k,
+                            tuple(a.get("strides", k)), tuple(pads[:2])))
+    elif op in ("GlobalAveragePool", "ReduceMean"):
+        x, out = chw(node.input[0], node), chw(node.output[0], node)
+        require(out[1:] == (1, 1) and x[0] == out[0], "only a mean over height and width "
+                "(global average pool) is supported", source=src, field=where, value=op)
+        layers.append(Layer(_layer_name(node, used), "gap", x, out, (x[1], x[2])))
+    elif op in _NOOPS:
+        # data movement; a bias Add after it still belongs to the linear layer before it
+        if node.input and node.input[0] in last_gemm:
+            last_gemm[node.output[0]] = last_gemm[node.input[0]]
+        return
+    else:
+        raise InputError("unsupported ONNX operator", source=src, field=where, value=op)

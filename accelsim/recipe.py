@@ -121,6 +121,10 @@ def resolve_recipe(data: dict, regular: Workload, src: str) -> Recipe:
         f = f"rules[{i}]"
         require(isinstance(rule, dict) and "match" in rule, "a rule needs 'match'", source=src,
                 field=f, value=rule)
+        require(isinstance(rule["match"], str), "match is a glob pattern (a string)",
+                source=src, field=f"{f}.match", value=rule["match"])
+        require(isinstance(rule.get("skip", False), bool), "skip is true or false",
+                source=src, field=f"{f}.skip", value=rule.get("skip"))
         bad = sorted(set(rule) - {"match", "kind", "c", "n", "skip"})
         require(not bad, "unknown key in rule", source=src, field=f"{f}.{bad[0]}" if bad else f,
                 value=rule.get(bad[0]) if bad else None)
@@ -143,12 +147,18 @@ def resolve_recipe(data: dict, regular: Workload, src: str) -> Recipe:
             n = _resolve_n(rule.get("n", "N"), l, src, f"{f}.n")
             _check(l, c, n, src, f)
             chosen[l.name] = (c, n)
-    for name, spec in (data.get("layers") or {}).items():
+    overrides = data.get("layers") or {}
+    require(isinstance(overrides, dict), "layers is a mapping of layer name -> {c, n}",
+            source=src, field="layers", value=overrides)
+    for name, spec in overrides.items():
         f = f"layers.{name}"
         require(name in by_name, "no such conv/linear layer in the network", source=src,
                 field="layers", value=name)
         require(isinstance(spec, dict), "override must be a mapping {c, n}", source=src,
                 field=f, value=spec)
+        bad = sorted(set(spec) - {"c", "n"})
+        require(not bad, "unknown key in override; expected c, n", source=src,
+                field=f"{f}.{bad[0]}" if bad else f, value=spec.get(bad[0]) if bad else None)
         l = by_name[name]
         cg = l.in_shape[0] // l.groups
         c = _resolve_c(spec.get("c", "C"), cg, src, f"{f}.c")
@@ -158,6 +168,9 @@ def resolve_recipe(data: dict, regular: Workload, src: str) -> Recipe:
     # a choice that keeps the full kernel (c = C/g and n = N) is the dense layer itself
     choices = tuple((l.name, *chosen[l.name]) for l in targets if l.name in chosen
                     and chosen[l.name] != (l.in_shape[0] // l.groups, max(l.kernel)))
+    for key in ("description", "variant"):
+        require(isinstance(data.get(key, ""), (str, int)) and not isinstance(data.get(key), bool),
+                "must be a string", source=src, field=key, value=data.get(key))
     return Recipe(data.get("network", regular.network), str(data.get("variant", Path(src).stem)),
                   choices,
                   data.get("description", ""), src)
@@ -174,16 +187,10 @@ def load_recipe(network: str, variant: str, regular: Workload | None = None) -> 
 
 
 def load_recipe_file(path, regular: Workload) -> Recipe:
-    import yaml
+    from .yamlio import load_yaml
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", source=str(path)) from None
-    return resolve_recipe(data, regular, str(path))
+    return resolve_recipe(load_yaml(path, "recipe file"), regular, str(path))
 
 
 def _regular(network: str) -> Workload:

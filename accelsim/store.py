@@ -11,6 +11,11 @@ Schema (docs/sweeps.md)::
 Why SQLite: a PRIMARY KEY makes a duplicate row impossible, WAL mode plus one transaction per
 batch makes a kill -9 at any moment lose at most the batch in flight (never half a row), and one
 file is easy to move. Only the sweep's main process writes; workers return results to it.
+
+One writer at a time: a writer holds an exclusive ``flock`` on ``.<store>.lock`` beside the
+store from before it checks the store until it closes it, so a second sweep on the same store
+fails at once with one line (readers such as ``pareto`` take no lock). The lock dies with its
+process, so a killed sweep never leaves a stale lock behind.
 """
 
 from __future__ import annotations
@@ -58,51 +63,126 @@ def check_store(path: str | os.PathLike) -> dict:
     return meta
 
 
-class Store:
-    """The writer side. ``create`` refuses an existing file; ``open_resume`` validates first."""
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
 
-    def __init__(self, path: Path, con: sqlite3.Connection):
-        self.path, self.con = path, con
 
-    @classmethod
-    def create(cls, path: str | os.PathLike, meta: dict) -> "Store":
-        path = Path(path)
-        if path.exists():
-            raise InputError("results store already exists; pass --resume to continue it, or "
-                             "choose another --out", source=str(path))
+def acquire_lock(path: str | os.PathLike) -> int:
+    """An exclusive, non-blocking lock for writing the store at ``path``: a file descriptor, or
+    InputError when another process holds it."""
+    import fcntl
+
+    path = Path(path)
+    lock = _lock_path(path)
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # build the empty store beside it and rename: a crash never leaves a half-made schema
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        if tmp.exists():
-            tmp.unlink()
-        con = sqlite3.connect(tmp)
-        with con:
-            con.execute("CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT)")
-            con.execute("CREATE TABLE results(key TEXT PRIMARY KEY, idx INTEGER NOT NULL, "
-                        "point TEXT NOT NULL, metrics TEXT NOT NULL)")
-            con.executemany("INSERT INTO meta VALUES (?, ?)",
-                            sorted({"format": FORMAT, **meta}.items()))
-        con.close()
-        os.replace(tmp, path)
-        return cls._open(path)
+    except FileExistsError:
+        raise InputError("is a file, not a folder", source=str(path.parent)) from None
+    except OSError as exc:
+        raise InputError(f"cannot create folder: {exc.strerror}", source=str(path.parent)) \
+            from None
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InputError(f"cannot create the store's lock file: {exc.strerror}",
+                             source=str(lock)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise InputError("another sweep is writing this results store; wait for it, or "
+                             "choose another --out", source=str(path)) from None
+        # the holder before us may have removed the file after we opened it: then our lock is
+        # on a file no one else will see; take it again on the current one
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def release_lock(path: str | os.PathLike, fd: int | None) -> None:
+    if fd is None:
+        return
+    try:
+        os.unlink(_lock_path(Path(path)))  # while still held: no one can be waiting on it
+    except OSError:
+        pass
+    os.close(fd)
+
+
+class Store:
+    """The writer side. ``create`` refuses an existing file; ``open_resume`` validates first.
+    Both take the store's lock first (see the module docstring) and keep it until ``close``."""
+
+    def __init__(self, path: Path, con: sqlite3.Connection, lock_fd: int | None = None):
+        self.path, self.con, self.lock_fd = path, con, lock_fd
 
     @classmethod
-    def open_resume(cls, path: str | os.PathLike, meta: dict) -> "Store":
+    def create(cls, path: str | os.PathLike, meta: dict, lock_fd: int | None = None) -> "Store":
         path = Path(path)
-        old = check_store(path)
-        for k in ("spec",):
-            if old.get(k) != meta.get(k):
-                raise InputError("results store was made by a different sweep spec; resume with "
-                                 "the same spec or choose another --out", source=str(path),
-                                 field=k, value="(changed)")
-        return cls._open(path)
+        fd = lock_fd if lock_fd is not None else acquire_lock(path)
+        try:
+            if path.exists() or path.is_symlink():
+                raise InputError("results store already exists; pass --resume to continue it, "
+                                 "or choose another --out", source=str(path))
+            # build the empty store beside it, then link it in: a crash never leaves a half-made
+            # schema, and the link fails rather than replace a store someone else made
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            if tmp.exists():
+                tmp.unlink()
+            try:
+                con = sqlite3.connect(tmp)
+                with con:
+                    con.execute("CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT)")
+                    con.execute("CREATE TABLE results(key TEXT PRIMARY KEY, idx INTEGER NOT "
+                                "NULL, point TEXT NOT NULL, metrics TEXT NOT NULL)")
+                    con.executemany("INSERT INTO meta VALUES (?, ?)",
+                                    sorted({"format": FORMAT, **meta}.items()))
+                con.close()
+                os.link(tmp, path)
+            except FileExistsError:
+                raise InputError("results store already exists; pass --resume to continue "
+                                 "it, or choose another --out", source=str(path)) from None
+            except (OSError, sqlite3.Error) as exc:
+                raise InputError(f"cannot create the results store: {exc}",
+                                 source=str(path)) from None
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+            return cls._open(path, fd)
+        except BaseException:
+            if lock_fd is None:
+                release_lock(path, fd)
+            raise
 
     @classmethod
-    def _open(cls, path: Path) -> "Store":
+    def open_resume(cls, path: str | os.PathLike, meta: dict,
+                    lock_fd: int | None = None) -> "Store":
+        path = Path(path)
+        fd = lock_fd if lock_fd is not None else acquire_lock(path)
+        try:
+            old = check_store(path)
+            for k in ("spec",):
+                if old.get(k) != meta.get(k):
+                    raise InputError("results store was made by a different sweep spec; resume "
+                                     "with the same spec or choose another --out",
+                                     source=str(path), field=k, value="(changed)")
+            return cls._open(path, fd)
+        except BaseException:
+            if lock_fd is None:
+                release_lock(path, fd)
+            raise
+
+    @classmethod
+    def _open(cls, path: Path, lock_fd: int | None = None) -> "Store":
         con = sqlite3.connect(path, timeout=30)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
-        return cls(path, con)
+        return cls(path, con, lock_fd)
 
     def done_keys(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT key FROM results")}
@@ -123,6 +203,8 @@ class Store:
             self.con.execute("PRAGMA journal_mode=DELETE")
         finally:
             self.con.close()
+            release_lock(self.path, self.lock_fd)
+            self.lock_fd = None
 
 
 def read_rows(path: str | os.PathLike) -> tuple[dict, list[tuple[str, int, dict, dict]]]:
@@ -135,9 +217,42 @@ def read_rows(path: str | os.PathLike) -> tuple[dict, list[tuple[str, int, dict,
                                "ORDER BY idx, key").fetchall()
         finally:
             con.close()
-        return meta, [(k, i, json.loads(p), json.loads(m)) for k, i, p, m in rows]
-    except (sqlite3.Error, ValueError) as exc:
-        raise InputError(f"damaged results store ({exc})", source=str(path)) from None
+        out = [(k, i, json.loads(p), json.loads(m)) for k, i, p, m in rows]
+        _check_content(meta, out)
+        return meta, out
+    except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"damaged results store ({type(exc).__name__}: {exc})",
+                         source=str(path)) from None
+
+
+_CONSTRAINT_OPS = ("<=", "<", ">=", ">", "==")
+
+
+def _check_content(meta: dict, rows) -> None:
+    """What the readers (``read_results``, ``pareto``) rely on; a store edited by hand, or
+    written by something else, fails here with ValueError/KeyError/TypeError."""
+    import math
+
+    spec = json.loads(meta.get("spec", "{}"))
+    if not isinstance(spec, dict):
+        raise TypeError("spec is not a JSON object")
+    axes = spec.get("axes", [])
+    if not isinstance(axes, list) or not all(isinstance(a, str) for a in axes):
+        raise TypeError("spec axes is not a list of names")
+    cons = spec.get("constraints", [])
+    if not isinstance(cons, list):
+        raise TypeError("spec constraints is not a list")
+    for c in cons:
+        metric, op, value = str(c).split(" ")
+        if op not in _CONSTRAINT_OPS or not math.isfinite(float(value)):
+            raise ValueError(f"constraint {c!r}")
+    for key, idx, point, metrics in rows:
+        if not isinstance(point, dict) or not isinstance(metrics, dict):
+            raise TypeError(f"row {key}: point and metrics must be JSON objects")
+        for k in ("network", "variant", "batch"):
+            point[k]
+        if not isinstance(point.get("values", {}), dict):
+            raise TypeError(f"row {key}: point values must be a JSON object")
 
 
 def read_results(path: str | os.PathLike):
@@ -152,7 +267,7 @@ def read_results(path: str | os.PathLike):
     for key, idx, point, metrics in rows:
         rec = {"key": key, "idx": idx, "network": point["network"], "variant": point["variant"],
                "batch": point["batch"]}
-        rec.update({a: point["values"].get(a) for a in axes})
+        rec.update({a: point.get("values", {}).get(a) for a in axes})
         rec.update(metrics)
         recs.append(rec)
     return pd.DataFrame(recs)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import __version__
 from .arch import Arch, PoolUnit, arch_from_dict, arch_to_dict, load_arch
-from .errors import InputError, require
+from .errors import MAX_SWEEP_POINTS, InputError, check_batch, is_number, require
 
 EVALUATORS = ("fast", "simulate", "toy")
 _ARCH_AXES = {f.name for f in fields(Arch)} - {"name", "source", "pool"}
@@ -58,7 +58,13 @@ class Constraint:
         return v is not None and _OPS[self.op](v, self.value)
 
     def __str__(self):
-        return f"{self.metric} {self.op} {self.value:g}"
+        return f"{self.metric} {self.op} {_exact(self.value)}"
+
+
+def _exact(v: float) -> str:
+    """The shortest text that reads back as exactly ``v`` (``:g`` keeps 6 digits, so
+    ``total_cycles <= 10016625`` would become 1.00166e+07 and exclude the point it names)."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 2**53 else repr(float(v))
 
 
 @dataclass(frozen=True)
@@ -100,9 +106,17 @@ def _num(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _count_check(n, src: str, field: str, value) -> None:
+    """An axis (or a grid) may hold at most MAX_SWEEP_POINTS values: checked from its bounds,
+    before a list is built."""
+    require(n <= MAX_SWEEP_POINTS, f"expands to {n:,} values, above the limit of "
+            f"{MAX_SWEEP_POINTS:,} (docs/errors.md)", source=src, field=field, value=value)
+
+
 def _axis_values(name: str, raw, src: str) -> tuple:
     field = f"axes.{name}"
     if isinstance(raw, list):
+        _count_check(len(raw), src, field, f"a list of {len(raw)}")
         vals = raw
     elif isinstance(raw, dict) and "random" in raw:
         vals = _random_values(raw["random"], src, field)
@@ -120,21 +134,25 @@ def _axis_values(name: str, raw, src: str) -> tuple:
 
 def _range_values(r: dict, src: str, field: str) -> list:
     start, stop = r["start"], r["stop"]
-    require(_num(start) and _num(stop) and start <= stop, "range needs numbers start <= stop",
-            source=src, field=field, value=r)
+    require(is_number(start) and is_number(stop) and start <= stop,
+            "range needs finite numbers start <= stop", source=src, field=field, value=r)
     is_int = isinstance(start, int) and isinstance(stop, int)
     if "step" in r:
         step = r["step"]
-        require(_num(step) and step > 0, "step must be a number > 0", source=src,
+        require(is_number(step) and step > 0, "step must be a finite number > 0", source=src,
                 field=f"{field}.step", value=step)
-        n = int(math.floor((stop - start) / step + 1e-9)) + 1
+        span = (stop - start) / step
+        _count_check(span + 1 if math.isfinite(span) else math.inf, src, field, r)
+        n = int(math.floor(span + 1e-9)) + 1
         vals = [start + i * step for i in range(n)]
         return [int(v) for v in vals] if is_int and isinstance(step, int) else [
             round(float(v), 12) for v in vals]
     if "factor" in r:  # a log range: start, start*f, start*f^2 ... <= stop
         f = r["factor"]
-        require(_num(f) and f > 1 and start > 0, "factor must be > 1 (and start > 0)",
+        require(is_number(f) and f > 1 and start > 0, "factor must be > 1 (and start > 0)",
                 source=src, field=f"{field}.factor", value=f)
+        steps = math.log(stop / start) / math.log(f) if stop > start else 0.0
+        _count_check(steps + 1 if math.isfinite(steps) else math.inf, src, field, r)
         vals, v = [], start
         while v <= stop * (1 + 1e-12):
             vals.append(v)
@@ -143,8 +161,9 @@ def _range_values(r: dict, src: str, field: str) -> list:
                 for v in vals]
     if "num" in r:
         n = r["num"]
-        require(isinstance(n, int) and n >= 1, "num must be an integer >= 1", source=src,
-                field=f"{field}.num", value=n)
+        require(isinstance(n, int) and not isinstance(n, bool) and n >= 1,
+                "num must be an integer >= 1", source=src, field=f"{field}.num", value=n)
+        _count_check(n, src, field, r)
         log = bool(r.get("log", False))
         require(not log or start > 0, "a log range needs start > 0", source=src,
                 field=f"{field}.start", value=start)
@@ -161,9 +180,11 @@ def _random_values(r, src: str, field: str) -> list:
     require(isinstance(r, dict), "random needs {low, high, n, seed} or {choice, n, seed}",
             source=src, field=field, value=r)
     n, seed = r.get("n"), r.get("seed", 0)
-    require(isinstance(n, int) and n >= 1, "n must be an integer >= 1", source=src,
-            field=f"{field}.n", value=n)
-    require(isinstance(seed, int), "seed must be an integer", source=src, field=f"{field}.seed",
+    require(isinstance(n, int) and not isinstance(n, bool) and n >= 1,
+            "n must be an integer >= 1", source=src, field=f"{field}.n", value=n)
+    _count_check(n, src, field, r)
+    require(isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**63,
+            "seed must be an integer in 0..2**63-1", source=src, field=f"{field}.seed",
             value=seed)
     rng = np.random.default_rng(seed)
     if "choice" in r:
@@ -172,8 +193,8 @@ def _random_values(r, src: str, field: str) -> list:
                 field=f"{field}.choice", value=ch)
         return [ch[int(i)] for i in rng.integers(0, len(ch), n)]
     lo, hi = r.get("low"), r.get("high")
-    require(_num(lo) and _num(hi) and lo <= hi, "random needs numbers low <= high", source=src,
-            field=field, value=r)
+    require(is_number(lo) and is_number(hi) and lo <= hi,
+            "random needs finite numbers low <= high", source=src, field=field, value=r)
     if r.get("log"):
         require(lo > 0, "a log sample needs low > 0", source=src, field=f"{field}.low", value=lo)
         vals = np.exp(rng.uniform(math.log(lo), math.log(hi), n))
@@ -193,6 +214,8 @@ def _parse_constraint(raw, src: str, metrics: set[str]) -> Constraint:
         value = float(m.group(3))
     except ValueError:
         raise InputError("not a number", source=src, field="constraints", value=raw) from None
+    require(math.isfinite(value), "not a finite number", source=src, field="constraints",
+            value=raw)
     require(m.group(1) in metrics, f"unknown metric; expected one of {sorted(metrics)}",
             source=src, field="constraints", value=m.group(1))
     return Constraint(m.group(1), m.group(2), value)
@@ -212,22 +235,21 @@ def metric_names(evaluator: str = "fast") -> frozenset:
 
 
 def load_spec(path: str | os.PathLike) -> Spec:
-    import yaml
+    from .yamlio import load_yaml
 
     src = str(path)
     p = Path(path)
     require(p.is_file(), "no such sweep spec", source=src)
-    try:
-        d = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", source=src) from None
+    d = load_yaml(p, "sweep spec")
     require(isinstance(d, dict), "a sweep spec is a mapping", source=src)
     unknown = sorted(set(d) - _SPEC_KEYS)
     require(not unknown, f"unknown key; expected some of {sorted(_SPEC_KEYS)}", source=src,
             field=unknown[0] if unknown else None, value=d.get(unknown[0]) if unknown else None)
     require("base" in d, "missing key (a preset name or an arch file)", source=src,
             field="base", value=None)
-    base = str(d["base"])
+    require(isinstance(d["base"], str) and d["base"].strip() != "",
+            "a preset name or an arch file path", source=src, field="base", value=d["base"])
+    base = d["base"]
     if base.endswith((".yaml", ".yml", ".cfg")) and not Path(base).is_absolute():
         base = str((p.parent / base).resolve())
     load_arch(base)  # validates
@@ -252,7 +274,7 @@ def load_spec(path: str | os.PathLike) -> Spec:
     require(isinstance(nets, list) and nets, "networks must be a non-empty list", source=src,
             field="networks", value=nets)
     for n in nets:
-        require(n in list_networks(), f"unknown network; expected one of {list_networks()}",
+        require(isinstance(n, str) and n in list_networks(), f"unknown network; expected one of {list_networks()}",
                 source=src, field="networks", value=n)
     variants = d.get("variants", ["regular"])
     variants = [variants] if isinstance(variants, str) else variants
@@ -260,7 +282,8 @@ def load_spec(path: str | os.PathLike) -> Spec:
             source=src, field="variants", value=variants)
     vs = []
     for v in variants:
-        v = str(v)
+        require(isinstance(v, str), "a variant is regular, A, B or a recipe .yaml path",
+                source=src, field="variants", value=v)
         if _is_file(v):
             f = Path(v) if Path(v).is_absolute() else (p.parent / v).resolve()
             require(f.is_file(), "no such recipe file", source=src, field="variants", value=v)
@@ -271,17 +294,17 @@ def load_spec(path: str | os.PathLike) -> Spec:
             vs.append(v)
     batch = d.get("batch", 1)
     batches = batch if isinstance(batch, list) else [batch]
-    for b in batches:
-        require(isinstance(b, int) and not isinstance(b, bool) and b >= 1,
-                "batch must be an integer >= 1", source=src, field="batch", value=b)
     require(batches, "batch has no values", source=src, field="batch", value=batch)
+    _count_check(len(batches), src, "batch", f"a list of {len(batches)}")
+    for b in batches:
+        check_batch(b, field="batch", source=src)
 
     known = metric_names(evaluator)
     objectives = d.get("objectives", ["latency_ms", "energy_uj", "area_mm2"])
     require(isinstance(objectives, list) and objectives, "objectives must be a non-empty list",
             source=src, field="objectives", value=objectives)
     for o in objectives:
-        require(o in known, f"unknown metric; expected one of {sorted(known)}", source=src,
+        require(isinstance(o, str) and o in known, f"unknown metric; expected one of {sorted(known)}", source=src,
                 field="objectives", value=o)
     cons_raw = d.get("constraints") or []
     require(isinstance(cons_raw, list), "constraints must be a list", source=src,
@@ -289,18 +312,33 @@ def load_spec(path: str | os.PathLike) -> Spec:
     constraints = tuple(_parse_constraint(c, src, known) for c in cons_raw)
     sample = d.get("sample")
     if sample is not None:
-        require(isinstance(sample, dict) and isinstance(sample.get("n"), int)
-                and sample["n"] >= 1 and isinstance(sample.get("seed", 0), int),
-                "sample is {n: integer >= 1, seed: integer}", source=src, field="sample",
-                value=sample)
+        require(isinstance(sample, dict) and set(sample) <= {"n", "seed"}
+                and isinstance(sample.get("n"), int) and not isinstance(sample["n"], bool)
+                and 1 <= sample["n"] <= MAX_SWEEP_POINTS
+                and isinstance(sample.get("seed", 0), int)
+                and 0 <= sample.get("seed", 0) < 2**63,
+                f"sample is {{n: integer in 1..{MAX_SWEEP_POINTS:,}, seed: integer >= 0}}",
+                source=src, field="sample", value=sample)
         sample = (sample["n"], sample.get("seed", 0))
-    spec = Spec(src, str(d.get("name", p.stem)), base, tuple(axes), tuple(nets), tuple(vs),
+    name = d.get("name", p.stem)
+    require(isinstance(name, (str, int)) and not isinstance(name, bool), "must be a string",
+            source=src, field="name", value=name)
+    grid = math.prod(len(v) for _, v in axes) * len(nets) * len(vs) * len(batches)
+    _count_check(grid, src, "axes", "the grid of axes x networks x variants x batch")
+    spec = Spec(src, str(name), base, tuple(axes), tuple(nets), tuple(vs),
                 tuple(batches), tuple(objectives), constraints, sample, evaluator)
-    points(spec)  # builds and validates every point's Arch
-    if spec.variants and any(_is_file(v) for v in spec.variants):
-        for n in spec.networks:  # a recipe that does not fit a network is a spec error
-            for v in spec.variants:
-                load_point_workload(n, v)
+    pts = points(spec)  # builds and validates every point's Arch
+    from .energy import load_table
+    from .workload import check_run_size
+
+    for table in sorted({p["arch"]["energy"] for p in pts}):
+        try:  # an energy table that does not load is a spec error, not a failed point
+            load_table(table)
+        except InputError as exc:
+            raise InputError(f"{exc} (an energy value of the spec)", source=src) from None
+    for n in spec.networks:  # a recipe that does not fit a network is a spec error
+        for v in spec.variants:
+            check_run_size(load_point_workload(n, v), max(spec.batches), field="batch")
     return spec
 
 
@@ -452,11 +490,29 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
               resume: bool = False, chunk: int | None = None, progress: bool = True,
               restarts: int = 2) -> dict:
     """Evaluate every point of ``spec`` missing from the store at ``out``; returns counts."""
-    from .store import Store
+    from .store import Store, acquire_lock, check_store, release_lock
 
     pts = points(spec)
     meta = store_meta(spec)
-    store = Store.open_resume(out, meta) if resume else Store.create(out, meta)
+    # every check before the store exists: the lock (one writer), the store's state, then the
+    # Dask scheduler; only then is a new store created
+    lock = acquire_lock(out)
+    dask_ = None
+    try:
+        if resume:
+            check_store(out)
+        else:
+            require(not Path(out).exists(), "results store already exists; pass --resume to "
+                    "continue it, or choose another --out", source=str(out))
+        if dask:
+            dask_ = _dask_connect(dask, workers)
+        store = (Store.open_resume(out, meta, lock) if resume
+                 else Store.create(out, meta, lock))
+    except BaseException:
+        release_lock(out, lock)
+        if dask_:
+            _dask_close(*dask_)
+        raise
     try:
         done = store.done_keys()
         todo = [p for p in pts if p["key"] not in done]
@@ -468,8 +524,8 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
         size = chunk or max(1, min(64, len(todo) // (workers * 8) or 1))
         bar = _progress(len(pts), len(pts) - len(todo), progress)
         try:
-            if dask:
-                _run_dask(spec, store, todo, size, workers, dask, bar, stats, restarts)
+            if dask_:
+                _run_dask(spec, store, todo, size, dask_[0], bar, stats, restarts)
             elif workers > 1:
                 _run_processes(spec, store, todo, size, workers, bar, stats, restarts)
             else:
@@ -480,7 +536,9 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
             bar.close()
         return stats
     finally:
-        store.close()
+        store.close()  # releases the lock
+        if dask_:
+            _dask_close(*dask_)
 
 
 def _progress(total: int, initial: int, enabled: bool):
@@ -503,7 +561,8 @@ def _run_processes(spec, store, todo, size, workers, bar, stats, restarts) -> No
 
     ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
     while todo:
-        pool = ProcessPoolExecutor(workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
         broken = False
         try:
             futs = {pool.submit(evaluate_chunk, c, spec.evaluator): len(c)
@@ -529,41 +588,93 @@ def _run_processes(spec, store, todo, size, workers, bar, stats, restarts) -> No
             break
 
 
-def _run_dask(spec, store, todo, size, workers, address, bar, stats, restarts) -> None:
-    from distributed import Client, KilledWorker, LocalCluster, as_completed
+def _worker_init(parent_pid: int) -> None:
+    """A process-pool worker dies with the sweep's main process (even a kill -9 of it alone),
+    and leaves Ctrl-C to the main process, which stops the pool and keeps the store
+    consistent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
 
-    cluster = None
-    if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            _watch_parent(parent_pid)
     else:
-        client = Client(address)
+        _watch_parent(parent_pid)
+    if os.getppid() != parent_pid:  # the parent died before the watch was set
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    import threading
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+DASK_CONNECT_TIMEOUT_S = 10
+
+
+def _dask_connect(address: str, workers: int):
+    """(client, cluster or None). Dask exchanges pickles with its scheduler and workers: use
+    only a scheduler you trust (docs/errors.md)."""
+    require(isinstance(address, str) and address.strip() != "",
+            "a scheduler address (tcp://host:port) or 'local'", field="--dask", value=address)
     try:
-        while todo:
-            futs = [client.submit(evaluate_chunk, c, spec.evaluator, pure=False)
-                    for c in _chunks(todo, size)]
-            sizes = {f.key: len(c) for f, c in zip(futs, _chunks(todo, size))}
-            failed = False
-            for f in as_completed(futs):
-                try:
-                    rows = f.result()
-                except KilledWorker:  # the task's workers died too often; retried below
-                    failed = True
-                    continue
-                stats["computed"] += store.add(rows)
-                bar.update(sizes[f.key])
-            todo = _missing(store, todo)
-            if failed and todo:
-                if stats["restarts"] >= restarts:
-                    raise SweepIncomplete(f"Dask workers were lost; {len(todo)} points missing")
-                stats["restarts"] += 1
-            elif not failed:
-                break
-    finally:
-        client.close()
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise InputError(f"Dask is not installed ({exc}); pip install distributed",
+                         field="--dask", value=address) from None
+    cluster = None
+    try:
+        if address == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            return Client(cluster), cluster
+        return Client(address, timeout=DASK_CONNECT_TIMEOUT_S), None
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
         if cluster is not None:
             cluster.close()
+        raise InputError(f"cannot reach the Dask scheduler within {DASK_CONNECT_TIMEOUT_S} s "
+                         f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                         field="--dask", value=address) from None
+
+
+def _dask_close(client, cluster) -> None:
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _run_dask(spec, store, todo, size, client, bar, stats, restarts) -> None:
+    from distributed import KilledWorker, as_completed
+
+    while todo:
+        futs = [client.submit(evaluate_chunk, c, spec.evaluator, pure=False)
+                for c in _chunks(todo, size)]
+        sizes = {f.key: len(c) for f, c in zip(futs, _chunks(todo, size))}
+        failed = False
+        for f in as_completed(futs):
+            try:
+                rows = f.result()
+            except KilledWorker:  # the task's workers died too often; retried below
+                failed = True
+                continue
+            stats["computed"] += store.add(rows)
+            bar.update(sizes[f.key])
+        todo = _missing(store, todo)
+        if failed and todo:
+            if stats["restarts"] >= restarts:
+                raise SweepIncomplete(f"Dask workers were lost; {len(todo)} points missing")
+            stats["restarts"] += 1
+        elif not failed:
+            break
 
 
 # ---------------------------------------------------------------------------- reading back
@@ -587,8 +698,12 @@ def spec_constraints(meta: dict) -> tuple[Constraint, ...]:
 def _pool_desc(pool) -> str:
     if pool is None:
         return "no pool unit (sum-pools on the MAC array)"
-    return (f"{pool.lanes} lanes, {pool.tree} tree, {pool.mode}, "
+    desc = (f"{pool.lanes} lanes, {pool.tree} tree, {pool.mode}, "
             f"{pool.input_words_per_cycle} ports")
+    if pool.mode == "fused":
+        staging = "unbounded" if pool.staging_kb is None else f"{pool.staging_kb:g} KB"
+        desc += f", {pool.order} order, {staging} staging"
+    return desc
 
 
 def codesign_pool(base: Arch, network: str, variants, pools, target: float, batch: int = 1):
@@ -615,6 +730,11 @@ def codesign_pool(base: Arch, network: str, variants, pools, target: float, batc
                 "pool_lanes": pool.lanes if pool else 0, "pool_tree": pool.tree if pool else "-",
                 "pool_mode": pool.mode if pool else "-",
                 "pool_ports": pool.input_words_per_cycle if pool else 0,
+                "pool_order": pool.order if pool else "-",
+                # none for no unit, a two-pass unit or an unbounded buffer (JSON has no NaN)
+                "pool_staging_kb": (pool.staging_kb if pool and pool.mode == "fused"
+                                    else None),
+                "fused_pairs": s.get("fused_pairs", 0),
                 "pool_desc": _pool_desc(pool),
                 "area_pool_um2": s["area_pool_um2"], "area_mm2": s["area_mm2"],
                 "total_cycles": s["total_cycles"], "latency_ms": s["latency_ms"],

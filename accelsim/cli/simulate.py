@@ -14,6 +14,9 @@ def add_arguments(p):
     p.add_argument("--batch", type=int, default=1, help="samples per run (default 1)")
     p.add_argument("--layers", nargs="*", metavar="LAYER", help="only these layers, by name")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--pool-buffer-search", action="store_true",
+                   help="also find each fused pair's smallest staging buffer within 1%% of the "
+                        "unbounded buffer's cycles (column staging_min_words; slower)")
     p.add_argument("--trace", nargs="+", metavar="LAYER",
                    help="also write SCALE-Sim-style SRAM traces of these conv/linear layers to "
                         "DIR/traces/LAYER/{IFMAP,FILTER,OFMAP}_SRAM_TRACE.csv (needs --out)")
@@ -49,7 +52,7 @@ def run(args) -> int:
     from ..errors import check_batch, require
     from ..fsio import atomic_dir, check_out_dir, dumps_json
     from ..simulate import simulate, summarize
-    from ..workload import Workload, read_workload_csv
+    from ..workload import Workload, check_run_size, read_workload_csv
 
     check_batch(args.batch)
     if args.out:
@@ -67,12 +70,13 @@ def run(args) -> int:
     if args.layers:
         keep = [wl.layer(n) for n in args.layers]
         wl = Workload(wl.network, wl.variant, tuple(keep), wl.input_shape, wl.source)
+    check_run_size(wl, args.batch)
     traced = []
     if args.trace:
         require(args.out, "--trace writes files: give --out DIR", field="--trace",
                 value=" ".join(args.trace))
         traced = _trace_layers(wl, arch, args.trace, args.workload)
-    df = simulate(wl, arch, args.batch)
+    df = simulate(wl, arch, args.batch, buffer_search=args.pool_buffer_search)
     summary = {"network": wl.network, "variant": wl.variant, "batch": args.batch,
                **summarize(df, arch)}
     if args.out:
@@ -89,6 +93,10 @@ def run(args) -> int:
         print(dumps_json(summary), end="")
         return 0
     cols = ["layer", "op", "total_cycles", "stall_cycles", "compute_util", "dram_bytes", "bound"]
+    if (df["pool_schedule"] != "").any():
+        cols += ["pool_schedule", "array_wait_cycles", "staging_peak_words"]
+        if args.pool_buffer_search:
+            cols.append("staging_min_words")
     print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print(f"\n{wl.network}:{wl.variant} on {arch.name}: {summary['total_cycles']:,} cycles, "
           f"{summary['latency_ms']:.3f} ms, {summary['energy_uj']:.1f} uJ, "

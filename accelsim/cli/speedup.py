@@ -39,13 +39,17 @@ def run(args) -> int:
     require(len(set(names)) == len(names), "the same arch twice", field="--arch", value=names)
     networks = args.networks or list(NETWORKS)
     variants = ["regular"] + [v for v in args.variants.split(",") if v and v != "regular"]
+    from ..workload import check_run_size
+
     for n in networks:
         for v in variants:
             parse_spec(f"{n}:{v}")
+            check_run_size(load_workload(f"{n}:{v}"), args.batch)
     detail = args.detail_network or networks[0]
     require(detail in networks, "must be one of --networks", field="--detail-network",
             value=detail)
-    out = check_out_dir(Path(args.out), args.force)
+    owned = ("validation", "gpu", "measured")  # sub-folders other tools write in reports/
+    out = check_out_dir(Path(args.out), args.force, keep=owned)
 
     from ..simulate import simulate
 
@@ -76,7 +80,7 @@ def run(args) -> int:
 
     # other tools' sub-folders of --out (reports/validation/, gpu/, measured/) are not in the
     # manifest, so the rewrite leaves them as they are
-    with atomic_dir(out, force=args.force) as tmp:
+    with atomic_dir(out, keep=owned, force=args.force) as tmp:
         (tmp / "speedup.csv").write_text(report.to_csv(rows))
         (tmp / "speedup.md").write_text(report.to_markdown(rows))
         (tmp / "speedup.tex").write_text(report.to_latex(rows))

@@ -20,7 +20,7 @@ def run(args) -> int:
     from ..errors import require
     from ..sweep import SweepIncomplete, load_spec, run_sweep
 
-    require(args.workers >= 1, "must be >= 1", field="--workers", value=args.workers)
+    require(1 <= args.workers <= 1024, "must be in 1..1024", field="--workers", value=args.workers)
     require(args.chunk is None or args.chunk >= 1, "must be >= 1", field="--chunk",
             value=args.chunk)
     spec = load_spec(args.spec)

@@ -31,6 +31,9 @@ def run(args) -> int:
             value=args.seed)
     arch = load_arch(args.arch)
     wl = load_workload(args.workload)
+    from ..workload import check_run_size
+
+    check_run_size(wl, args.batch)
     pool = (f"{arch.pool.tree} pool unit, {arch.pool.mode}" if arch.pool
             else "no pool unit (sumpool on the array)")
     reports = verify_workload(wl, arch, args.layers, None if args.all else args.limit,
