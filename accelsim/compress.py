@@ -710,16 +710,32 @@ def cp_factors(w, rank: int, iters: int = 200, seed: int = 0):
         return A, B, H, V
     g = torch.Generator().manual_seed(seed)
     A, B, H, V = (torch.randn(s, rank, generator=g, dtype=w.dtype) for s in (K, C, Nh, Nw))
-    eps = 1e-12 * torch.eye(rank, dtype=w.dtype)
+    eye = 1e-12 * torch.eye(rank, dtype=w.dtype)
+
+    def solve(mttkrp, *others):
+        # X G = M with G the Hadamard product of the other factors' Gram matrices (symmetric
+        # positive semi-definite; the tiny ridge keeps it invertible)
+        G = others[0].T @ others[0]
+        for f in others[1:]:
+            G = G * (f.T @ f)
+        return torch.linalg.solve(G + eye, mttkrp.T).T
+
+    # the four unfoldings once; each update is then one matrix product with a Khatri-Rao
+    # product (the rows of a mode's unfolding run over the other modes in order)
+    unf = [w.permute(m, *[o for o in range(4) if o != m]).reshape(w.shape[m], -1)
+           for m in range(4)]
+
+    def kr(*fs):
+        out = fs[0]
+        for f in fs[1:]:
+            out = (out[:, None, :] * f[None, :, :]).reshape(-1, rank)
+        return out
+
     for _ in range(iters):
-        A = torch.einsum("kchw,cr,hr,wr->kr", w, B, H, V) @ torch.linalg.pinv(
-            (B.T @ B) * (H.T @ H) * (V.T @ V) + eps)
-        B = torch.einsum("kchw,kr,hr,wr->cr", w, A, H, V) @ torch.linalg.pinv(
-            (A.T @ A) * (H.T @ H) * (V.T @ V) + eps)
-        H = torch.einsum("kchw,kr,cr,wr->hr", w, A, B, V) @ torch.linalg.pinv(
-            (A.T @ A) * (B.T @ B) * (V.T @ V) + eps)
-        V = torch.einsum("kchw,kr,cr,hr->wr", w, A, B, H) @ torch.linalg.pinv(
-            (A.T @ A) * (B.T @ B) * (H.T @ H) + eps)
+        A = solve(unf[0] @ kr(B, H, V), B, H, V)
+        B = solve(unf[1] @ kr(A, H, V), A, H, V)
+        H = solve(unf[2] @ kr(A, B, V), A, B, V)
+        V = solve(unf[3] @ kr(A, B, H), A, B, H)
     return A, B, H, V
 
 

@@ -22,6 +22,15 @@ from accelsim.zoo import build_model, input_shape
 TOL = 1e-10
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: torch's thread pool costs more than it saves on a shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _rel(a, b):
     return ((a - b).abs().max() / b.abs().max()).item()
 
@@ -133,7 +142,7 @@ def test_cp_als_fits_a_low_rank_kernel():
     w = torch.einsum("kr,cr,hr,wr->kchw", A, B, H, V)
     errs = []
     for r in (1, 2, 3):
-        f = cp_factors(w, r, iters=500)
+        f = cp_factors(w, r, iters=300)
         errs.append(float(torch.linalg.norm(w - torch.einsum("kr,cr,hr,wr->kchw", *f))
                           / torch.linalg.norm(w)))
     assert errs[2] < 1e-6
@@ -156,9 +165,21 @@ def _zero_dropped_inputs(model, pruned, chains):
     return ref
 
 
-@pytest.mark.parametrize("net,size", [("resnet56", 32), ("mobilenetv2", 64)])
+def _mini_mobilenet():
+    """MobileNetV2's blocks at a few shapes (the full network's first float64 forward costs
+    seconds of kernel set-up per shape on a CPU)."""
+    from accelsim.workloads.mobilenetv2 import InvertedResidual, conv_bn_act
+
+    torch.manual_seed(0)
+    return nn.Sequential(conv_bn_act(3, 16, 3, 2), InvertedResidual(16, 24, 2, 6),
+                         InvertedResidual(24, 24, 1, 6), InvertedResidual(24, 32, 2, 6),
+                         conv_bn_act(32, 64, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(64, 10))
+
+
+@pytest.mark.parametrize("net,size", [("resnet56", 32), ("mini-mobilenetv2", 32)])
 def test_channel_prune_equals_dense_with_dropped_inputs_zeroed(net, size):
-    model = build_model(net).double().eval()
+    model = (build_model(net) if net == "resnet56" else _mini_mobilenet()).double().eval()
     # batch-norm statistics that are not the identity, so a mis-sliced one shows
     torch.manual_seed(3)
     for m in model.modules():
@@ -168,7 +189,7 @@ def test_channel_prune_equals_dense_with_dropped_inputs_zeroed(net, size):
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
     chains = prune_chains(model)
-    assert len(chains) >= 10
+    assert len(chains) >= 4 and (net == "resnet56" or any(c.depthwise for c in chains))
     spec = Spec(net, "channel-prune", tuple(
         (c.producer, (("keep", max(1, model.get_submodule(c.producer).out_channels * 3 // 8)),))
         for c in chains))
@@ -225,8 +246,7 @@ FEASIBLE = {"resnet18": METHODS, "resnet50": ("structured", "channel-prune", "lo
             "mobilenetv2": ("structured", "channel-prune", "low-rank", "low-rank-cp")}
 
 
-@pytest.mark.parametrize("net", list(FEASIBLE))
-@pytest.mark.parametrize("target", [2.0, 3.0])
+@pytest.mark.parametrize("net,target", [(n, 2.0) for n in FEASIBLE] + [("resnet18", 3.0)])
 def test_matched_macs_within_2_percent_counted_by_torch(net, target):
     with torch.device("meta"):
         dense = _torch_macs(build_model(net), net)
