@@ -21,7 +21,7 @@ DEFAULT = "horowitz45"
 _TABLES = ("add_pj", "mult_pj", "fp_add_pj", "fp_mult_pj", "sram_64bit_pj", "add_area_um2",
            "mult_area_um2", "fp_add_area_um2", "fp_mult_area_um2")
 _SCALARS = ("dram_64bit_pj", "sram_area_um2_per_kb", "linebuf_kb", "pool_direct_adders_per_lane",
-            "pool_separable_adders_per_lane")
+            "pool_separable_adders_per_lane", "pool_running_adders_per_lane")
 _KEYS = ("arithmetic",) + _TABLES + _SCALARS
 
 
@@ -129,7 +129,9 @@ def add_energy_columns(df, arch):
     df = df.copy()
     df["energy_mac_pj"] = df["mults_array"] * e["mult"] + df["mac_adds"] * e["acc_add"]
     df["energy_pool_pj"] = (df["pool_adds"] * e["pool_add"]
-                            + (df["linebuf_reads"] + df["linebuf_writes"]) * e["linebuf"])
+                            + (df["linebuf_reads"] + df["linebuf_writes"]) * e["linebuf"]
+                            + (df["staging_reads"] + df["staging_writes"])
+                            * staging_pj_per_word(df, arch))
     # vector-unit arithmetic: every add/mult not done by the array or the pool unit (an array
     # running a sumpool as a conv reports its products in mults_array)
     df["energy_vector_pj"] = ((df["adds"] - df["mac_adds"] - df["pool_adds"]).clip(lower=0)
@@ -147,13 +149,30 @@ def add_energy_columns(df, arch):
     return df
 
 
+def staging_pj_per_word(df, arch):
+    """pJ per staging-buffer word, charged as an SRAM of the buffer's real size: ``staging_kb``,
+    or, for an unbounded buffer, the size each pair actually filled (its staging_peak_words)."""
+    import numpy as np
+
+    if arch.pool is None:
+        return 0.0
+    t = load_table(arch.energy)
+    scale = arch.word_bits / 64
+    if arch.pool.staging_kb is not None:
+        return interp_capacity(t["sram_64bit_pj"], arch.pool.staging_kb) * scale
+    kb = np.asarray(df["staging_peak_words"], dtype=np.float64) * arch.word_bits / 8192
+    per = {k: interp_capacity(t["sram_64bit_pj"], k) * scale for k in set(kb.tolist()) if k > 0}
+    return np.array([per.get(k, 0.0) for k in kb.tolist()])
+
+
 ENERGY_PARTS = ("energy_mac_pj", "energy_pool_pj", "energy_vector_pj", "energy_sram_ifmap_pj",
                 "energy_sram_filter_pj", "energy_sram_ofmap_pj", "energy_dram_pj")
 
 
 def arch_area_um2(arch) -> dict:
-    """Area by unit: PEs (multiplier + accumulator adder), pool-unit adders and line buffers,
-    SRAMs (the vector unit and wiring are not modelled)."""
+    """Area by unit: PEs (multiplier + accumulator adder), pool-unit adders, line buffers and
+    staging buffer, SRAMs (the vector unit and wiring are not modelled). An unbounded staging
+    buffer (staging_kb: null) is an idealization and is given no area."""
     t = load_table(arch.energy)
     w = arch.word_bits
     pe = _op(t, "mult_area_um2", w) + _op(t, "add_area_um2", max(32, 2 * w))
@@ -162,8 +181,10 @@ def arch_area_um2(arch) -> dict:
     if arch.pool is not None:
         per_lane = t[f"pool_{arch.pool.tree}_adders_per_lane"]
         pool = arch.pool.lanes * per_lane * _op(t, "add_area_um2", 2 * w)
-        if arch.pool.tree == "separable":
+        if arch.pool.tree in ("separable", "running"):
             pool += t["linebuf_kb"] * t["sram_area_um2_per_kb"]
+        if arch.pool.mode == "fused" and arch.pool.staging_kb is not None:
+            pool += arch.pool.staging_kb * t["sram_area_um2_per_kb"]
     sram = (arch.ifmap_sram_kb + arch.filter_sram_kb + arch.ofmap_sram_kb) * t["sram_area_um2_per_kb"]
     total = array + pool + sram
     return {"area_array_um2": array, "area_pool_um2": pool, "area_sram_um2": sram,

@@ -75,6 +75,14 @@ def summarize(df, arch) -> dict:
     """Network totals. Latency is the sum of the rows' total_cycles (layers run one after
     another); overall utilization is the array's MACs over its PE-cycles of that latency."""
     tot = {c: int(df[c].sum()) for c in COUNT_COLUMNS}
+    # a buffer is as large as its largest need, not the sum over layers
+    for c in ("staging_peak_words", "staging_min_words"):
+        tot[c] = int(df[c].max()) if len(df) else 0
+    import numpy as np
+
+    sched = np.asarray(df["pool_schedule"], dtype=object)
+    tot["fused_pairs"] = int(np.isin(sched, ("fused", "refold")).sum())
+    tot["two_pass_pairs"] = int((sched == "two_pass").sum())
     cycles = tot["total_cycles"]
     out = {
         "arch": arch.name, "layers": int(len(df)), **tot,

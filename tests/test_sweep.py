@@ -298,8 +298,8 @@ def test_codesign_picks_cheapest_pool_meeting_target(tmp_path, capsys):
 
     out = tmp_path / "cd"
     assert main(["codesign", "--arch", "edge-npu", "--network", "resnet56", "--variants", "A",
-                 "--lanes", "1,4,16", "--modes", "two_pass", "--target", "0.5",
-                 "--out", str(out)]) == 0
+                 "--lanes", "1,4,16", "--modes", "two_pass", "--trees", "separable,direct",
+                 "--target", "0.5", "--out", str(out)]) == 0
     answer = json.loads((out / "answer.json").read_text())
     text = capsys.readouterr().out
     assert "answer:" in text and "realized" in text
@@ -310,7 +310,8 @@ def test_codesign_picks_cheapest_pool_meeting_target(tmp_path, capsys):
     # independent check of the answer with simulate
     base = load_arch("edge-npu")
     pool = (PoolUnit(lanes=answer["pool_lanes"], tree=answer["pool_tree"],
-                     mode=answer["pool_mode"], input_words_per_cycle=answer["pool_ports"])
+                     mode=answer["pool_mode"], input_words_per_cycle=answer["pool_ports"],
+                     staging_kb=None)
             if answer["pool_lanes"] else None)
     arch = base.with_(pool=pool)
     reg = summarize(simulate(load_workload("resnet56:regular"), base), base)
@@ -322,6 +323,40 @@ def test_codesign_picks_cheapest_pool_meeting_target(tmp_path, capsys):
     cheaper = [r for r in table
                if float(r["area_pool_um2"]) < answer["area_pool_um2"] * (1 - 1e-6)]
     assert cheaper and all(r["meets_target"] == "False" for r in cheaper)
+
+
+def test_codesign_searches_the_staging_buffer_and_exits_1_when_nothing_meets(tmp_path, capsys):
+    """The fused candidates span order x staging size; their area grows with the buffer, and
+    the answer is checked against simulate. A target nothing reaches exits 1 naming the
+    closest candidate."""
+    from accelsim.arch import PoolUnit, load_arch
+    from accelsim.networks import load_workload
+    from accelsim.simulate import simulate, summarize
+
+    out = tmp_path / "cd"
+    args = ["codesign", "--arch", "edge-npu", "--network", "resnet56", "--variants", "A",
+            "--lanes", "8", "--trees", "separable", "--modes", "fused", "--orders",
+            "demand,nhwc", "--staging-kb", "1,64"]
+    assert main(args + ["--target", "0.5", "--out", str(out)]) == 0
+    import csv
+
+    table = list(csv.DictReader((out / "candidates.csv").open()))
+    assert len(table) == 1 + 2 * 2
+    fused = [r for r in table if r["pool_mode"] == "fused"]
+    assert {(r["pool_order"], float(r["pool_staging_kb"])) for r in fused} == {
+        (o, kb) for o in ("demand", "nhwc") for kb in (1.0, 64.0)}
+    small = [float(r["area_pool_um2"]) for r in fused if float(r["pool_staging_kb"]) == 1]
+    large = [float(r["area_pool_um2"]) for r in fused if float(r["pool_staging_kb"]) == 64]
+    assert max(small) < min(large)
+    answer = json.loads((out / "answer.json").read_text())
+    arch = load_arch("edge-npu").with_(pool=PoolUnit(
+        lanes=8, tree="separable", mode="fused", order=answer["pool_order"],
+        staging_kb=answer["pool_staging_kb"]))
+    st_ = summarize(simulate(load_workload("resnet56:A"), arch), arch)
+    assert st_["total_cycles"] == int(answer["total_cycles"])
+    capsys.readouterr()
+    assert main(args + ["--target", "5"]) == 1
+    assert "no candidate reaches 5" in capsys.readouterr().out
 
 
 def test_recipe_file_variants_for_codesign(tmp_path):
