@@ -59,12 +59,15 @@ def load_weights(path) -> dict:
                                  source=src) from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise InputError("holds pickled Python objects (a whole saved module?); accelsim loads "
-                         "tensors only: save model.state_dict(), or a TorchScript archive",
-                         source=src) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise InputError(f"not a torch weights file: {str(exc).splitlines()[0][:200]}",
+    except pickle.UnpicklingError as exc:
+        if "weights only load failed" in str(exc).lower():
+            raise InputError("holds pickled Python objects (a whole saved module?); accelsim "
+                             "loads tensors only: save model.state_dict(), or a TorchScript "
+                             "archive", source=src) from None
+        raise InputError("not a torch weights file", source=src) from None
+    except Exception as exc:  # arbitrary bytes fail anywhere inside torch's legacy reader
+        text = " ".join(str(exc).split())[:120]
+        raise InputError(f"not a torch weights file ({type(exc).__name__}: {text})",
                          source=src) from None
     if isinstance(obj, dict):
         for key in ("state_dict", "model"):
