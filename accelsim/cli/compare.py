@@ -202,7 +202,7 @@ def run(args) -> int:
                             budget=f"realized > {thr:g} on {arch.name}"))
     rows = report.add_speedups(rows)
     methods_rows = [r for r in rows if r["variant"] != "regular"]
-    summary = best_methods(methods_rows)
+    summary = best_methods(methods_rows, matched=bool(metric))
     table = report.to_markdown(rows, COLUMNS)
     print(table)
     print(summary)
@@ -233,7 +233,7 @@ def run(args) -> int:
         if not args.no_plots:
             from .. import plots
 
-            plots.speedup_plot(rows, tmp, "compare")
+            compare_plot(plots, rows, tmp)
     print(f"wrote {out}/: compare.csv .md .tex, specs/" + ("" if args.no_plots else
                                                             ", compare.png .svg")
           + (", gain/" if gains else ""))
@@ -250,18 +250,68 @@ def _recipe_yaml(spec, thr, arch_name) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
 
 
-def best_methods(rows) -> str:
-    """Per arch: the method that keeps the most of its ideal speedup (mean realized/ideal over
-    the networks where its budget was met), as Markdown lines."""
+def best_methods(rows, matched: bool = False) -> str:
+    """Per arch, the methods ranked by how much of their ideal speedup they keep: realized/ideal
+    on each network (with a matched budget, '-' where the budget was not reached), the mean
+    over the networks, and the best method among those that met the budget on every one."""
+    nets = list(dict.fromkeys(r["network"] for r in rows))
     lines = []
     for arch in dict.fromkeys(r["arch"] for r in rows):
-        by: dict[str, list] = {}
+        by: dict[str, dict] = {}
         for r in rows:
-            if r["arch"] == arch and not r["budget"].startswith("not reached"):
-                by.setdefault(r["variant"], []).append(r["realized_over_ideal"])
-        if not by:
-            continue
-        ranked = sorted(by.items(), key=lambda kv: (-sum(kv[1]) / len(kv[1]), kv[0]))
-        parts = [f"{m} {sum(v) / len(v):.0%} (n={len(v)})" for m, v in ranked]
-        lines.append(f"- **{arch}**: mean realized/ideal " + ", ".join(parts))
+            if r["arch"] != arch:
+                continue
+            ok = (r["budget"].startswith(("macs ", "params ")) if matched
+                  else not r["budget"].startswith("not reached"))
+            by.setdefault(r["variant"], {})
+            if ok:
+                by[r["variant"]][r["network"]] = r["realized_over_ideal"]
+        full = {m: v for m, v in by.items() if len(v) == len(nets)}
+        ranked = sorted(by.items(), key=lambda kv: (len(kv[1]) < len(nets),
+                                                    -sum(kv[1].values()) / max(1, len(kv[1])),
+                                                    kv[0]))
+        parts = []
+        for m, v in ranked:
+            if not v:
+                continue
+            per = "/".join(f"{v[n]:.0%}" if n in v else "-" for n in nets)
+            mean = f", mean {sum(v.values()) / len(v):.0%}" if v else ""
+            parts.append(f"{m} {per}{mean}")
+        best = (max(full, key=lambda m: (sum(full[m].values()), m)) if full else None)
+        lines.append(f"- **{arch}** (realized/ideal on {'/'.join(nets)}): " + "; ".join(parts)
+                     + (f". Best on every network: **{best}**" if best else ""))
     return "\n".join(lines) + "\n"
+
+
+def compare_plot(plots, rows, folder) -> list[str]:
+    """Ideal vs realized speedup per network and method, one panel per arch (bars carry SVG
+    ids ``ideal__<arch>_<network>:<method>``); a hatched bar marks a budget not reached."""
+    plt = plots.plt
+    archs = list(dict.fromkeys(r["arch"] for r in rows))
+    fig, axes = plt.subplots(len(archs), 1, figsize=(12, 3.1 * len(archs)), squeeze=False)
+    w = 0.4
+    for ax, arch in zip(axes[:, 0], archs):
+        rs = [r for r in rows if r["arch"] == arch and r["variant"] != "regular"]
+        labels = [f"{r['network']}:{r['variant']}" for r in rs]
+        ids = [f"{arch}_{lab}" for lab in labels]
+        x = list(range(len(rs)))
+        for i, (key, lab, col) in enumerate((("ideal", "ideal (MAC ratio)", "ideal_speedup"),
+                                             ("realized", "realized (cycle ratio)",
+                                              "realized_speedup"))):
+            bars = plots._bars(ax, [v + (i - 0.5) * w for v in x], [r[col] for r in rs], w,
+                               key, ids, plots.COLORS[key], label=lab)
+            for b, r in zip(bars.patches, rs):
+                if r["budget"].startswith("not reached"):
+                    b.set_hatch("//")
+        for v, r in zip(x, rs):
+            ax.text(v + w / 2, r["realized_speedup"], f"{r['realized_over_ideal']:.0%}",
+                    ha="center", va="bottom", fontsize=6)
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_xticks(x, labels, rotation=35, ha="right", fontsize=7)
+        ax.set_ylabel("speedup over regular (x)")
+        ax.set_title(f"{arch}: ideal vs realized speedup per compression method "
+                     "(label: realized/ideal; hatched: budget not reached)", fontsize=10)
+        ax.set_ylim(0, max(max(r["ideal_speedup"], r["realized_speedup"]) for r in rs) * 1.3)
+        ax.legend(fontsize=8, loc="upper right", ncol=2)
+    fig.tight_layout()
+    return plots.save(fig, folder, "compare")
