@@ -118,6 +118,12 @@ def validate_arch(a: Arch) -> None:
     require(isinstance(a.energy, str) and a.energy.strip() != "",
             "must be an energy table name or a YAML path", source=src, field="energy",
             value=a.energy)
+    from .energy import load_table
+
+    try:  # a table that does not load is an arch error now, not a failed run later
+        load_table(a.energy)
+    except InputError as exc:
+        raise InputError(f"{exc}", source=src) from None
     for f, (lo, hi) in _INT_RANGES.items():
         v = getattr(a, f)
         require(is_int(v) and lo <= v <= hi, f"must be an integer in {lo}..{hi:,}", source=src,
@@ -192,6 +198,9 @@ def arch_from_dict(d: dict, source: str) -> Arch:
         require(req in d, "missing key", source=source, field=req, value=None)
     d = dict(d)
     d.setdefault("name", Path(source).stem)
+    from .fsio import safe_name
+
+    safe_name(d["name"], source=source, field="name")  # a loaded arch needs a usable name
     pool = d.get("pool")
     if pool is not None:
         require(isinstance(pool, dict), "pool must be a mapping (or null)", source=source,

@@ -493,7 +493,8 @@ def read_workload_csv(path: str | Path, network: str | None = None,
     text = read_text_input(path, "workload CSV")
     meta = {}
     lines = []
-    for line in text.splitlines():
+    # line ends kept: a quoted cell may span lines, and its newline is part of its text
+    for line in text.splitlines(keepends=True):
         if line.startswith("#"):
             for tok in line[1:].split():
                 if "=" in tok:

@@ -17,6 +17,8 @@ def add_arguments(p):
 def run(args) -> int:
     import json
 
+    import pandas as pd
+
     from ..errors import InputError, require
     from ..fsio import atomic_dir, check_out_dir
     from ..pareto import pareto_front, plot_front
@@ -29,7 +31,9 @@ def run(args) -> int:
     df = read_results(args.results)
     require(len(df) > 0, "results store has no rows", source=args.results)
     for flag, m in (("--x", args.x), ("--y", args.y), ("--color", args.color)):
-        if m is not None and (m not in df.columns or df[m].dtype == object):
+        if m is not None and (m not in df.columns or m in ("key", "idx")
+                              or not pd.api.types.is_numeric_dtype(df[m])
+                              or pd.api.types.is_bool_dtype(df[m])):
             raise InputError("unknown metric; expected a numeric column of the store",
                              source=args.results, field=flag, value=m)
     cons = () if args.all else spec_constraints(meta)
