@@ -172,3 +172,17 @@ def test_state_dict_under_a_key_and_dataparallel_prefix(r56, tmp_path, capsys):
     assert main(["decompose", "--weights", str(p), "--network", "resnet56",
                  "--budget", "0.3"]) == 0
     assert "conv/linear layers structured" in capsys.readouterr().out
+
+
+def test_torchscript_archive_is_read(r56, tmp_path, capsys):
+    d, sd = r56
+    p = tmp_path / "m.ts"
+    torch.jit.trace(build_model("resnet56").eval(), torch.zeros(1, 3, 32, 32)).save(str(p))
+    assert main(["decompose", "--weights", str(p), "--network", "resnet56",
+                 "--max-residual", "0.5", "--out", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    # the traced model holds the same seeded weights as the state_dict
+    rec = load_recipe_file(tmp_path / "o" / "recipe.yaml", load_workload("resnet56"))
+    rows, norms = decompose(sd, load_workload("resnet56"), "sd")
+    assert {(n, c, k) for n, c, k in rec.choices} == {
+        (ch.layer, ch.c, ch.n) for ch in choose_per_layer(rows, 0.5)}
