@@ -504,7 +504,7 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
         else:
             require(not Path(out).exists(), "results store already exists; pass --resume to "
                     "continue it, or choose another --out", source=str(out))
-        if dask:
+        if dask is not None:
             dask_ = _dask_connect(dask, workers)
         store = (Store.open_resume(out, meta, lock) if resume
                  else Store.create(out, meta, lock))
