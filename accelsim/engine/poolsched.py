@@ -60,69 +60,95 @@ class PairSchedule:
 
 # ---- the array's demand: first and last use of every pooled value ---------------------------
 @njit(cache=True, inline="always")
-def _lane_end(df, c, r, AR, AC, M, K, hi):
-    """The last ifmap lane of a fold that can hold an operand (the fold's used rows/columns):
-    lanes past M (os, is) or K (ws) never read, and a depthwise GEMM on a wide array has many."""
+def _slot_row(df, m, k, AR, AC, rf, rpf):
+    """(fold within the group, demand row in the fold, ifmap lane) of the slot that reads
+    operand (pixel m, window element k), SCALE-Sim's ifmap demand matrix in closed form:
+    os: lane m mod AR of row fold m // AR, skewed by the lane (row j + k); ws: lane k mod AR of
+    row fold k // AR, streamed after the AR preload rows (row AR + j + m); is: lane m mod AC of
+    column fold m // AC, stationary rows loaded last element first (row AR - 1 - k mod AR).
+    os and ws read the same slots in every column fold; this is column fold 0's."""
     if df == 0:
-        return min(hi, M - r * AR - 1)
+        r = m // AR
+        j = m - r * AR
+        return r, j + k, j
     if df == 1:
-        return min(hi, K - r * AR - 1)
-    return min(hi, M - c * AC - 1)
+        r = k // AR
+        j = k - r * AR
+        return r, AR + j + m, j
+    c = m // AC
+    r = k // AR
+    return c * rf + r, AR - 1 - (k - r * AR), m - c * AC
 
 
 @njit(cache=True)
-def _scan_uses(df, AR, AC, M, N, K, G, rf, cf, rows_per_fold, rb, cb, pb, wr, wc, wo, H, W,
-               goff, space, all_col_folds):
+def _scan_uses(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff, space):
     """Per pooled value (conv ifmap address): its first use as key row*LW + lane and its last
-    use row; -1 when never read. In os/ws every column fold reads every (pixel, window) pair, so
-    the first column fold holds each value's first use and the last column fold its last; in is
-    each column fold reads its own pixels, and all are scanned."""
+    use row; -1 when never read. os and ws read every (pixel, window) pair once per column fold
+    in the same rows, so column fold 0 holds each value's first use and the last column fold,
+    (cf - 1) folds-of-rows later, its last; is reads each pair once."""
     LW = max(AR, AC)
     first = np.full(space, -1, np.int64)
     last = np.full(space, -1, np.int64)
+    later = (cf - 1) * rf * rpf if df != 2 else 0
     for g in range(G):
-        for c in range(cf):
-            if not all_col_folds and c != 0 and c != cf - 1:
-                continue
-            for r in range(rf):
-                base = ((g * cf + c) * rf + r) * rows_per_fold
-                for tau in range(rows_per_fold):
-                    lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
-                    hi = _lane_end(df, c, r, AR, AC, M, K, hi)
-                    for j in range(lo, hi + 1):
-                        a = _addr(df, True, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr,
-                                  wc, wo, H, W, goff)
-                        if a < 0:
-                            continue
-                        t = base + tau
-                        if first[a] < 0:
-                            first[a] = t * LW + j
-                        last[a] = t
+        gbase = g * cf * rf
+        for m in range(M):
+            for k in range(K):
+                y = rb[m] + wr[k]
+                x = cb[m] + wc[k]
+                if y < 0 or y >= H or x < 0 or x >= W:
+                    continue
+                a = pb[m] + wo[k] + g * goff
+                f, tau, j = _slot_row(df, m, k, AR, AC, rf, rpf)
+                t = (gbase + f) * rpf + tau
+                key = t * LW + j
+                if first[a] < 0 or key < first[a]:
+                    first[a] = key
+                if t + later > last[a]:
+                    last[a] = t + later
     return first, last
 
 
 @njit(cache=True)
-def _scan_fold(df, g, c, r, AR, AC, M, N, K, rows_per_fold, base, rb, cb, pb, wr, wc, wo, H, W,
-               goff, stamp, fstamp, first, last, touched):
-    """One fold's reads (refold): first key and last row of every value it reads, stamped with
-    this fold's number; returns how many distinct values it reads (listed in ``touched``)."""
+def _scan_fold(df, g, fold, AR, AC, M, K, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff,
+               stamp, first, last, touched):
+    """The values fold ``fold`` of group g reads (refold), with their first key and last row in
+    the fold (stamped with the fold's global number); returns how many (listed in
+    ``touched``). In os/ws only column fold 0's folds are asked for (the others repeat them)."""
     LW = max(AR, AC)
+    if df == 2:
+        c, r = fold // rf, fold % rf
+        m0, m1, k0, k1 = c * AC, min(M, c * AC + AC), r * AR, min(K, r * AR + AR)
+    elif df == 0:
+        r = fold
+        m0, m1, k0, k1 = r * AR, min(M, r * AR + AR), 0, K
+    else:
+        r = fold
+        m0, m1, k0, k1 = 0, M, r * AR, min(K, r * AR + AR)
+    fstamp = g * cf * rf + fold
+    base = fstamp * rpf
     nt = 0
-    for tau in range(rows_per_fold):
-        lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
-        hi = _lane_end(df, c, r, AR, AC, M, K, hi)
-        for j in range(lo, hi + 1):
-            a = _addr(df, True, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
-                      goff)
-            if a < 0:
+    for m in range(m0, m1):
+        for k in range(k0, k1):
+            y = rb[m] + wr[k]
+            x = cb[m] + wc[k]
+            if y < 0 or y >= H or x < 0 or x >= W:
                 continue
+            a = pb[m] + wo[k] + g * goff
+            _, tau, j = _slot_row(df, m, k, AR, AC, rf, rpf)
             t = base + tau
+            key = t * LW + j
             if stamp[a] != fstamp:
                 stamp[a] = fstamp
-                first[a] = t * LW + j
+                first[a] = key
+                last[a] = t
                 touched[nt] = a
                 nt += 1
-            last[a] = t
+            else:
+                if key < first[a]:
+                    first[a] = key
+                if t > last[a]:
+                    last[a] = t
     return nt
 
 
@@ -237,9 +263,10 @@ def _first_touch_need(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom):
 
 
 @njit(cache=True)
-def _refold_need(values, fold_first_item, pg_arr, stamp_words):
+def _refold_need(values, fold_first_item, fold_id, pg_arr, stamp_words):
     """need'(i) of refold items: per fold, each item appends the words of its window that the
-    fold has not read yet (a per-fold stamp per input word). Returns need' and the words read."""
+    fold has not read yet (a stamp per input word: the fold's id). Returns need' and the words
+    read."""
     B, C, H, W, ph, pw, bh, bw, bc, G, cpg, c_tot, Ho, Wo = pg_arr
     cg = C // G
     n = values.shape[0]
@@ -263,8 +290,8 @@ def _refold_need(values, fold_first_item, pg_arr, stamp_words):
             for xx in range(max(0, x - pw), min(W, x - pw + bw)):
                 w0 = b * (H * W * C) + (yy * W + xx) * C + gi * cg + k
                 for cc in range(bc):
-                    if stamp_words[w0 + cc] != fold:
-                        stamp_words[w0 + cc] = fold
+                    if stamp_words[w0 + cc] != fold_id[fold]:
+                        stamp_words[w0 + cc] = fold_id[fold]
                         pos += 1
         if pos - 1 > best:
             best = pos - 1
@@ -446,44 +473,67 @@ def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
     ia = ifmap_addressing(conv, batch)
     rpf = cycles_per_fold(mp)
     df = DF_CODE[dataflow]
-    first, last = _scan_uses(df, rows, cols, mp.M, mp.N, mp.K, mp.groups, mp.row_folds,
-                                    mp.col_folds, rpf, ia.row_base, ia.col_base, ia.pix_base,
-                                    ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
-                                    ia.group_ifmap_offset, ia.space, dataflow == "is")
+    first, last = _scan_uses(df, rows, cols, mp.M, mp.K, mp.groups, mp.row_folds,
+                             mp.col_folds, rpf, ia.row_base, ia.col_base, ia.pix_base,
+                             ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
+                             ia.group_ifmap_offset, ia.space)
     return mp, ia, rpf, first, last, sram_accesses(mp)[0]
 
 
-def _refold_items(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
-    """Items of the refold order: per fold, its values by first use in the fold."""
-    mp, ia, rpf, _, _, reads = _demand(conv, rows, cols, dataflow, batch)
+def _refold_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
+    """Items of the refold order (per fold, its values by first use in the fold), their first
+    and last rows, need' and the words read. In os and ws every column fold repeats column fold
+    0's reads (rows later by whole column folds), so one pass of row folds per group is scanned
+    and its items, rows and read sequence are repeated cf times (a pass reads the same words)."""
+    mp, ia, rpf, _, _, _ = _demand(conv, rows, cols, dataflow, batch)
+    pg = _pool_geom(pool, batch)
+    pg_arr = np.array([pg.B, pg.C, pg.H, pg.W, pg.ph, pg.pw, pg.bh, pg.bw, pg.bc, pg.G,
+                       pg.cpg, pg.c_tot, pg.Ho, pg.Wo], np.int64)
     df = DF_CODE[dataflow]
     LW = max(rows, cols)
+    rf, cf = mp.row_folds, mp.col_folds
     stamp = np.full(ia.space, -1, np.int64)
+    wstamp = np.full(pg.B * pg.C * pg.H * pg.W, -1, np.int64)
     first = np.zeros(ia.space, np.int64)
     last = np.zeros(ia.space, np.int64)
     touched = np.empty(ia.space, np.int64)
-    vals, lasts, firsts, fold_start = [], [], [], []
-    n = 0
-    f = 0
+    vals, firsts, lasts, needs = [], [], [], []
+    n_items = 0
+    words = 0
+    scanned = rf * cf if df == 2 else rf     # folds scanned per group
+    repeats = 1 if df == 2 else cf
     for g in range(mp.groups):
-        for c in range(mp.col_folds):
-            for r in range(mp.row_folds):
-                base = f * rpf
-                nt = _scan_fold(df, g, c, r, rows, cols, mp.M, mp.N, mp.K, rpf, base,
-                                ia.row_base, ia.col_base, ia.pix_base, ia.win_row, ia.win_col,
-                                ia.win_off, ia.H, ia.W, ia.group_ifmap_offset, stamp, f, first,
-                                last, touched)
-                v = touched[:nt]
-                o = np.argsort(first[v], kind="stable")
-                v = v[o]
-                fold_start.append(n)
-                vals.append(v)
-                firsts.append(first[v] // LW)
-                lasts.append(last[v])
-                n += nt
-                f += 1
+        pv, pf, pl, starts, ids = [], [], [], [], []
+        n = 0
+        for fold in range(scanned):
+            nt = _scan_fold(df, g, fold, rows, cols, mp.M, mp.K, rf, cf, rpf, ia.row_base,
+                            ia.col_base, ia.pix_base, ia.win_row, ia.win_col, ia.win_off, ia.H,
+                            ia.W, ia.group_ifmap_offset, stamp, first, last, touched)
+            v = touched[:nt].copy()
+            v = v[np.argsort(first[v], kind="stable")]
+            starts.append(n)
+            ids.append(g * cf * rf + fold)
+            pv.append(v)
+            pf.append(first[v] // LW)
+            pl.append(last[v])
+            n += nt
+        v = np.concatenate(pv) if pv else np.zeros(0, np.int64)
+        need, w = _refold_need(v, np.array(starts, np.int64), np.array(ids, np.int64), pg_arr,
+                               wstamp)
+        fr = np.concatenate(pf) if pf else np.zeros(0, np.int64)
+        lr = np.concatenate(pl) if pl else np.zeros(0, np.int64)
+        for c in range(repeats):
+            shift = c * rf * rpf
+            vals.append(v)
+            firsts.append(fr + shift)
+            lasts.append(lr + shift)
+            needs.append(np.where(need >= 0, need + words, -1))
+            words += w
+        n_items += repeats * n
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-    return (mp, rpf, cat(vals), cat(firsts), cat(lasts), np.array(fold_start, np.int64), reads)
+    need = cat(needs)
+    return cat(vals), cat(firsts), cat(lasts), np.maximum.accumulate(need) if need.size \
+        else need, words
 
 
 @lru_cache(maxsize=8192)
@@ -497,12 +547,8 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
     used = first >= 0
     values_used = int(used.sum())
     if order == "refold":
-        mp, rpf, values, first_row, last_row, fold_start, reads = _refold_items(
-            conv, rows, cols, dataflow, batch)
-        pg_arr = np.array([pg.B, pg.C, pg.H, pg.W, pg.ph, pg.pw, pg.bh, pg.bw, pg.bc, pg.G,
-                           pg.cpg, pg.c_tot, pg.Ho, pg.Wo], np.int64)
-        stamp = np.full(pg.B * pg.C * pg.H * pg.W, -1, np.int64)
-        need, words = _refold_need(values, fold_start, pg_arr, stamp)
+        values, first_row, last_row, need, words = _refold_items(pool, conv, rows, cols,
+                                                                 dataflow, batch)
         item = np.arange(values.size, dtype=np.int64)
     else:
         if order == "nhwc":
