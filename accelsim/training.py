@@ -156,8 +156,8 @@ def dw_ops(layer: Layer, batch: int) -> list[StepOp]:
                 ops.append(StepOp(name, "backward_weight", lay, C // g, "dw", layer.name))
     if len(chunks) > 1:
         nw = weight_count(replace(layer, bias=False))
-        ops.append(_vec(f"{layer.name}.dw_sum", "add", ((len(chunks) - 1) * nw, 1, 1),
-                        layer.name, 1, "backward_weight"))
+        ops += _vec_count(f"{layer.name}.dw_sum", "add", (len(chunks) - 1) * nw, layer.name,
+                          "backward_weight")
     return ops
 
 
@@ -218,6 +218,22 @@ def _vec(name: str, op: str, shape, source: str, batch: int, part: str = "backwa
          out=None) -> StepOp:
     shape = tuple(shape)
     return StepOp(name, part, Layer(name, op, shape, tuple(out or shape)), batch, "", source)
+
+
+def _vec_count(name: str, op: str, count: int, source: str, part: str) -> list[StepOp]:
+    """``count`` element operations of kind ``op`` on the vector unit as one or two rows of a
+    Layer of at most 2^20 elements times an engine batch (an operand's size limit is per
+    sample)."""
+    unit = 1 << 20
+    q, r = divmod(count, unit)
+    ops = []
+    if q:
+        ops.append(StepOp(name, part, Layer(name, op, (unit, 1, 1), (unit, 1, 1)), q, "",
+                          source))
+    if r:
+        nm = f"{name}+" if q else name
+        ops.append(StepOp(nm, part, Layer(nm, op, (r, 1, 1), (r, 1, 1)), 1, "", source))
+    return ops
 
 
 def _fanout_shape(layers: tuple[Layer, ...], i: int) -> tuple[int, int, int]:
@@ -365,8 +381,7 @@ def _axis_ops(name: str, axis: str, L: int, m: int, vecs: int, meth: str) -> lis
     ops = []
 
     def vec(t, op, count):
-        if count > 0:
-            ops.append(_vec(f"{tag}.{t}", op, (count, 1, 1), name, 1, "regularizer"))
+        ops.extend(_vec_count(f"{tag}.{t}", op, count, name, "regularizer"))
 
     def gemm(t, k, n_):
         lay = Layer(f"{tag}{t}", "conv2d", (k, vecs, 1), (n_, vecs, 1))
@@ -411,11 +426,9 @@ def regularizer_ops(layer: Layer, c: int, n: int, weights_on_chip: bool,
     for ax in rc["axes"]:
         ops += _axis_ops(name, ax["axis"], ax["L"], ax["m"], ax["vectors"], ax["method"])
     # r = W - PW; ||r||^2 and ||W||^2 (2 MACs per weight); dW += a*r + b*W (2 MACs per weight)
-    ops.append(_vec(f"{name}.reg.residual", "add", (nw, 1, 1), name, 1, "regularizer"))
-    ops.append(_vec(f"{name}.reg.norms_grad_mul", "mul", (4 * nw, 1, 1), name, 1,
-                    "regularizer"))
-    ops.append(_vec(f"{name}.reg.norms_grad_add", "add", (4 * nw, 1, 1), name, 1,
-                    "regularizer"))
+    ops += _vec_count(f"{name}.reg.residual", "add", nw, name, "regularizer")
+    ops += _vec_count(f"{name}.reg.norms_grad_mul", "mul", 4 * nw, name, "regularizer")
+    ops += _vec_count(f"{name}.reg.norms_grad_add", "add", 4 * nw, name, "regularizer")
     if not weights_on_chip:
         # W read for the projection, r written and read back for the gradient pass
         first = ops[0]
@@ -476,17 +489,14 @@ def regularizer_grad(w, c: int, n):
 def optimizer_ops(params: int, arch: Arch) -> list[StepOp]:
     """SGD with momentum over ``params`` weights: v = mu*v + g, W = W - lr*v. It reads W, g and
     v and writes W and v; the three stay in DRAM when they do not fit in the filter SRAM."""
-    ops = [_vec("optimizer.momentum", "add", (params, 1, 1), "", 1, "optimizer"),
-           _vec("optimizer.update", "add", (params, 1, 1), "", 1, "optimizer")]
-    extra_m = (("mults", params),)
-    if 3 * params > arch.sram_words("filter"):
-        ops[0] = replace(ops[0], extra=extra_m + (("dram_filter_reads", 2 * params),
-                                                  ("dram_ofmap_writes", params)))
-        ops[1] = replace(ops[1], extra=extra_m + (("dram_filter_reads", params),
-                                                  ("dram_ofmap_writes", params)))
-    else:
-        ops = [replace(o, extra=extra_m) for o in ops]
-    return ops
+    out = []
+    for tag, reads in (("momentum", 2 * params), ("update", params)):
+        ops = _vec_count(f"optimizer.{tag}", "add", params, "", "optimizer")
+        extra = (("mults", params),)
+        if 3 * params > arch.sram_words("filter"):
+            extra += (("dram_filter_reads", reads), ("dram_ofmap_writes", params))
+        out += [replace(ops[0], extra=extra)] + ops[1:]
+    return out
 
 
 # ---- the whole step ------------------------------------------------------------------------

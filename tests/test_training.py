@@ -391,7 +391,7 @@ def test_cli_writes_tables_and_plots_deterministically(tmp_path):
 
 
 @pytest.mark.parametrize("args,field", [
-    (["resnet56", "--batch", "0"], "--batch"),
+    (["resnet56", "--variant", "A", "--batch", "0"], "--batch"),
     (["resnet56", "--mode", "regularized"], "--mode"),
     (["resnet56", "--variant", "A", "--mode", "fast"], "--mode"),
     (["resnet56", "--variant", "A", "--batch", "x"], "--batch"),

@@ -66,8 +66,11 @@ def overhead_plots(rows, krows, folder) -> list[str]:
     axes[1].set_title("direct (structured) training step / regular step")
     axes[1].set_ylabel("cycle ratio")
     axes[1].axhline(1.0, color="black", lw=0.8)
+    batches = sorted({r["batch"] for r in rows})
     for ax in axes:
         ax.set_xscale("log", base=2)
+        ax.set_xticks(batches, [str(b) for b in batches])
+        ax.minorticks_off()
         ax.set_xlabel("batch size")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
@@ -110,6 +113,16 @@ def add_arguments(p):
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder accelsim did not write")
     p.add_argument("--no-plots", action="store_true", help="tables only")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes, one (network, arch) each (same table whatever the count)")
+
+
+def _rows_for(task):
+    from ..arch import load_arch
+    from ..training import train_rows
+
+    net, variant, modes, batches, arch = task
+    return train_rows(net, variant, modes, batches, [load_arch(arch)])
 
 
 def run(args) -> int:
@@ -119,7 +132,7 @@ def run(args) -> int:
     from ..arch import load_arch
     from ..errors import require
     from ..fsio import atomic_dir, check_out_dir
-    from ..training import MODES, kernel_rows, train_rows
+    from ..training import MODES, kernel_rows
 
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
     require(bool(modes), "no mode given", field="--mode", value=args.mode)
@@ -134,9 +147,16 @@ def run(args) -> int:
     archs = [load_arch(a) for a in args.arch]
     out = check_out_dir(Path(args.out), args.force) if args.out else None
     networks = [args.network] + list(args.networks or [])
-    rows = []
-    for net in networks:
-        rows += train_rows(net, args.variant, modes, batches, archs)
+    require(1 <= args.workers <= 64, "must be in 1..64", field="--workers", value=args.workers)
+    tasks = [(net, args.variant, modes, batches, a) for net in networks for a in args.arch]
+    if args.workers > 1 and len(tasks) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(args.workers, len(tasks))) as pool:
+            parts = list(pool.map(_rows_for, tasks))
+    else:
+        parts = [_rows_for(t) for t in tasks]
+    rows = [r for part in parts for r in part]
     krows = kernel_rows(archs, kb) if out and "regularized" in modes else []
     md = report.to_markdown(rows, MD_COLUMNS)
     print(md, end="")
