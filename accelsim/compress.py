@@ -30,7 +30,7 @@ A spec (workloads/compress/*.yaml or the user's) says per layer what to apply::
         skip: true
       - match: "layer*"
         kind: conv3x3               # as in recipes: conv3x3 conv1x1 depthwise conv any
-        ranks: [0.5, 0.5]           # a float in (0, 1] is a fraction of the channels, an int a count
+        ranks: [0.5, 0.5]           # a float in (0, 1]: a fraction of the channels; an int: a count
     layers:                         # explicit overrides
       layer1.0.conv1: {ranks: [32, 32]}
 
@@ -45,7 +45,6 @@ import fnmatch
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 
 from .errors import InputError, require
 from .recipe import KINDS, Recipe, layer_kind, structure_layer
@@ -862,10 +861,27 @@ def compress_model(model, spec: Spec, fit: bool = True):
     weights are the method's decomposition of the dense ones (False: shapes only, e.g. on the
     meta device)."""
     if spec.method == "structured":
-        from .recipe import structure
+        recipe = spec.recipe or Recipe(spec.network, "structured", tuple(
+            (n, p["c"], p["n"]) for n, p in spec.assignment.items()))
+        if fit:
+            from .recipe import structure
 
-        return structure(model, spec.recipe or Recipe(spec.network, "structured", tuple(
-            (n, p["c"], p["n"]) for n, p in spec.assignment.items())))
+            return structure(model, recipe)
+        # shapes only: no projection, whose cached per-axis pseudo-inverses
+        # (structured._band_pinv) would be made on the ambient device (meta) and then served
+        # to every later caller in the process
+        from torch import nn
+
+        from .structured import StructuredConv2d, StructuredLinear
+
+        for name, c, n in recipe.choices:
+            m = model.get_submodule(name)
+            new = (StructuredLinear(m.in_features, m.out_features, c, m.bias is not None)
+                   if isinstance(m, nn.Linear) else
+                   StructuredConv2d(m.in_channels, m.out_channels, m.kernel_size, c, n,
+                                    m.stride, m.padding, m.groups, m.bias is not None))
+            _setmod(model, name, new)
+        return model
     if spec.method == "channel-prune":
         return prune_model(model, {n: p["keep"] for n, p in spec.assignment.items()})
     for name, p in spec.assignment.items():

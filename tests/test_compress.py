@@ -393,3 +393,18 @@ def test_compare_report_definitions_and_determinism(tmp_path, capsys):
     assert {n for n, _, _ in rec.choices} == {g["layer"] for g in gain
                                               if float(g["realized_gain"]) > 1.2}
     assert any(r["variant"] == "structured-A-hw" for r in rows)
+
+
+def test_shape_only_structured_transform_leaves_projection_cache_alone():
+    """A meta-device (shape-only) structured transform must not leave meta tensors in the
+    process-wide pseudo-inverse cache that later least-squares projections read."""
+    from accelsim.structured import structural_loss
+
+    regular = load_workload("resnet18")
+    spec = match_budget(regular, "structured", "macs", 2.0).spec
+    with torch.device("meta"):
+        compress_model(build_model("resnet18"), spec, fit=False)
+    torch.manual_seed(0)
+    w = torch.randn(64, 64, 3, 3, dtype=torch.float64)
+    got = structural_loss(w, 64, 2)
+    assert 0.0 < got < 1.0 and abs(got - (1 - 64 * 4 / (64 * 9)) ** 0.5) < 0.05

@@ -51,7 +51,8 @@ COLUMNS = [
 GAIN_COLUMNS = [("layer", "layer", "{}", 1), ("c", "c", "{}", 1), ("n", "n", "{}", 1),
                 ("regular_cycles", "regular cyc", "{}", 1),
                 ("structured_cycles", "structured cyc", "{}", 1),
-                ("ideal_gain", "ideal x", "{:.2f}", 1), ("realized_gain", "realized x", "{:.2f}", 1),
+                ("ideal_gain", "ideal x", "{:.2f}", 1),
+                ("realized_gain", "realized x", "{:.2f}", 1),
                 ("mark", "mark", "{}", 1)]
 
 
