@@ -169,6 +169,114 @@ def measure(networks, variants, *, repeats: int = 5, warmup: int = 2, batch: int
     return rows
 
 
+# ---- one training step (accelsim measure --train; docs/training.md) ------------------------
+def train_model(network: str, variant: str, mode: str, sumpool: str = "cumsum"):
+    """(model in train mode, penalty) for a training mode: regular and regularized train the
+    dense model (regularized adds the structural loss of every recipe layer, with the closed-form
+    gradient of accelsim.training.regularizer_grad), direct the structured timing model."""
+    import torch
+
+    from .networks import load_workload
+    from .recipe import load_recipe
+    from .training import MODES, regularizer_grad
+    from .zoo import build_model
+
+    require(mode in MODES, f"expected one of {', '.join(MODES)}", field="--mode", value=mode)
+    require(mode == "regular" or variant != "regular", f"mode '{mode}' needs a structured "
+            "variant", field="--variants", value=variant)
+    if mode == "direct":
+        return timing_model(network, variant, sumpool).train(), None
+    model = build_model(network).train()
+    if mode == "regular":
+        return model, None
+    modules = dict(model.named_modules())
+    picks = [(modules[name].weight, c, n) for name, c, n in
+             load_recipe(network, variant, load_workload(network)).choices]
+
+    class StructuralLoss(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, w, c, n):
+            loss, grad = regularizer_grad(w, c, n)
+            ctx.save_for_backward(grad)
+            return loss
+
+        @staticmethod
+        def backward(ctx, g):
+            (grad,) = ctx.saved_tensors
+            return g * grad, None, None
+
+    def penalty():
+        return sum(StructuralLoss.apply(w, c, n) for w, c, n in picks)
+
+    return model, penalty
+
+
+def time_train_step(model, penalty, shape, *, batch: int = 8, repeats: int = 5, warmup: int = 2,
+                    device: str = "cpu") -> list[float]:
+    """Seconds of each timed SGD-momentum step (forward, cross-entropy, backward, update)."""
+    import torch
+    import torch.nn.functional as F
+
+    model = model.to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn((batch, *shape), generator=gen).to(device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    times = []
+    for i in range(warmup + repeats):
+        sync()
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        out = model(x)
+        y = torch.zeros(out.shape[0], dtype=torch.long, device=device)
+        loss = F.cross_entropy(out, y)
+        if penalty is not None:
+            loss = loss + penalty()
+        loss.backward()
+        opt.step()
+        sync()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def measure_train(networks, variant: str, modes, *, batch: int = 8, repeats: int = 5,
+                  warmup: int = 2, device: str = "cpu", threads: int = 1,
+                  sumpool: str = "cumsum") -> list[dict]:
+    """One row per network and training mode (regular first): median step milliseconds and the
+    ratio to the regular step."""
+    import torch
+
+    from .zoo import input_shape
+
+    require(repeats >= 1, "repeats must be >= 1", field="--repeats", value=repeats)
+    require(warmup >= 0, "warmup must be >= 0", field="--warmup", value=warmup)
+    require(batch >= 2, "a training step needs batch >= 2 (batch norm)", field="--batch",
+            value=batch)
+    require(threads >= 1, "threads must be >= 1", field="--threads", value=threads)
+    check_device(device)
+    modes = ["regular"] + [m for m in modes if m != "regular"]
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    rows = []
+    try:
+        for net in networks:
+            base = None
+            for mode in modes:
+                model, penalty = train_model(net, variant, mode, sumpool)
+                ts = time_train_step(model, penalty, input_shape(net), batch=batch,
+                                     repeats=repeats, warmup=warmup, device=device)
+                med = statistics.median(ts) * 1e3
+                base = med if mode == "regular" else base
+                rows.append({"network": net, "variant": variant, "mode": mode,
+                             "device": device, "threads": threads, "batch": batch,
+                             "repeats": repeats, "measured_ms": med,
+                             "measured_min_ms": min(ts) * 1e3, "measured_vs_regular": med / base})
+    finally:
+        torch.set_num_threads(old_threads)
+    return rows
+
+
 def to_csv(rows: list[dict]) -> str:
     cols = list(rows[0])
     lines = [",".join(cols)]

@@ -437,12 +437,30 @@ def regularizer_ops(layer: Layer, c: int, n: int, weights_on_chip: bool,
     return ops
 
 
-def project(w, c: int, n, methods: dict | None = None):
-    """P W = A A^+ W for a Cout x C x N_h x N_w (or Cout x C) float64 tensor, one axis at a time,
-    each by ``axis_method`` (or ``methods[axis]``): the computation the counts above describe."""
+@lru_cache(maxsize=256)
+def _axis_operator(L: int, m: int, meth: str):
+    """The shape-only factors of one axis's projection (float64, cached: they depend on
+    (L, m) alone, so a training loop builds them once): dense P, the null basis Q, or the
+    band B with the Cholesky factor of B^T B. Callers must not mutate them."""
     import torch
 
     from .structured import _band
+
+    B = _band(L, m)
+    if meth == "dense":
+        return (B @ torch.linalg.pinv(B),)
+    if meth == "complement":
+        U, _, _ = torch.linalg.svd(B, full_matrices=True)
+        return (U[:, m:].contiguous(),)
+    if meth == "factored":
+        return (B, torch.linalg.cholesky(B.T @ B))
+    raise InputError("unknown projection method", field="method", value=meth)
+
+
+def project(w, c: int, n, methods: dict | None = None):
+    """P W = A A^+ W for a Cout x C x N_h x N_w (or Cout x C) tensor, one axis at a time, each
+    by ``axis_method`` (or ``methods[axis]``): the computation the counts above describe."""
+    import torch
 
     two_d = w.dim() == 2
     if two_d:
@@ -452,26 +470,22 @@ def project(w, c: int, n, methods: dict | None = None):
     out = w
     for dim, (axis, L, m) in zip((1, 2, 3), (("c", C, c), ("h", Nh, min(nh, Nh)),
                                              ("w", Nw, min(nw_, Nw)))):
-        meth = (methods or {}).get(axis) or axis_method(L, m)
         if m == L:
             continue
+        meth = (methods or {}).get(axis) or axis_method(L, m)
+        ops = [t.to(dtype=w.dtype, device=w.device) for t in _axis_operator(L, m, meth)]
         x = out.movedim(dim, -1)
-        B = _band(L, m, w.dtype)
         if meth == "dense":
-            P = B @ torch.linalg.pinv(B)
-            x = x @ P.T
+            x = x @ ops[0].T
         elif meth == "complement":
-            U, _, _ = torch.linalg.svd(B, full_matrices=True)
-            Q = U[:, m:]
+            Q = ops[0]
             x = x - (x @ Q) @ Q.T
-        elif meth == "factored":
-            chol = torch.linalg.cholesky(B.T @ B)
+        else:
+            B, chol = ops
             t = (x @ B).unsqueeze(-1)                      # B^T x: the m window sums
             y = torch.linalg.solve_triangular(chol, t, upper=False)
             y = torch.linalg.solve_triangular(chol.T, y, upper=True).squeeze(-1)
             x = y @ B.T                                    # B y: back to length L
-        else:
-            raise InputError("unknown projection method", field=axis, value=meth)
         out = x.movedim(-1, dim)
     return out.reshape(out.shape[0], C) if two_d else out
 

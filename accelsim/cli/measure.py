@@ -15,6 +15,13 @@ def add_arguments(p):
     p.add_argument("--arch", default="scalesim-32x32-os",
                    help="simulated speedup on this preset/arch file, printed beside the measured")
     p.add_argument("--out", help="write the rows as CSV to this file")
+    p.add_argument("--train", action="store_true",
+                   help="time one training step per mode instead (forward, loss, backward, "
+                        "SGD momentum; on the CPU, and on CUDA too when present), beside the "
+                        "simulated step ratio on --arch (docs/training.md)")
+    p.add_argument("--modes", default="regular,regularized,direct",
+                   help="with --train: comma list of training modes")
+    p.add_argument("--train-batch", type=int, default=8, help="with --train: batch (>= 2)")
 
 
 def run(args) -> int:
@@ -38,6 +45,8 @@ def run(args) -> int:
         require(not Path(args.out).is_dir(), "is a folder; expected a CSV file name",
                 field="--out", value=args.out)
     arch = load_arch(args.arch)
+    if args.train:
+        return _run_train(args, arch)
     networks = args.networks or list(NETWORKS)
     rows = measure(networks, [v for v in args.variants.split(",") if v], repeats=args.repeats,
                    warmup=args.warmup, batch=args.batch, device=args.device,
@@ -62,6 +71,47 @@ def run(args) -> int:
         print(f"{r['network']:16} {r['variant']:8} {r['measured_ms']:9.2f} "
               f"{r['measured_speedup']:10.2f} {r['ideal_speedup']:8.2f} "
               f"{r['simulated_speedup']:11.2f}")
+    if args.out:
+        write_text_atomic(args.out, to_csv(rows))
+    return 0
+
+
+def _run_train(args, arch) -> int:
+    """measure --train: measured step time per mode (median), its ratio to the regular step,
+    and the simulated ratio (accelsim.training) on ``arch`` at the same batch."""
+    import torch
+
+    from ..fsio import write_text_atomic
+    from ..measure import measure_train, to_csv
+    from ..training import train_rows
+
+    modes = [m for m in args.modes.split(",") if m]
+    variant = next((v for v in args.variants.split(",") if v and v != "regular"), "regular")
+    networks = args.networks or ["resnet56"]
+    devices = [args.device]
+    if args.device == "cpu" and torch.cuda.is_available():
+        devices.append("cuda")
+    rows = []
+    for dev in devices:
+        rows += measure_train(networks, variant, modes, batch=args.train_batch,
+                              repeats=args.repeats, warmup=args.warmup, device=dev,
+                              threads=args.threads, sumpool=args.sumpool)
+    sim = {}
+    for net in networks:
+        for r in train_rows(net, variant, ["regular"] + [m for m in modes if m != "regular"],
+                            [args.train_batch], [arch]):
+            sim[(net, r["mode"])] = r["step_vs_regular"]
+    for r in rows:
+        r["simulated_arch"] = arch.name
+        r["simulated_vs_regular"] = sim[(r["network"], r["mode"])]
+    print(f"# one training step (SGD momentum), torch {', '.join(devices)}, {args.threads} "
+          f"thread(s), batch {args.train_batch}, variant {variant}, median of {args.repeats} "
+          f"after {args.warmup} warm-up; simulated on {arch.name}")
+    print(f"{'network':16} {'mode':12} {'device':6} {'ms':>10} {'measured / regular':>18} "
+          f"{'simulated / regular':>19}")
+    for r in rows:
+        print(f"{r['network']:16} {r['mode']:12} {r['device']:6} {r['measured_ms']:10.1f} "
+              f"{r['measured_vs_regular']:18.3f} {r['simulated_vs_regular']:19.3f}")
     if args.out:
         write_text_atomic(args.out, to_csv(rows))
     return 0
