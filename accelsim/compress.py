@@ -21,7 +21,8 @@ those the method applies to (small-kernel and depthwise need N > 1; low-rank and
 an ungrouped conv; channel-prune needs a single-consumer chain). Linear layers stay dense, so
 every method competes on the same layers (structured recipes may still name fc).
 
-A spec (workloads/compress/*.yaml or the user's) says per layer what to apply::
+A spec (a YAML file; ``accelsim compare --out`` writes the ones it used to specs/) says per
+layer what to apply::
 
     network: resnet18
     method: low-rank
