@@ -1,17 +1,32 @@
-"""Pareto fronts of sweep results (minimize both objectives).
+"""Pareto fronts of sweep results over any number of objectives.
 
-A point is on the front when no other point is at least as good on both objectives and strictly
-better on one. Points with identical (x, y) do not dominate each other, so all of them are on
-the front when one is; the front is listed by (x, y, key), so ties come out in a fixed order.
+A point is on the front when no other point is at least as good on every objective and strictly
+better on one. Points with identical objective vectors do not dominate each other, so all of them
+are on the front when one is; the front is listed by (objective vector, key), so ties come out in
+a fixed order. Objectives are minimized, except the speedup metrics (``MAXIMIZE``), which are
+negated before the dominance test.
 """
 
 from __future__ import annotations
 
 import math
 
+# metrics where more is better; every other objective is minimized
+MAXIMIZE = frozenset({"speedup_over_regular", "ideal_speedup", "realized_speedup",
+                      "realized_over_ideal", "utilization", "compute_util"})
+# axis labels for the common metrics (others: the column name)
+LABELS = {"latency_ms": "latency (ms)", "energy_uj": "energy (µJ per inference)",
+          "area_mm2": "area (mm²)", "total_cycles": "cycles", "dram_bytes": "DRAM traffic (bytes)",
+          "speedup_over_regular": "speedup over regular twin (×)", "edp": "energy × delay"}
+
+
+def label(metric: str) -> str:
+    return LABELS.get(metric, metric)
+
 
 def pareto_front(xs, ys, keys=None) -> list[int]:
-    """Indices of the non-dominated points, ordered by (x, y, key). NaN points are ignored.
+    """2-D front: indices of the non-dominated points, ordered by (x, y, key). NaN points are
+    ignored.
 
     O(n log n): sort by x, then keep, for each distinct x, the points at that x's lowest y when
     that y is strictly below every lower x's best y."""
@@ -33,41 +48,79 @@ def pareto_front(xs, ys, keys=None) -> list[int]:
     return front
 
 
-def dominated_brute(xs, ys, i) -> bool:
-    """O(n) reference: is point i dominated by any other point?"""
-    return any(xs[q] <= xs[i] and ys[q] <= ys[i] and (xs[q] < xs[i] or ys[q] < ys[i])
-               for q in range(len(xs)) if q != i)
+def pareto_front_nd(columns, keys=None) -> list[int]:
+    """N-D front (all minimized): ``columns`` is one sequence per objective, all of length n.
+    Returns the indices of the non-dominated points ordered by (objective vector, key); a point
+    with a NaN in any objective is ignored.
+
+    Sort-filter: after a lexicographic sort a point can only be dominated by one before it, and
+    a point dominated by a dominated point is dominated by that point's dominator, so each point
+    is compared only with the front found so far (O(n·f·d), f the front size)."""
+    import numpy as np
+
+    cols = [np.asarray(c, dtype=float) for c in columns]
+    n = len(cols[0]) if cols else 0
+    keys = list(keys) if keys is not None else list(range(n))
+    pts = np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+    ok = [i for i in range(n) if not np.isnan(pts[i]).any()]
+    ok.sort(key=lambda i: (tuple(pts[i]), keys[i]))
+    front: list[int] = []
+    fpts = np.zeros((0, pts.shape[1]))
+    for i in ok:
+        p = pts[i]
+        if len(front) and ((fpts <= p).all(axis=1) & (fpts < p).any(axis=1)).any():
+            continue
+        front.append(i)
+        fpts = np.vstack([fpts, p])
+    return front
 
 
-def plot_front(df, front_df, x: str, y: str, color: str | None, title: str, out_dir) -> list:
-    """All points (grey, or coloured by ``color``) with the front drawn as a staircase; PNG and
-    SVG, deterministic (no timestamps in the SVG)."""
+def signed_columns(df, objectives) -> list:
+    """The objective columns as minimized quantities (maximized metrics negated)."""
+    return [(-df[o] if o in MAXIMIZE else df[o]).astype(float).tolist() for o in objectives]
+
+
+def plot_projections(df, on_front, objectives, title: str, out_dir, formats=("png",)) -> list:
+    """Every 2-D projection of the objectives (one panel per pair): dominated points faded,
+    front points solid; circles regular, triangles structured. The N-D front need not be a
+    staircase in a projection, so front points are only marked, not joined."""
+    import itertools
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["svg.hashsalt"] = "accelsim"
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    if color:
-        sc = ax.scatter(df[x], df[y], c=df[color], s=14, cmap="viridis", alpha=0.8,
-                        label="points")
-        fig.colorbar(sc, ax=ax, label=color)
-    else:
-        ax.scatter(df[x], df[y], s=14, color="0.6", label="points")
-    ax.step(front_df[x], front_df[y], where="post", color="C3", lw=1.5)
-    ax.scatter(front_df[x], front_df[y], s=30, facecolors="none", edgecolors="C3",
-               label=f"Pareto front ({len(front_df)})")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(title)
-    ax.legend(loc="best", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    paths = []
-    for ext in ("png", "svg"):
-        p = out_dir / f"pareto.{ext}"
-        fig.savefig(p, metadata={"Date": None} if ext == "svg" else {"Software": None})
-        paths.append(p)
-    plt.close(fig)
-    return paths
+    from .plots import PALETTE, save
+
+    pairs = list(itertools.combinations(objectives, 2)) or [(objectives[0], objectives[0])]
+    ncol = min(3, len(pairs))
+    nrow = -(-len(pairs) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.9 * nrow + 0.6), squeeze=False)
+    structured = (df["variant"] != "regular").to_numpy() if "variant" in df else \
+        [False] * len(df)
+    front = list(on_front)
+    for ax, (x, y) in zip(axes.flat, pairs):
+        for is_front, alpha, size, color, lab in (
+                (False, 0.25, 14, "0.55", "dominated"),
+                (True, 0.95, 34, PALETTE["realized"], "on the front")):
+            for is_struct, marker, kind in ((False, "o", "regular"), (True, "^", "structured")):
+                sel = [f == is_front and s == is_struct for f, s in zip(front, structured)]
+                if not any(sel):
+                    continue
+                sub = df[sel]
+                pts = ax.scatter(sub[x], sub[y], s=size, marker=marker, alpha=alpha,
+                                 color=color if not (is_front and is_struct)
+                                 else PALETTE["pool"], edgecolors="none",
+                                 label=f"{kind}, {lab}")
+                pts.set_gid(f"{'front' if is_front else 'dominated'}__{kind}__{x}__{y}")
+        ax.set_xlabel(label(x) + (" ↑ better" if x in MAXIMIZE else ""))
+        ax.set_ylabel(label(y) + (" ↑ better" if y in MAXIMIZE else ""))
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(pairs):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return save(fig, out_dir, "pareto", formats)

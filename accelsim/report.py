@@ -136,7 +136,8 @@ LAYER_CSV_COLUMNS = ["arch", "network", "variant", "layer", "op", "engine", "M",
                      "cycles_array", "cycles_pool", "cycles_vector", "cycles_stall",
                      "compute_cycles", "pool_cycles", "vector_cycles", "stall_cycles",
                      "total_cycles", "compute_util", "sram_bytes", "dram_bytes", "latency_us",
-                     "energy_pj", "bound"]
+                     "energy_pj", "bound", "pool_schedule", "array_wait_cycles",
+                     "staging_peak_words", "fused_cycles"]
 
 
 def table_columns(rows: list[dict]) -> list[tuple]:
@@ -210,4 +211,6 @@ def layer_rows(df, arch_name: str, network: str, variant: str) -> list[dict]:
     parts = layer_cycle_parts(df)
     full = df.assign(arch=arch_name, network=network, variant=variant, **{
         c: parts[c] for c in parts.columns})
-    return full[LAYER_CSV_COLUMNS].to_dict("records")
+    # the pool unit's schedule columns come from simulate when it models them
+    cols = [c for c in LAYER_CSV_COLUMNS if c in full.columns]
+    return full[cols].to_dict("records")
