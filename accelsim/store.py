@@ -114,6 +114,26 @@ def release_lock(path: str | os.PathLike, fd: int | None) -> None:
     os.close(fd)
 
 
+TWIN_METRIC = "speedup_over_regular"
+
+
+def twin_speedups(rows) -> dict[str, float]:
+    """key -> regular twin's total_cycles / this point's total_cycles, for every point whose
+    regular twin (same arch, network and batch, variant ``regular``) is in ``rows``
+    ([(key, point, metrics)]); a regular point is its own twin (1.0). Cycles, not latency: the
+    twin has the same clock, and cycles are integers, so the ratio is exact to the last bit."""
+    def twin(point):
+        return _canon([point["arch"], point["network"], point["batch"]])
+
+    base = {twin(p): m.get("total_cycles") for _, p, m in rows if p["variant"] == "regular"}
+    out = {}
+    for key, p, m in rows:
+        reg, cyc = base.get(twin(p)), m.get("total_cycles")
+        if reg and cyc:
+            out[key] = reg / cyc
+    return out
+
+
 class Store:
     """The writer side. ``create`` refuses an existing file; ``open_resume`` validates first.
     Both take the store's lock first (see the module docstring) and keep it until ``close``."""
@@ -195,6 +215,18 @@ class Store:
                 "INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?)",
                 [(k, i, _canon(p), _canon(m)) for k, i, p, m in rows])
         return cur.rowcount
+
+    def add_twin_speedups(self) -> int:
+        """Store each point's ``speedup_over_regular`` (see ``twin_speedups``) in its metrics;
+        run after every batch of points is in, since a point's twin may come later."""
+        rows = [(k, json.loads(p), json.loads(m)) for k, p, m in
+                self.con.execute("SELECT key, point, metrics FROM results ORDER BY idx, key")]
+        sp = twin_speedups(rows)
+        upd = [(_canon({**m, TWIN_METRIC: sp[k]}), k) for k, _, m in rows
+               if k in sp and m.get(TWIN_METRIC) != sp[k]]
+        with self.con:
+            self.con.executemany("UPDATE results SET metrics = ? WHERE key = ?", upd)
+        return len(upd)
 
     def close(self) -> None:
         # leave WAL mode: the WAL is folded back and the store is one self-contained file again,

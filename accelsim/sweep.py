@@ -224,14 +224,17 @@ def _parse_constraint(raw, src: str, metrics: set[str]) -> Constraint:
 @lru_cache(maxsize=4)
 def metric_names(evaluator: str = "fast") -> frozenset:
     """The numbers one evaluation reports (the keys of ``summarize``), from a one-layer run."""
+    from .store import TWIN_METRIC
+
     if evaluator == "toy":
-        return frozenset(TOY_METRICS)
+        return frozenset(TOY_METRICS + (TWIN_METRIC,))
     from . import fastpath
     from .workload import Layer, Workload
 
     wl = Workload("probe", "regular", (Layer("probe", "conv2d", (4, 4, 4), (4, 4, 4)),))
     arch = Arch("probe", 4, 4, "os", 1, 1, 1, pool=PoolUnit())
-    return frozenset(k for k, v in fastpath.evaluate(wl, arch).items() if _num(v))
+    return frozenset([k for k, v in fastpath.evaluate(wl, arch).items() if _num(v)]
+                     + [TWIN_METRIC])
 
 
 def load_spec(path: str | os.PathLike) -> Spec:
@@ -519,6 +522,7 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
         stats = {"points": len(pts), "already": len(pts) - len(todo), "computed": 0,
                  "restarts": 0}
         if not todo:
+            store.add_twin_speedups()  # a store from before the metric existed gains it
             return stats
         workers = max(1, int(workers))
         size = chunk or max(1, min(64, len(todo) // (workers * 8) or 1))
@@ -534,6 +538,7 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
                     bar.update(len(c))
         finally:
             bar.close()
+        store.add_twin_speedups()
         return stats
     finally:
         store.close()  # releases the lock

@@ -16,6 +16,9 @@ def add_arguments(p):
     p.add_argument("--detail-network",
                    help="network of the per-layer and roofline plots (default: the first)")
     p.add_argument("--no-plots", action="store_true", help="tables only")
+    p.add_argument("--formats", default="png",
+                   help="plot files to write, comma list of png,svg (default png; report.html "
+                        "inlines every plot as SVG either way)")
     p.add_argument("--measure", action="store_true",
                    help="also time the torch models on this CPU (accelsim measure) and add the "
                         "measured speedup (slow: minutes for every network)")
@@ -34,6 +37,9 @@ def run(args) -> int:
 
     # validate everything before any work or any write
     check_batch(args.batch)
+    from ..plots import parse_formats
+
+    formats = parse_formats(args.formats)
     archs = [load_arch(a) for a in args.arch]
     names = [a.name for a in archs]
     require(len(set(names)) == len(names), "the same arch twice", field="--arch", value=names)
@@ -97,29 +103,35 @@ def run(args) -> int:
                     + report.to_markdown(lr, report.LAYER_COLUMNS))
                 stem.with_suffix(".tex").write_text(
                     report.to_latex(lr, report.LAYER_COLUMNS, group=("variant",)))
-        pngs = []
-        if not args.no_plots:
-            from .. import html, plots
+        svgs: dict = {}  # figure stem -> SVG text, inlined in report.html
+        from .. import html
 
-            plots.speedup_plot(rows, tmp)
-            pngs.append(("speedup.png", "ideal vs realized speedup per network and arch"))
-            plots.cycle_breakdown_plot(rows, tmp)
-            pngs.append(("cycle_breakdown.png", "network cycles by unit"))
-            plots.energy_plot(rows, tmp)
-            pngs.append(("energy_breakdown.png", "energy by component"))
+        if not args.no_plots:
+            from .. import plots
+
+            kw = {"formats": formats, "svg_sink": svgs}
+            plots.heatmap_plot(rows, tmp, **kw)
+            plots.speedup_plot(rows, tmp, **kw)
+            plots.cycle_breakdown_plot(rows, tmp, **kw)
+            plots.energy_plot(rows, tmp, **kw)
             for arch in archs:
                 fr = [(v, frames[(arch.name, detail, v)]) for v in variants]
-                stem = f"layers_{arch.name}_{detail}"
-                plots.layer_breakdown_plot(fr, arch.name, detail, tmp, stem)
-                pngs.append((f"{stem}.png", f"{detail} per-layer cycles on {arch.name}"))
-                stem = f"roofline_{arch.name}_{detail}"
-                plots.roofline_plot([(f"{detail}:{v}", df) for v, df in fr], arch, tmp, stem)
-                pngs.append((f"{stem}.png", f"roofline of {detail}'s layers on {arch.name}"))
-        else:
-            from .. import html
-        (tmp / "report.html").write_text(html.render(rows, tmp, pngs,
-                                                     "accelsim speedup report", notes))
+                plots.layer_breakdown_plot(fr, arch.name, detail, tmp,
+                                           f"layers_{arch.name}_{detail}", **kw)
+                plots.roofline_plot([(f"{detail}:{v}", df) for v, df in fr], arch, tmp,
+                                    f"roofline_{arch.name}_{detail}", **kw)
+        import shlex
+
+        from .. import __version__
+
+        command = shlex.join(["accelsim", "speedup", "--arch", *names, "--networks", *networks,
+                              "--variants", ",".join(variants[1:]), "--batch", str(args.batch),
+                              "--detail-network", detail, "--out", str(args.out)]
+                             + (["--measure"] if args.measure else []))
+        (tmp / "report.html").write_text(html.render(
+            rows, layer_rows, archs, svgs, "accelsim speedup report", notes, command=command,
+            version=__version__, date=html.report_date()))
     print(report.to_markdown(structured, report.HEADLINE_COLUMNS))
     print(f"wrote {out}/: speedup.csv .md .tex, headline.md .tex, layers.csv, layers/, "
-          f"report.html" + ("" if args.no_plots else ", plots (PNG, SVG)"))
+          f"report.html" + ("" if args.no_plots else f", plots ({', '.join(formats)})"))
     return 0
