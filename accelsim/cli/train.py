@@ -28,6 +28,14 @@ MD_COLUMNS = [
 KERNEL_COLUMNS = ["arch", "kernel", "batch", "cycles", "cycles_regularizer", "reg_share"]
 
 
+def _arch_batches(spec: str, batches: list[int]) -> tuple[str, list[int]]:
+    """``ARCH@8,32`` -> (ARCH, [8, 32]); a plain ARCH runs at ``batches``."""
+    name, at, tail = spec.rpartition("@")
+    if at and tail and all(t.strip().isdigit() for t in tail.split(",")):
+        return name, _ints(tail, "--arch")
+    return spec, batches
+
+
 def _ints(text: str, field: str) -> list[int]:
     from ..errors import InputError, check_batch
 
@@ -102,7 +110,9 @@ def add_arguments(p):
     p.add_argument("--mode", default="regular,regularized,direct",
                    help="comma list of regular, regularized, direct (default: all three)")
     p.add_argument("--batch", default="8,32,256", help="comma list of batch sizes")
-    p.add_argument("--arch", nargs="+", default=["tpu-v1"], help="presets or arch files")
+    p.add_argument("--arch", nargs="+", default=["tpu-v1"],
+                   help="presets or arch files; ARCH@8,32 runs that arch at those batches "
+                        "instead of --batch")
     p.add_argument("--networks", nargs="+",
                    help="more networks in the same table and plot (same variant)")
     p.add_argument("--kernel-batches", default="",
@@ -144,11 +154,12 @@ def run(args) -> int:
             "(--variant A, B or a recipe YAML)", field="--mode", value=args.mode)
     batches = _ints(args.batch, "--batch")
     kb = _ints(args.kernel_batches, "--kernel-batches") if args.kernel_batches else batches
-    archs = [load_arch(a) for a in args.arch]
+    arch_batches = [_arch_batches(a, batches) for a in args.arch]
+    archs = [load_arch(a) for a, _ in arch_batches]
     out = check_out_dir(Path(args.out), args.force) if args.out else None
     networks = [args.network] + list(args.networks or [])
     require(1 <= args.workers <= 64, "must be in 1..64", field="--workers", value=args.workers)
-    tasks = [(net, args.variant, modes, batches, a) for net in networks for a in args.arch]
+    tasks = [(net, args.variant, modes, b, a) for net in networks for a, b in arch_batches]
     if args.workers > 1 and len(tasks) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
