@@ -13,7 +13,8 @@ The model is a max-plus system of earliest times, solved in one pass over items 
 Only rows holding a value's *first* use can wait (later reads find it staged), so the array side
 is a sorted list of first-use events, and a_t = t + (the largest lateness of an event up to t).
 A used item holds a slot from its issue to the end of the cycle of its last use; slots free in
-last-use order, so the held items sit in a heap keyed by last-use row. The buffer deadlocks when it
+last-use order, which is static, so the held items are a window of the used items sorted by
+last-use row. The buffer deadlocks when it
 is full of items whose last use lies at or after a row that waits for an item not yet made.
 
 The array's demand is SCALE-Sim's ifmap demand matrix of the conv over the pooled map, the same
@@ -301,71 +302,34 @@ def _refold_need(values, fold_first_item, fold_id, pg_arr, stamp_words):
 
 # ---- the coupled schedule --------------------------------------------------------------------
 @njit(cache=True)
-def _heap_push(h, n, key):
-    h[n] = key
-    i = n
-    while i > 0:
-        p = (i - 1) >> 1
-        if h[p] <= h[i]:
-            break
-        h[p], h[i] = h[i], h[p]
-        i = p
-    return n + 1
-
-
-@njit(cache=True)
-def _heap_pop(h, n):
-    n -= 1
-    h[0] = h[n]
-    i = 0
-    while True:
-        lft = 2 * i + 1
-        if lft >= n:
-            break
-        m = lft
-        if lft + 1 < n and h[lft + 1] < h[lft]:
-            m = lft + 1
-        if h[i] <= h[m]:
-            break
-        h[i], h[m] = h[m], h[i]
-        i = m
-    return n
-
-
-@njit(cache=True)
-def _offset_at(row, ev_row, ev_off, n_sched):
-    """a_row - row: the lateness of the last scheduled first-use event at or before ``row``."""
-    lo, hi = 0, n_sched
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if ev_row[mid] <= row:
-            lo = mid + 1
-        else:
-            hi = mid
-    return ev_off[lo - 1] if lo > 0 else 0
-
-
-@njit(cache=True)
-def _schedule(need, last_row, ev_row, ev_item, lb, ports, lanes, depth, slots):
+def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports, lanes, depth,
+              slots):
     """Solve the recurrences of the module docstring. ``need``: need'(i) per item (-1: none);
     ``last_row``: last use per item (-1: unused); events (row, max item first used there) sorted
-    by row; ``slots`` < 0: unbounded. Returns (deadlock, p, ev_off, events scheduled)."""
+    by row; ``lr_sorted``/``ev_k_sorted``: the used items' last rows in ascending order and the
+    last event at or before each; ``slots`` < 0: unbounded. Returns (deadlock, p, ev_off,
+    events scheduled).
+
+    Slots free in last-row order, and a held item never waits behind one not yet made: when a
+    slot is freed at last row lr, every row <= lr is scheduled, and an item not yet made is
+    first read after them. So the items to free are the static ascending list of last rows,
+    walked by one pointer (no heap)."""
     n_items = need.shape[0]
     n_ev = ev_row.shape[0]
     p = np.zeros(n_items, np.int64)
     ev_off = np.zeros(n_ev, np.int64)
-    ring_r = np.zeros(ports, np.int64)
-    hcap = 1
-    if slots >= 0:
-        hcap = max(1, min(n_items, slots + 1))
-    heap = np.empty(hcap, np.int64)
-    hn = 0
+    staged = 0       # used items issued
+    sp = 0           # used items freed (a prefix of lr_sorted)
     e = 0
     off = 0
     prev_p = 0
+    # the reader as (cycle of its last read, words read in that cycle): with r monotone,
+    # r_j >= r_{j-P} + 1 binds only when the last P words share a cycle. Words between two
+    # changes of q(j) (the item the lookahead waits for) are read in one step.
     j = 0            # next word to read
-    r_prev = 0
-    q = -1           # the last item the reader has waited for
+    cc = 0
+    used = 0
+    q = -1
     for i in range(n_items):
         # demand rows whose first-use items are all made
         while e < n_ev and ev_item[e] < i:
@@ -377,30 +341,34 @@ def _schedule(need, last_row, ev_row, ev_item, lb, ports, lanes, depth, slots):
         t = prev_p
         if i >= lanes and p[i - lanes] + 1 > t:
             t = p[i - lanes] + 1
-        # the reader, up to this item's last word
-        while j <= need[i]:
-            rj = r_prev
-            if j >= ports and ring_r[j % ports] + 1 > rj:
-                rj = ring_r[j % ports] + 1
+        target = need[i]
+        while j <= target:
             while q + 1 < i and need[q + 1] < j - lb:
                 q += 1
-            if q >= 0 and p[q] + 1 > rj:
-                rj = p[q] + 1
-            ring_r[j % ports] = rj
-            r_prev = rj
-            j += 1
-        if need[i] >= 0 and r_prev > t:
-            t = r_prev
-        if slots >= 0 and last_row[i] >= 0:
-            while hn >= slots:
-                lr = heap[0]
-                if e < n_ev and ev_row[e] <= lr:
-                    return True, p, ev_off, e       # its last use waits for this item: deadlock
-                free = lr + _offset_at(lr, ev_row, ev_off, e) + 1
-                if free > t:
-                    t = free
-                hn = _heap_pop(heap, hn)
-            hn = _heap_push(heap, hn, last_row[i])
+            seg_end = target
+            if q + 1 < i and need[q + 1] + lb < seg_end:
+                seg_end = need[q + 1] + lb
+            if q >= 0 and p[q] + 1 > cc:
+                cc = p[q] + 1
+                used = 0
+            total = used + seg_end - j + 1
+            cc += (total - 1) // ports
+            used = (total - 1) % ports + 1
+            j = seg_end + 1
+        if target >= 0 and cc > t:
+            t = cc
+        if last_row[i] >= 0:
+            if slots >= 0:
+                while staged - sp >= slots:
+                    lr = lr_sorted[sp]
+                    if e < n_ev and ev_row[e] <= lr:
+                        return True, p, ev_off, e   # its last use waits for this item: deadlock
+                    k = ev_k_sorted[sp]
+                    free = lr + (ev_off[k] if k >= 0 else 0) + 1
+                    if free > t:
+                        t = free
+                    sp += 1
+            staged += 1
         p[i] = t
         prev_p = t
     while e < n_ev:
@@ -412,20 +380,36 @@ def _schedule(need, last_row, ev_row, ev_item, lb, ports, lanes, depth, slots):
     return False, p, ev_off, e
 
 
-def _peak(p: np.ndarray, last_row: np.ndarray, ev_row: np.ndarray, ev_off: np.ndarray) -> int:
-    """Most used items staged at once: at each issue, issued-so-far minus freed-by-then."""
-    used = last_row >= 0
-    if not used.any():
-        return 0
-    lr = last_row[used]
-    k = np.searchsorted(ev_row, lr, side="right")
-    off = np.where(k > 0, ev_off[np.maximum(k - 1, 0)], 0)
-    free = np.sort(lr + off + 1)
-    pu = p[used]
-    held = np.arange(1, pu.size + 1) - np.searchsorted(free, pu, side="right")
-    # items issued in the same cycle: the count after the cycle's last issue is what is held
-    last_in_cycle = np.append(pu[1:] != pu[:-1], True)
-    return int(held[last_in_cycle].max())
+@njit(cache=True)
+def _peak(p, last_row, lr_sorted, ev_k_sorted, ev_off):
+    """Most used items staged at once: at each cycle's last issue, issued so far minus freed by
+    then. An item frees the cycle after its last use, a_t + 1 = t + the lateness of the last
+    event at or before t + 1; a_t rises with t, so frees come in last-row order, which
+    ``_prepare`` sorted once (with each last row's event index)."""
+    n = lr_sorted.shape[0]
+    best = 0
+    f = 0
+    issued = 0
+    prev = -1
+    for i in range(last_row.shape[0]):
+        if last_row[i] < 0:
+            continue
+        t = p[i]
+        if t != prev and issued > 0:
+            while f < n and lr_sorted[f] + (ev_off[ev_k_sorted[f]] if ev_k_sorted[f] >= 0
+                                            else 0) + 1 <= prev:
+                f += 1
+            if issued - f > best:
+                best = issued - f
+        issued += 1
+        prev = t
+    if issued > 0:
+        while f < n and lr_sorted[f] + (ev_off[ev_k_sorted[f]] if ev_k_sorted[f] >= 0
+                                        else 0) + 1 <= prev:
+            f += 1
+        if issued - f > best:
+            best = issued - f
+    return best
 
 
 def _events(first_row: np.ndarray, item: np.ndarray):
@@ -464,7 +448,8 @@ def cosim_pair(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
                   arch.pool.input_words_per_cycle, pipeline_depth(pool, arch))
 
 
-@lru_cache(maxsize=4096)
+# first/last use of every pooled value of a conv on one array: two arrays of its pooled map
+@lru_cache(maxsize=64)
 def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
     """The conv's demand as first/last uses per pooled value (cached: every order, buffer and
     unit of a design sweep shares it)."""
@@ -536,20 +521,38 @@ def _refold_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str,
         else need, words
 
 
-@lru_cache(maxsize=8192)
-def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
-           order: str, staging_words: int | None, lanes: int, ports: int,
-           depth: int) -> PairSchedule:
+@dataclass(frozen=True)
+class _Items:
+    """A pair's production sequence in one order, ready for ``_schedule``: it depends on the
+    conv's demand, the array geometry and the order, never on lanes, ports, depth or buffer, so
+    a design sweep over the unit prepares it once."""
+
+    need: np.ndarray         # need'(i) per item
+    last_row: np.ndarray     # last use per item (-1: unused)
+    ev_row: np.ndarray       # first-use events: rows ...
+    ev_item: np.ndarray      # ... and the largest item first used there
+    lr_sorted: np.ndarray    # last rows of the used items, sorted (the order slots free in)
+    ev_k_sorted: np.ndarray  # the last event at or before each of them (-1: none)
+    words: int               # read-sequence length
+    values_used: int
+    pooled: int
+    reads: int               # the array's operand reads (served from the staging buffer)
+    compute: int             # the conv's compute cycles (T - 1)
+    lookahead: int
+
+
+# a pair's items are a few arrays of its pooled values: keep the last few dozen pairs
+@lru_cache(maxsize=64)
+def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
+             order: str) -> _Items:
     pg = _pool_geom(pool, batch)
     mp, ia, rpf, first, last, reads = _demand(conv, rows, cols, dataflow, batch)
     LW = max(rows, cols)
     V = ia.space
     used = first >= 0
-    values_used = int(used.sum())
     if order == "refold":
         values, first_row, last_row, need, words = _refold_items(pool, conv, rows, cols,
                                                                  dataflow, batch)
-        item = np.arange(values.size, dtype=np.int64)
     else:
         if order == "nhwc":
             values = np.arange(V, dtype=np.int64)
@@ -560,9 +563,9 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
         else:  # demand: every used value once, by (first-use row, lane)
             uv = np.flatnonzero(used)
             values = uv[np.argsort(first[uv], kind="stable")].astype(np.int64)
-        item_of_value = np.full(V, np.iinfo(np.int64).max, np.int64)
-        item_of_value[values] = np.arange(values.size, dtype=np.int64)
         if order == "demand":
+            item_of_value = np.full(V, np.iinfo(np.int64).max, np.int64)
+            item_of_value[values] = np.arange(values.size, dtype=np.int64)
             need, words = _first_touch_need(item_of_value, values.size, pg)
         else:
             need = np.maximum.accumulate(_need_raster(values, pg, order)) if values.size else \
@@ -571,26 +574,37 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
         fv = first[values]
         first_row = np.where(fv >= 0, fv // LW, -1)
         last_row = last[values]
-        item = np.arange(values.size, dtype=np.int64)
-    compute = mp.folds * rpf - 1
+    item = np.arange(last_row.size, dtype=np.int64)
     sel = first_row >= 0
     ev_row, ev_item = _events(first_row[sel], item[sel]) if sel.any() else (
         np.zeros(0, np.int64), np.zeros(0, np.int64))
+    lr_sorted = np.sort(last_row[last_row >= 0]).astype(np.int64)
+    ev_k = (np.searchsorted(ev_row, lr_sorted, side="right") - 1).astype(np.int64)
+    return _Items(np.ascontiguousarray(need, np.int64), np.ascontiguousarray(last_row, np.int64),
+                  ev_row, ev_item, lr_sorted, ev_k, int(words), int(used.sum()), V, int(reads),
+                  mp.folds * rpf - 1, _lookahead_words(pg, order))
+
+
+@lru_cache(maxsize=16384)
+def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
+           order: str, staging_words: int | None, lanes: int, ports: int,
+           depth: int) -> PairSchedule:
+    it = _prepare(pool, conv, rows, cols, dataflow, batch, order)
     slots = -1 if staging_words is None else int(staging_words)
-    dead, p, ev_off, _ = _schedule(need.astype(np.int64), last_row.astype(np.int64), ev_row,
-                                   ev_item, _lookahead_words(pg, order), ports, lanes, depth,
-                                   slots)
-    first_row0 = int(ev_row[0]) if ev_row.size else -1
-    common = dict(order=order, compute_cycles=compute, items_made=int(values.size),
-                  items_staged=int((last_row >= 0).sum()),
-                  values_used=values_used, pooled_values=V, input_words_read=int(words),
-                  staging_reads=int(reads), first_demand_row=first_row0)
+    dead, p, ev_off, _ = _schedule(it.need, it.last_row, it.ev_row, it.ev_item, it.lr_sorted,
+                                   it.ev_k_sorted, it.lookahead, ports, lanes, depth, slots)
+    common = dict(order=order, compute_cycles=it.compute, items_made=int(it.need.size),
+                  items_staged=int((it.last_row >= 0).sum()), values_used=it.values_used,
+                  pooled_values=it.pooled, input_words_read=it.words, staging_reads=it.reads,
+                  first_demand_row=int(it.ev_row[0]) if it.ev_row.size else -1)
     if dead:
         return PairSchedule(deadlock=True, fused_cycles=-1, array_wait_cycles=-1,
                             staging_peak_words=int(slots), **common)
     wait = int(ev_off[-1]) if ev_off.size else 0
-    return PairSchedule(deadlock=False, fused_cycles=compute + wait, array_wait_cycles=wait,
-                        staging_peak_words=_peak(p, last_row, ev_row, ev_off), **common)
+    return PairSchedule(deadlock=False, fused_cycles=it.compute + wait, array_wait_cycles=wait,
+                        staging_peak_words=int(_peak(p, it.last_row, it.lr_sorted,
+                                                     it.ev_k_sorted, ev_off)),
+                        **common)
 
 
 def staging_min_words(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
