@@ -236,6 +236,7 @@ def _svg_inline(svg: str, fig_id: str) -> str:
     """Strip the XML prolog and doctype, and make matplotlib's element ids unique per figure
     (every figure numbers its groups from 1; duplicate ids would make references ambiguous)."""
     svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)  # RDF: no use inline
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{fig_id}-{m.group(1)}"', svg)
     svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{fig_id}-{m.group(1)})", svg)
     svg = re.sub(r'xlink:href="#([^"]+)"', lambda m: f'xlink:href="#{fig_id}-{m.group(1)}"', svg)
