@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run_all.py                  # everything (~10 min on 2 cores)
     .venv/bin/python bench/run_all.py --only sweep     # some of: engine_resnet18, engine_layers,
-                                                       # sweep, mutations
+                                                       # engine_presets, sweep, mutations
 
 Each benchmark runs alone, one after another, and its output is written verbatim (atomically)
 to bench/results/<name>.md under a header with the exact command, the date (UTC), the git
@@ -35,6 +35,9 @@ JOBS = {
     "engine_layers": (["bench/bench_engine.py", "--no-zoo"],
                       "SCALE-Sim 2.0.2 vs accelsim on four ResNet-18 layers (Conv3_s, Conv4_s, "
                       "Conv5_s, FC) in one run; ResNet-50 per preset"),
+    "engine_presets": (["bench/bench_engine.py", "--no-scalesim"],
+                       "accelsim alone: ResNet-50 (regular, A) per preset from cold engine "
+                       "memos, and the zoo x presets"),
     "sweep": (["bench/bench_sweep.py"],
               "fast path vs simulate on random ResNet-50 design points, the process sweep "
               "runner, and the 14,400-point co-design grid (sweeps/codesign_grid.yaml)"),
