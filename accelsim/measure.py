@@ -196,7 +196,9 @@ def train_model(network: str, variant: str, mode: str, sumpool: str = "cumsum"):
     class StructuralLoss(torch.autograd.Function):
         @staticmethod
         def forward(ctx, w, c, n):
-            loss, grad = regularizer_grad(w, c, n)
+            # dense P per axis: one BLAS matmul each, faster in torch than the fewest-operation
+            # forms (tiny batched triangular solves); the same projection to rounding
+            loss, grad = regularizer_grad(w, c, n, DENSE)
             ctx.save_for_backward(grad)
             return loss
 
@@ -204,6 +206,8 @@ def train_model(network: str, variant: str, mode: str, sumpool: str = "cumsum"):
         def backward(ctx, g):
             (grad,) = ctx.saved_tensors
             return g * grad, None, None
+
+    DENSE = {"c": "dense", "h": "dense", "w": "dense"}
 
     def penalty():
         return sum(StructuralLoss.apply(w, c, n) for w, c, n in picks)

@@ -490,11 +490,11 @@ def project(w, c: int, n, methods: dict | None = None):
     return out.reshape(out.shape[0], C) if two_d else out
 
 
-def regularizer_grad(w, c: int, n):
+def regularizer_grad(w, c: int, n, methods: dict | None = None):
     """(loss, dloss/dW) of ||W - PW|| / ||W|| without a second projection (see module doc)."""
     import torch
 
-    r = w - project(w, c, n)
+    r = w - project(w, c, n, methods)
     nr, nw = torch.linalg.norm(r), torch.linalg.norm(w)
     return nr / nw, r / (nr * nw) - nr * w / nw ** 3
 

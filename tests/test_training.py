@@ -395,6 +395,7 @@ def test_cli_writes_tables_and_plots_deterministically(tmp_path):
     (["resnet56", "--mode", "regularized"], "--mode"),
     (["resnet56", "--variant", "A", "--mode", "fast"], "--mode"),
     (["resnet56", "--variant", "A", "--batch", "x"], "--batch"),
+    (["resnet56", "--variant", "A", "--arch", "edge-npu@0"], "--arch"),
 ])
 def test_cli_bad_input_one_line_exit_2(tmp_path, args, field):
     r = _cli("train", *args, "--out", str(tmp_path / "o"))
