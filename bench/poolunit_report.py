@@ -90,7 +90,9 @@ def speed_runs(preset: str, net: str = "resnet50:A", repeats: int = 3) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "poolunit.md"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "poolunit.md"),
+                    help="where to write the Markdown ('-': print only, as bench/run_all.py "
+                         "runs it)")
     ap.add_argument("--no-speed", action="store_true")
     args = ap.parse_args()
     from accelsim.arch import load_arch
@@ -140,9 +142,10 @@ def main() -> int:
             lines.append(f"- {preset}: {speed_runs(preset):.2f} s")
     text = "\n".join(lines) + "\n"
     print(text)
-    from accelsim.fsio import write_text_atomic
+    if args.out != "-":
+        from accelsim.fsio import write_text_atomic
 
-    write_text_atomic(args.out, text)
+        write_text_atomic(args.out, text)
     return 0
 
 
