@@ -89,7 +89,32 @@ class Arch:
         return int(kb * 1024 * 8 // self.word_bits)
 
     def with_(self, **changes) -> "Arch":
+        """A copy with ``changes``. A changed machine is not the preset it came from, so unless
+        ``name`` is given, the name records what changed (``tpu-v1+rows=128``; reports and file
+        names then never show a preset's name for other numbers). ``source`` alone keeps it."""
+        if "name" not in changes and self.name:
+            diff = {k: v for k, v in changes.items()
+                    if k != "source" and getattr(self, k, v) != v}
+            if diff:
+                changes["name"] = _derived_name(self.name, diff)
         return replace(self, **changes)
+
+
+def _derived_name(base: str, diff: dict) -> str:
+    """``base+field=value,...``: a name (and file name) for a preset with changed fields; a
+    pool unit shows the fields that differ from PoolUnit()'s defaults."""
+    def text(v):
+        if v is None:
+            return "none"
+        if isinstance(v, PoolUnit):
+            d = {f.name: getattr(v, f.name) for f in fields(PoolUnit)
+                 if getattr(v, f.name) != f.default}
+            return "(" + ",".join(f"{k}={text(x)}" for k, x in d.items()) + ")"
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v).replace("/", ":").replace("\\", ":")
+    name = base + "".join(f"+{k}={text(v)}" for k, v in sorted(diff.items()))
+    return name if len(name) <= 200 else name[:190] + "+..."
 
 
 # integer fields: (lowest, highest); number fields: (lowest, highest), both inclusive. The upper

@@ -227,10 +227,13 @@ def structure(net, recipe: Recipe):
             choice = recipe.get(l.name)
             layers.extend(structure_layer(l, *choice) if choice else (l,))
         return Workload(net.network, recipe.variant, tuple(layers), net.input_shape)
+    import copy
+
     from torch import nn
 
     from .structured import StructuredConv2d, StructuredLinear
 
+    net = copy.deepcopy(net)   # a twin: the caller's model stays as it was
     modules = dict(net.named_modules())
     for name, c, n in recipe.choices:
         m = modules.get(name)
