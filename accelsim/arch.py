@@ -159,7 +159,10 @@ def validate_arch(a: Arch) -> None:
         require(above and v <= hi, f"must be a number in {'(0' if lo == 0 else f'[{lo:g}'}, "
                 f"{hi:g}]", source=src, field=f, value=v)
     for f in ("ifmap", "filter", "ofmap"):
-        require(a.sram_words(f) >= 1, f"holds no {a.word_bits}-bit word", source=src,
+        # each SRAM is double-buffered: two halves of at least one word (with one word in all,
+        # the memory walk never advances)
+        require(a.sram_words(f) >= 2, f"holds {a.sram_words(f)} {a.word_bits}-bit word(s); "
+                "at least 2 are needed (a double-buffered SRAM)", source=src,
                 field=f"{f}_sram_kb", value=getattr(a, f"{f}_sram_kb"))
     require(a.dataflow in DATAFLOWS, f"unknown dataflow; expected one of {DATAFLOWS}",
             source=src, field="dataflow", value=a.dataflow)
@@ -253,7 +256,56 @@ def list_presets() -> list[str]:
 def load_yaml_arch(path: Path) -> Arch:
     from .yamlio import load_yaml
 
-    return arch_from_dict(load_yaml(path, "arch file"), str(path))
+    d = load_yaml(path, "arch file")
+    src = str(path)
+    if not isinstance(d, dict):
+        return arch_from_dict(d, src)   # its error
+    d, given = _yaml_defaults(d, src)
+    arch = arch_from_dict(d, src)       # every value checked before their combination
+    _check_combination(arch, given, src)
+    return arch
+
+
+# Rules of an arch YAML beyond single values (docs/arch.md): a key the chosen mode would
+# ignore, or two keys for one quantity, is an error, not a silent choice.
+def _yaml_defaults(d: dict, src: str) -> tuple[dict, set]:
+    """``d`` with ``dram_gbps`` turned into words/cycle and the user-mode stall model defaulted
+    to ``overlap``; and the keys the file gave."""
+    given = set(d)
+    d = dict(d)
+    if "dram_gbps" in d:
+        require("dram_bw_words_per_cycle" not in d, "give the DRAM bandwidth once: "
+                "dram_gbps or dram_bw_words_per_cycle", source=src, field="dram_gbps",
+                value=d["dram_gbps"])
+        gbps = d.pop("dram_gbps")
+        require(is_number(gbps) and 0 < gbps <= MAX_DRAM_BW, f"must be a number in (0, "
+                f"{MAX_DRAM_BW:g}] (GB/s, 1e9 bytes per second)", source=src,
+                field="dram_gbps", value=gbps)
+        clock, bits = d.get("clock_mhz", 1000.0), d.get("word_bits", 8)
+        if is_number(clock) and clock > 0 and is_int(bits) and bits > 0:
+            # GB/s over the clock, in words: 34 GB/s at 700 MHz, 8-bit words = 48.57/cycle
+            d["dram_bw_words_per_cycle"] = gbps * 1e9 / (clock * 1e6) / (bits / 8)
+    if d.get("bandwidth_mode") == "user":
+        d.setdefault("stall_model", "overlap")
+    return d, given
+
+
+def _check_combination(a: Arch, given: set, src: str) -> None:
+    bw_key = "dram_gbps" if "dram_gbps" in given else "dram_bw_words_per_cycle"
+    if a.bandwidth_mode == "calc":
+        for k in ("stall_model", bw_key):
+            require(k not in given, "ignored in calc bandwidth mode (stall-free, the DRAM "
+                    "bandwidth is reported, not enforced): remove it or set bandwidth_mode: "
+                    "user", source=src, field=k, value=None)
+        return
+    require(bw_key in given, "bandwidth_mode user needs the DRAM bandwidth: "
+            "dram_bw_words_per_cycle or dram_gbps", source=src, field="dram_bw_words_per_cycle",
+            value=None)
+    if a.stall_model == "scalesim" and bw_key == "dram_gbps":
+        require(float(a.dram_bw_words_per_cycle).is_integer(),
+                f"stall_model scalesim moves whole words per cycle; this is "
+                f"{a.dram_bw_words_per_cycle:g} words/cycle (use stall_model: overlap, or "
+                "dram_bw_words_per_cycle)", source=src, field="dram_gbps", value=None)
 
 
 _CFG_KEYS = {  # SCALE-Sim v2 key -> (Arch field, type)
