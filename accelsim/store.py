@@ -7,6 +7,8 @@ Schema (docs/sweeps.md)::
             idx INTEGER NOT NULL,                -- the point's index in the spec's point list
             point TEXT NOT NULL,                 -- the point (canonical JSON)
             metrics TEXT NOT NULL)               -- the evaluation (JSON, every summary number)
+    derived(key, name, value)                    -- metrics across points, written when a sweep
+                                                 -- ends: speedup_over_regular (its regular twin)
 
 Why SQLite: a PRIMARY KEY makes a duplicate row impossible, WAL mode plus one transaction per
 batch makes a kill -9 at any moment lose at most the batch in flight (never half a row), and one
@@ -115,6 +117,28 @@ def release_lock(path: str | os.PathLike, fd: int | None) -> None:
 
 
 TWIN_METRIC = "speedup_over_regular"
+# metrics computed across points (a point and its regular twin), one row per (point, metric)
+DERIVED_SCHEMA = ("CREATE TABLE IF NOT EXISTS derived(key TEXT NOT NULL, name TEXT NOT NULL, "
+                  "value REAL NOT NULL, PRIMARY KEY (key, name))")
+
+
+def read_derived(path: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """key -> {metric: value} of the ``derived`` table ({} for a store without one)."""
+    try:
+        con = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+        try:
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                               "name='derived'").fetchone():
+                return {}
+            out: dict[str, dict[str, float]] = {}
+            for key, name, value in con.execute("SELECT key, name, value FROM derived"):
+                out.setdefault(key, {})[str(name)] = float(value)
+            return out
+        finally:
+            con.close()
+    except (sqlite3.Error, TypeError, ValueError) as exc:
+        raise InputError(f"damaged results store ({type(exc).__name__}: {exc})",
+                         source=str(path)) from None
 
 
 def twin_speedups(rows) -> dict[str, float]:
@@ -217,16 +241,18 @@ class Store:
         return cur.rowcount
 
     def add_twin_speedups(self) -> int:
-        """Store each point's ``speedup_over_regular`` (see ``twin_speedups``) in its metrics;
-        run after every batch of points is in, since a point's twin may come later."""
+        """Store each point's ``speedup_over_regular`` (see ``twin_speedups``) in the
+        ``derived`` table; run once the points are in, since a point's twin may come later.
+        A results row stays what its evaluation returned (metrics that need other points live
+        beside it, and ``read_results`` joins them)."""
         rows = [(k, json.loads(p), json.loads(m)) for k, p, m in
                 self.con.execute("SELECT key, point, metrics FROM results ORDER BY idx, key")]
         sp = twin_speedups(rows)
-        upd = [(_canon({**m, TWIN_METRIC: sp[k]}), k) for k, _, m in rows
-               if k in sp and m.get(TWIN_METRIC) != sp[k]]
         with self.con:
-            self.con.executemany("UPDATE results SET metrics = ? WHERE key = ?", upd)
-        return len(upd)
+            self.con.execute(DERIVED_SCHEMA)
+            self.con.executemany("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)",
+                                 [(k, TWIN_METRIC, v) for k, v in sorted(sp.items())])
+        return len(sp)
 
     def close(self) -> None:
         # leave WAL mode: the WAL is folded back and the store is one self-contained file again,
@@ -293,6 +319,7 @@ def read_results(path: str | os.PathLike):
     import pandas as pd
 
     meta, rows = read_rows(path)
+    derived = read_derived(path)
     spec = json.loads(meta.get("spec", "{}"))
     axes = spec.get("axes", [])
     recs = []
@@ -301,5 +328,6 @@ def read_results(path: str | os.PathLike):
                "batch": point["batch"]}
         rec.update({a: point.get("values", {}).get(a) for a in axes})
         rec.update(metrics)
+        rec.update(derived.get(key, {}))
         recs.append(rec)
     return pd.DataFrame(recs)
