@@ -156,3 +156,40 @@ def test_zz_no_file_changed_outside_the_temporary_folders():
     changed = sorted(k for k in set(after) | set(REPO_BEFORE)
                      if after.get(k) != REPO_BEFORE.get(k) and k.startswith("tests/badinput"))
     assert changed == []
+
+
+# ---- the CLI's top-level guard -------------------------------------------------------------
+
+def test_unexpected_error_is_one_line_exit_1_and_debug_shows_it(monkeypatch, capsys):
+    def broken(args):
+        return 1 // 0
+
+    monkeypatch.setattr("accelsim.cli.presets.run", broken)
+    assert main(["presets"]) == 1
+    out, err = capsys.readouterr()
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "internal error: ZeroDivisionError" in err and "--debug presets" in err
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "presets"])
+
+
+def test_memory_error_says_so(monkeypatch, capsys):
+    def hungry(args):
+        raise MemoryError()
+
+    monkeypatch.setattr("accelsim.cli.presets.run", hungry)
+    assert main(["presets"]) == 1
+    err = capsys.readouterr().err
+    assert "MemoryError" in err and "out of memory" in err and len(err.splitlines()) == 1
+
+
+def test_closed_stdout_pipe_exits_quietly():
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "accelsim", "counts", "resnet50", "--json",
+                          "--per-layer"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader is gone before the first write (like `| head -0`)
+    err = p.stderr.read().decode()
+    code = p.wait(timeout=120)
+    assert err == "" and code in (0, 141), (code, err)
