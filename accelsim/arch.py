@@ -260,18 +260,18 @@ def load_yaml_arch(path: Path) -> Arch:
     src = str(path)
     if not isinstance(d, dict):
         return arch_from_dict(d, src)   # its error
-    d, given = _yaml_defaults(d, src)
+    raw = d
+    d = _yaml_defaults(d, src)
     arch = arch_from_dict(d, src)       # every value checked before their combination
-    _check_combination(arch, given, src)
+    _check_combination(arch, raw, src)
     return arch
 
 
 # Rules of an arch YAML beyond single values (docs/arch.md): a key the chosen mode would
 # ignore, or two keys for one quantity, is an error, not a silent choice.
-def _yaml_defaults(d: dict, src: str) -> tuple[dict, set]:
+def _yaml_defaults(d: dict, src: str) -> dict:
     """``d`` with ``dram_gbps`` turned into words/cycle and the user-mode stall model defaulted
-    to ``overlap``; and the keys the file gave."""
-    given = set(d)
+    to ``overlap``."""
     d = dict(d)
     if "dram_gbps" in d:
         require("dram_bw_words_per_cycle" not in d, "give the DRAM bandwidth once: "
@@ -287,16 +287,16 @@ def _yaml_defaults(d: dict, src: str) -> tuple[dict, set]:
             d["dram_bw_words_per_cycle"] = gbps * 1e9 / (clock * 1e6) / (bits / 8)
     if d.get("bandwidth_mode") == "user":
         d.setdefault("stall_model", "overlap")
-    return d, given
+    return d
 
 
-def _check_combination(a: Arch, given: set, src: str) -> None:
+def _check_combination(a: Arch, given: dict, src: str) -> None:
     bw_key = "dram_gbps" if "dram_gbps" in given else "dram_bw_words_per_cycle"
     if a.bandwidth_mode == "calc":
         for k in ("stall_model", bw_key):
             require(k not in given, "ignored in calc bandwidth mode (stall-free, the DRAM "
                     "bandwidth is reported, not enforced): remove it or set bandwidth_mode: "
-                    "user", source=src, field=k, value=None)
+                    "user", source=src, field=k, value=given.get(k))
         return
     require(bw_key in given, "bandwidth_mode user needs the DRAM bandwidth: "
             "dram_bw_words_per_cycle or dram_gbps", source=src, field="dram_bw_words_per_cycle",
@@ -305,7 +305,8 @@ def _check_combination(a: Arch, given: set, src: str) -> None:
         require(float(a.dram_bw_words_per_cycle).is_integer(),
                 f"stall_model scalesim moves whole words per cycle; this is "
                 f"{a.dram_bw_words_per_cycle:g} words/cycle (use stall_model: overlap, or "
-                "dram_bw_words_per_cycle)", source=src, field="dram_gbps", value=None)
+                "dram_bw_words_per_cycle)", source=src, field="dram_gbps",
+                value=given["dram_gbps"])
 
 
 _CFG_KEYS = {  # SCALE-Sim v2 key -> (Arch field, type)
