@@ -143,9 +143,13 @@ def validate_arch(a: Arch) -> None:
     require(isinstance(a.energy, str) and a.energy.strip() != "",
             "must be an energy table name or a YAML path", source=src, field="energy",
             value=a.energy)
-    from .energy import load_table
+    from .energy import DEFAULT, load_table
 
     try:  # a table that does not load is an arch error now, not a failed run later
+        if a.energy != DEFAULT and Path(a.energy).is_file():
+            from .yamlio import load_yaml
+
+            load_yaml(a.energy, "energy table")  # UTF-8, duplicate keys, aliases, size
         load_table(a.energy)
     except InputError as exc:
         raise InputError(f"{exc}", source=src) from None

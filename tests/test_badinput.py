@@ -110,7 +110,12 @@ def folders(tmp_path_factory):
     _onnx_models(onnx_dir)
     store_dir = tmp_path_factory.mktemp("stores")
     _stores(store_dir)
-    return {"{O}": str(onnx_dir), "{S}": str(store_dir), "{D}": str(HERE)}
+    energy_dir = tmp_path_factory.mktemp("energy")
+    for f in (HERE / "arch").glob("energy_*.yaml"):
+        (energy_dir / f.name).write_text(
+            f.read_text().replace("ENERGY_DIR", str(HERE / "energy")))
+    return {"{O}": str(onnx_dir), "{S}": str(store_dir), "{D}": str(HERE),
+            "{E}": str(energy_dir)}
 
 
 def test_corpus_is_large_and_covers_every_input_kind_and_command():

@@ -7,7 +7,8 @@ sqlite3).
 
 cases.txt: one case a line, ``name<TAB>expected text in the error line<TAB>command line``;
 ``{D}`` is this folder, ``{T}`` the case's empty temporary folder (its working directory too),
-``{O}`` the folder of generated ONNX models, ``{S}`` the folder of generated stores.
+``{O}`` the folder of generated ONNX models, ``{S}`` the folder of generated stores, ``{E}`` the
+arch/energy_*.yaml files with ENERGY_DIR replaced by the absolute path of energy/.
 """
 
 from __future__ import annotations
@@ -119,6 +120,16 @@ arch_case("name_empty", "name", arch_with(name='""'))
 arch_case("name_nul", "name", arch_with(name='"a\\0b"'))
 arch_case("energy_number", "energy", arch_with(energy=5))
 arch_case("energy_missing_file", "energy", arch_with(energy="no_such_table.yaml"))
+write("energy/duplicate_key.yaml", "add_pj: {8: 0.03}\nadd_pj: {8: 0.04}\n")
+write("energy/not_utf8.yaml", b"add_pj: {8: 0.03}\n# \xff\n")
+write("energy/negative.yaml", "add_pj: {8: -1}\n")
+# an arch's energy path is read relative to the working folder, and {D} is substituted in the
+# command line only: the test copies these archs to {E} with ENERGY_DIR made absolute
+for table, expect in (("duplicate_key", "given twice"), ("not_utf8", "UTF-8"),
+                      ("negative", "add_pj")):
+    f = write(f"arch/energy_{table}.yaml", arch_with(energy="ENERGY_DIR/" + table + ".yaml"))
+    case(f"arch_energy_{table}", expect,
+         "simulate --arch {E}/energy_%s.yaml --workload resnet56" % table)
 arch_case("pool_scalar", "pool", arch_with(pool=16))
 arch_case("pool_unknown_key", "pool.colour", arch_with() + "pool:\n  colour: red\n")
 arch_case("pool_lanes_zero", "pool.lanes", arch_with() + "pool:\n  lanes: 0\n")
