@@ -33,6 +33,7 @@ def page(tmp_path_factory):
     out = tmp_path_factory.mktemp("b") / "rep"
     assert main(["speedup", "--arch", "edge-npu", "--networks", "resnet56", "--variants", "A",
                  "--out", str(out)]) == 0
+    assert not list(out.glob("*.svg"))  # default --formats png: SVG only inside the page
     return out / "report.html"
 
 
