@@ -511,15 +511,20 @@ def read_workload_csv(path: str | Path, network: str | None = None,
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", source=src) from None
     header = [h.strip() for h in rows[0]]
-    require(header[:1] == ["Layer name"] or header[:1] == ["Layer"],
-            "first column must be 'Layer name' (SCALE-Sim topology or accelsim schema)",
-            source=src, field="header", value=rows[0][0] if rows[0] else "")
     accelsim_schema = "op" in header
+    if not accelsim_schema:
+        # SCALE-Sim skips its first row whatever it says (any header spelling); a first row of
+        # numbers would be a layer it silently drops, so that is refused
+        first = [c.strip() for c in rows[0][1:8]]
+        require(not (len(first) == 7 and all(c.lstrip("-").isdigit() for c in first)),
+                "the first row is skipped as the header (as SCALE-Sim does), but it holds a "
+                "layer: add a header row", source=src, field="header", value=",".join(rows[0]))
     if accelsim_schema:
         missing = [h for h in CSV_COLUMNS if h not in header]
         require(not missing, f"header lacks column(s) {', '.join(missing)} of the accelsim "
                 "schema", source=src, field="header", value=",".join(header))
     layers = []
+    seen: dict[str, int] = {}   # SCALE-Sim topology: times each name was given
     for i, row in enumerate(rows[1:], start=2):
         cells = [c.strip() for c in row]
         if not any(cells):
@@ -547,7 +552,10 @@ def read_workload_csv(path: str | Path, network: str | None = None,
                                       groups=num["Groups"], pool_channels=num["Pool Channels"],
                                       c=num["c"], n=num["n"], bias=bool(num["bias"])))
         else:
-            # SCALE-Sim drops the last field (its rows end with a trailing comma)
+            # SCALE-Sim drops a row's last field (its rows end with a trailing comma); a row of
+            # exactly 8 values without one, which SCALE-Sim cannot run, is read as 8 values
+            if cells[-1] == "" or len(cells) > 8:
+                cells = cells[:-1]
             vals = [c for c in cells[1:8]]
             require(len(vals) == 7 and all(v != "" for v in vals),
                     "expected 8 SCALE-Sim columns (Layer name, IFMAP Height, IFMAP Width, "
@@ -556,9 +564,9 @@ def read_workload_csv(path: str | Path, network: str | None = None,
             nums = [_int_cell(v, rsrc, SCALESIM_COLUMNS[j + 1]) for j, v in enumerate(vals)]
             H, W, R, S, C, K, sh = nums
             sw = sh
-            if len(cells) > 8 and cells[8] != "" and header[8:9] not in ([""], []):
-                if header[8].lower().startswith("stride"):
-                    sw = _int_cell(cells[8], rsrc, header[8])
+            if len(cells) > 8 and cells[8] != "":
+                # a 9th value is the stride width, whatever the header says (SCALE-Sim 2.0.2)
+                sw = _int_cell(cells[8], rsrc, "Stride Width")
             for fld, v in (("IFMAP Height", H), ("IFMAP Width", W), ("Filter Height", R),
                            ("Filter Width", S), ("Channels", C), ("Num Filter", K),
                            ("Strides", sh)):
@@ -568,8 +576,19 @@ def read_workload_csv(path: str | Path, network: str | None = None,
             require(S <= W, f"filter is larger than its ifmap ({S} > {W})", source=rsrc,
                     field="Filter Width", value=S)
             E, F = scalesim_out_hw(H, W, (R, S), (sh, sw))
-            layers.append(_make_layer(rsrc, name=name, op="conv2d", in_shape=(C, H, W),
-                                      out_shape=(K, E, F), kernel=(R, S), stride=(sh, sw)))
+            # SCALE-Sim runs a layer whose name contains "DP" (depthwise) as one 1-channel layer
+            # per input channel, each with all K filters, named <name>Channel_<i>; it accepts a
+            # name twice, which accelsim keeps apart as <name>~2, <name>~3 ... (same order)
+            split = [(f"{name}Channel_{i}", 1) for i in range(C)] if "DP" in name \
+                else [(name, C)]
+            require(len(layers) + len(split) <= MAX_LAYERS, f"more than {MAX_LAYERS:,} layers "
+                    "(docs/errors.md)", source=rsrc, field="Channels", value=C)
+            for lname, ch in split:
+                seen[lname] = seen.get(lname, 0) + 1
+                if seen[lname] > 1:
+                    lname = f"{lname}~{seen[lname]}"
+                layers.append(_make_layer(rsrc, name=lname, op="conv2d", in_shape=(ch, H, W),
+                                          out_shape=(K, E, F), kernel=(R, S), stride=(sh, sw)))
     require(bool(layers), "no layers in workload file", source=src)
     inp = meta.get("input")
     input_shape = layers[0].in_shape

@@ -14,6 +14,10 @@ def add_arguments(p):
     p.add_argument("--batch", type=int, default=1, help="samples per run (default 1)")
     p.add_argument("--layers", nargs="*", metavar="LAYER", help="only these layers, by name")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--format", choices=("accelsim", "scalesim"), default="accelsim",
+                   help="scalesim: also write SCALE-Sim 2.0.2's COMPUTE_REPORT.csv, "
+                        "BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv (its columns; the "
+                        "MAC-array layers) to --out")
     p.add_argument("--pool-buffer-search", action="store_true",
                    help="also find each fused pair's smallest staging buffer within 1%% of the "
                         "unbounded buffer's cycles (column staging_min_words; slower)")
@@ -55,6 +59,9 @@ def run(args) -> int:
     from ..workload import Workload, check_run_size, read_workload_csv
 
     check_batch(args.batch)
+    require(getattr(args, "format", "accelsim") == "accelsim" or args.out,
+            "--format scalesim writes report files: give --out DIR", field="--format",
+            value=args.format)
     if args.out:
         check_out_dir(args.out, args.force)
     arch = load_arch(args.arch)
@@ -84,6 +91,11 @@ def run(args) -> int:
             # fixed float format and key order: same inputs give byte-identical files
             df.to_csv(tmp / "layers.csv", index=False, float_format="%.10g", lineterminator="\n")
             (tmp / "summary.json").write_text(dumps_json(summary), encoding="utf-8")
+            if getattr(args, "format", "accelsim") == "scalesim":
+                from ..export import scalesim_reports
+
+                for fname, text in scalesim_reports(df).items():
+                    (tmp / fname).write_text(text, encoding="utf-8")
             if traced:
                 from ..engine.sram_trace import write_sram_traces
 
