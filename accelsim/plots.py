@@ -248,19 +248,25 @@ def cycle_breakdown_plot(rows, folder: Path, stem: str = "cycle_breakdown", form
         ax.set_title(f"{arch}", loc="left", fontsize=9, fontweight="bold")
         ax.grid(axis="y", alpha=0.3)
         ax.set_axisbelow(True)
-    _top_legend(fig, axes[0, 0], 5, "cycles normalized to the regular network (R = regular)")
+    _top_legend(fig, axes[:, 0], 5, "cycles normalized to the regular network (R = regular)")
     return save(fig, folder, stem, formats, svg_sink)
 
 
-def _top_legend(fig, ax, ncol: int, title: str, handles=None, labels=None) -> None:
-    """Title and legend in a band above the panels (never over the data)."""
+def _top_legend(fig, axes, ncol: int, title: str, handles=None, labels=None) -> None:
+    """Title and legend in a band above the panels (never over the data); the legend has
+    every series of ``axes`` (a component may be missing from one arch's panel)."""
     if handles is None:
-        handles, labels = ax.get_legend_handles_labels()
+        handles, labels = [], []
+        for a in axes:
+            for h, lab in zip(*a.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
     h = fig.get_figheight()
-    fig.suptitle(title, y=1 - 0.08 / h, va="top", fontsize=10)
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.32 / h),
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.62 / h))  # before the band: it must not count it
+    fig.suptitle(title, y=1 - 0.06 / h, va="top", fontsize=10)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.27 / h),
                ncol=ncol, frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.62 / h))
 
 
 def _energy_unit(values_uj) -> tuple[str, float]:
@@ -293,7 +299,7 @@ def energy_plot(rows, folder: Path, stem: str = "energy_breakdown", formats=("pn
                 continue
             pts = ax.scatter([v for v, _ in keep], [e for _, e in keep], s=16,
                              marker=ENERGY_MARKERS[i], color=OKABE_ITO[i], zorder=3,
-                             label=p.replace("_", " "))
+                             edgecolors="0.25", linewidths=0.4, label=p.replace("_", " "))
             pts.set_gid(gid(f"energy_{p}", arch))
         ax.set_yscale("log")
         ax.set_xticks(x, [f"{r['network']}:{r['variant']}" for r in rs], rotation=40,
@@ -302,7 +308,7 @@ def energy_plot(rows, folder: Path, stem: str = "energy_breakdown", formats=("pn
         ax.set_title(arch, loc="left", fontsize=9, fontweight="bold")
         ax.grid(axis="y", which="major", alpha=0.3)
         ax.set_axisbelow(True)
-    _top_legend(fig, axes[0, 0], 8, f"energy per inference by component ({unit}, log axis)")
+    _top_legend(fig, axes[:, 0], 8, f"energy per inference by component ({unit}, log axis)")
     return save(fig, folder, stem, formats, svg_sink)
 
 
