@@ -219,9 +219,11 @@ def _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, ch
         require(pads[:2] == pads[2:], "asymmetric padding is not supported", source=src,
                 field=where, value=pads)
         k = tuple(a["kernel_shape"])
+        # ONNX's default stride is 1 on each axis (not the kernel, as in torch's MaxPool2d;
+        # torch's exporter always writes its strides)
         layers.append(Layer(_layer_name(node, used),
                             "maxpool" if op == "MaxPool" else "avgpool", x, out, k,
-                            tuple(a.get("strides", k)), tuple(pads[:2])))
+                            tuple(a.get("strides", (1, 1))), tuple(pads[:2])))
     elif op in ("GlobalAveragePool", "ReduceMean"):
         x, out = chw(node.input[0], node), chw(node.output[0], node)
         require(out[1:] == (1, 1) and x[0] == out[0], "only a mean over height and width "

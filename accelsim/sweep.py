@@ -109,7 +109,7 @@ def _num(x) -> bool:
 def _count_check(n, src: str, field: str, value) -> None:
     """An axis (or a grid) may hold at most MAX_SWEEP_POINTS values: checked from its bounds,
     before a list is built."""
-    require(n <= MAX_SWEEP_POINTS, f"expands to {n:,} values, above the limit of "
+    require(n <= MAX_SWEEP_POINTS, f"expands to {n:,.0f} values, above the limit of "
             f"{MAX_SWEEP_POINTS:,} (docs/errors.md)", source=src, field=field, value=value)
 
 
@@ -341,7 +341,8 @@ def load_spec(path: str | os.PathLike) -> Spec:
             raise InputError(f"{exc} (an energy value of the spec)", source=src) from None
     for n in spec.networks:  # a recipe that does not fit a network is a spec error
         for v in spec.variants:
-            check_run_size(load_point_workload(n, v), max(spec.batches), field="batch")
+            check_run_size(load_point_workload(n, v), max(spec.batches), field="batch",
+                           source=src)
     return spec
 
 

@@ -182,7 +182,8 @@ def largest_operand(layer: Layer) -> int:
     return max(C * H * W, K * E * F, weights if layer.is_gemm else 0)
 
 
-def check_run_size(wl: "Workload", batch: int, field: str = "--batch") -> None:
+def check_run_size(wl: "Workload", batch: int, field: str = "--batch",
+                   source: str | None = None) -> None:
     """Refuse, before any allocation, a run whose largest operand times the batch exceeds
     MAX_BATCH_ELEMS (docs/errors.md)."""
     big = max(wl.layers, key=largest_operand, default=None)
@@ -191,7 +192,7 @@ def check_run_size(wl: "Workload", batch: int, field: str = "--batch") -> None:
     n = largest_operand(big) * batch
     require(n <= MAX_BATCH_ELEMS, f"layer '{big.name}' at this batch has an operand of {n:,} "
             f"elements, above the limit of {MAX_BATCH_ELEMS:,} (docs/errors.md); use a smaller "
-            "batch", source=wl.source or wl.network, field=field, value=batch)
+            "batch", source=source or wl.source or wl.network, field=field, value=batch)
 
 
 def _check_shapes(layer: Layer, src: str) -> None:
