@@ -187,7 +187,21 @@ class Store:
                     con.executemany("INSERT INTO meta VALUES (?, ?)",
                                     sorted({"format": FORMAT, **meta}.items()))
                 con.close()
-                os.link(tmp, path)
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    raise
+                except OSError as exc:
+                    # no hard links on this file system: the lock already excludes every other
+                    # accelsim writer, and the path was absent under it
+                    import errno
+
+                    if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP,
+                                         errno.EMLINK):
+                        raise
+                    if path.exists():
+                        raise FileExistsError from None
+                    os.replace(tmp, path)
             except FileExistsError:
                 raise InputError("results store already exists; pass --resume to continue "
                                  "it, or choose another --out", source=str(path)) from None
