@@ -236,6 +236,9 @@ def _check_shapes(layer: Layer, src: str) -> None:
         require(not layer.structured or layer.c == C // g - layer.pool_channels + 1,
                 f"c must be C/groups - pool_channels + 1 = {C // g - layer.pool_channels + 1}"
                 " (c <= C)", source=src, field="c", value=layer.c)
+    require(not (layer.c or layer.n) or op in ("conv2d", "linear", "sumpool"),
+            f"c and n belong to structured conv, linear and sumpool layers, not to {op}",
+            source=src, field="c", value=(layer.c, layer.n))
     if op in ("add", "mul", "act"):
         require(layer.in_shape == layer.out_shape, f"an element-wise {op} keeps its shape",
                 source=src, field="out_shape", value=layer.out_shape)

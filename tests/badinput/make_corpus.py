@@ -233,6 +233,7 @@ csv_case("linear_7x7", "linear", HEAD + "fc,1,1,7,7,512,10,1,1,linear,1,1,3,3,1,
 csv_case("linear_spatial", "linear", HEAD + "fc,7,7,1,1,512,10,1,1,linear,7,7,0,0,1,1,0,0,1\n")
 csv_case("maxpool_padding_over_half", "padding", HEAD + "mp,16,16,3,3,8,8,2,2,maxpool,9,9,2,2,1,1,0,0,0\n")
 csv_case("avgpool_channels_change", "channels", HEAD + "ap,16,16,2,2,8,4,2,2,avgpool,8,8,0,0,1,1,0,0,0\n")
+csv_case("c_n_on_maxpool", "structured", HEAD + "mp,16,16,2,2,8,8,2,2,maxpool,8,8,0,0,1,1,3,2,0\n")
 csv_case("add_shape_change", "add", HEAD + "a,16,16,1,1,8,8,1,1,add,8,8,0,0,1,1,0,0,0\n")
 csv_case("gap_wrong_out", "global average", HEAD + "g,7,7,7,7,512,512,1,1,gap,7,7,0,0,1,1,0,0,0\n")
 csv_case("groups_not_dividing", "groups", HEAD + "conv1,16,16,3,3,8,16,1,1,conv2d,16,16,1,1,3,1,0,0,0\n")
