@@ -195,3 +195,18 @@ def test_arch_name_cannot_write_outside_out(tmp_path, capsys):
                        "--no-plots", "--out", tmp_path / "rep")
     assert code == 2 and "'name'" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.yaml"]
+
+
+def test_speedup_keeps_other_tools_subfolders_but_refuses_loose_files(tmp_path, capsys):
+    cmd = ["speedup", "--arch", "edge-npu", "--networks", "resnet56", "--variants", "A",
+           "--no-plots", "--out"]
+    rep = tmp_path / "rep"
+    (rep / "compare").mkdir(parents=True)          # another tool's sub-folder
+    (rep / "compare" / "table.csv").write_text("theirs\n")
+    assert run(capsys, *cmd, rep)[0] == 0
+    assert (rep / "compare" / "table.csv").read_text() == "theirs\n"
+    assert "compare" not in json.loads((rep / MANIFEST).read_text())["entries"]
+    (rep / "notes.txt").write_text("mine\n")       # a loose file is the user's
+    before = tree(rep)
+    code, _, err = run(capsys, *cmd, rep)
+    assert code == 2 and "notes.txt" in err and tree(rep) == before

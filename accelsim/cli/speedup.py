@@ -31,7 +31,7 @@ def run(args) -> int:
     from .. import report
     from ..arch import load_arch
     from ..errors import check_batch, require
-    from ..fsio import atomic_dir, check_out_dir
+    from ..fsio import atomic_dir, check_out_dir, read_manifest
     from ..networks import load_workload, parse_spec
     from ..zoo import NETWORKS, published_params
 
@@ -54,8 +54,16 @@ def run(args) -> int:
     detail = args.detail_network or networks[0]
     require(detail in networks, "must be one of --networks", field="--detail-network",
             value=detail)
-    owned = ("validation", "gpu", "measured")  # sub-folders other tools write in reports/
-    out = check_out_dir(Path(args.out), args.force, keep=owned)
+    # sub-folders other tools write in reports/ (validation/, gpu/, measured/, compare/): any
+    # folder the manifest does not list is theirs, kept as it is; loose files are the user's
+    out = Path(args.out)
+    owned = ("validation", "gpu", "measured")
+    if out.is_dir():
+        listed = set(read_manifest(out) or ())
+        owned += tuple(sorted(e.name for e in out.iterdir()
+                              if e.is_dir() and not e.name.startswith(".")
+                              and e.name not in listed))
+    out = check_out_dir(out, args.force, keep=owned)
 
     from ..simulate import simulate
 
