@@ -19,7 +19,8 @@ from ..errors import InputError
 
 # Order is the order ``accelsim --help`` lists them.
 COMMANDS = ("networks", "counts", "trace", "presets", "simulate", "verify", "speedup",
-            "measure", "sweep", "pareto", "codesign", "compare", "decompose", "train")
+            "measure", "sweep", "pareto", "codesign", "compare", "decompose", "train",
+            "export")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit codes: 0 done, 1 accelsim failed (a bug, or a sweep left
     incomplete), 2 bad input (one line naming file, field and value), 130 interrupted."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except Exception as exc:  # a command module that fails to import: still one line
+        if "--debug" in argv:
+            raise
+        _internal_error("accelsim", exc, argv)
+        return 1
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
@@ -83,17 +90,25 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141  # what a shell reports for a process ended by SIGPIPE
-    except (Exception, RecursionError) as exc:  # the one place an unexpected error is caught
+    except Exception as exc:  # the one place an unexpected error is caught
         if args.debug:
             raise
-        what = type(exc).__name__
-        text = " ".join(str(exc).split())[:300]
-        hint = ("out of memory; try a smaller input or batch" if isinstance(exc, MemoryError)
-                else "this is a bug in accelsim: please report it with the output of "
-                     f"'accelsim --debug {' '.join(argv)}'")
-        print(f"{name}: internal error: {what}{': ' + text if text else ''} ({hint})",
-              file=sys.stderr)
+        _internal_error(name, exc, argv)
         return 1
+
+
+def _internal_error(name: str, exc: BaseException, argv: list[str]) -> None:
+    """One line for an unexpected error, with what to do about it."""
+    import shlex
+
+    what = type(exc).__name__
+    text = " ".join(str(exc).split())[:300]
+    rerun = " ".join(shlex.quote(a) for a in argv if a != "--debug")
+    hint = ("out of memory; try a smaller input or batch" if isinstance(exc, MemoryError)
+            else "this is a bug in accelsim: please report it with the output of "
+                 f"'accelsim --debug {rerun}'")
+    print(f"{name}: internal error: {what}{': ' + text if text else ''} ({hint})",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover
