@@ -19,8 +19,7 @@ from ..errors import InputError
 
 # Order is the order ``accelsim --help`` lists them.
 COMMANDS = ("networks", "counts", "trace", "presets", "simulate", "verify", "speedup",
-            "measure", "sweep", "pareto", "codesign", "compare", "decompose", "train",
-            "export")
+            "measure", "sweep", "pareto", "codesign", "compare", "decompose", "train")
 
 
 class _Parser(argparse.ArgumentParser):
