@@ -126,3 +126,197 @@ def scalesim_reports(df) -> dict[str, str]:
             lines.append(", ".join([str(i)] + [_cell(f, row[f]) for _, f in cols]) + ",")
         out[fname] = "\n".join(lines) + "\n"
     return out
+
+
+# ---- ONNX ------------------------------------------------------------------------------------
+# A structured layer's sum-pool is one explicit node, ``ai.accelsim::SumPool``, whose attributes
+# say what it is (kernel_shape = [channel window, bh, bw] within each of ``group`` groups, pads,
+# and the structured layer's c, n). The model carries the op's definition as an ONNX function of
+# standard ops (pad, reshape to groups, AveragePool over channel x bh x bw, times the window
+# volume, reshape back), so any ONNX runtime runs the file as it is, and accelsim's importer
+# reads the node back as the sumpool layer (accelsim/onnx_import.py).
+SUMPOOL_DOMAIN = "ai.accelsim"
+ONNX_OPSET = 17
+
+
+def _sumpool_function():
+    """The FunctionProto of SumPool; the body's shapes come from plumbing attributes (ONNX
+    functions cannot compute a Constant from attributes other than by reference)."""
+    from onnx import AttributeProto, helper
+
+    def const(out, attr, kind):
+        node = helper.make_node("Constant", [], [out])
+        a = AttributeProto()
+        a.name, a.ref_attr_name, a.type = kind, attr, (
+            AttributeProto.INTS if kind == "value_ints" else AttributeProto.FLOAT)
+        node.attribute.append(a)
+        return node
+
+    def pool():
+        node = helper.make_node("AveragePool", ["g"], ["a"])
+        a = AttributeProto()
+        a.name, a.ref_attr_name, a.type = "kernel_shape", "kernel_shape", AttributeProto.INTS
+        node.attribute.append(a)
+        return node
+
+    body = [
+        const("pads8", "onnx_pads", "value_ints"),
+        helper.make_node("Pad", ["X", "pads8"], ["p"]),
+        const("gshape", "grouped_shape", "value_ints"),
+        helper.make_node("Reshape", ["p", "gshape"], ["g"]),
+        pool(),
+        const("vol", "volume", "value_float"),
+        helper.make_node("CastLike", ["vol", "a"], ["volc"]),
+        helper.make_node("Mul", ["a", "volc"], ["s"]),
+        const("oshape", "out_shape", "value_ints"),
+        helper.make_node("Reshape", ["s", "oshape"], ["Y"]),
+    ]
+    return helper.make_function(
+        SUMPOOL_DOMAIN, "SumPool", ["X"], ["Y"], body,
+        [helper.make_opsetid("", ONNX_OPSET)],
+        attributes=["kernel_shape", "group", "pads", "c", "n", "onnx_pads", "grouped_shape",
+                    "volume", "out_shape"])
+
+
+_SUMPOOL_OP = None
+
+
+def _sumpool_op():
+    """``torch.ops.accelsim.sumpool`` (pad, then the stride-1 sum-pool), registered once per
+    process with its ONNX symbolic: the TorchScript exporter records a custom op with its output
+    shape, where an autograd.Function's node breaks its graph passes."""
+    global _SUMPOOL_OP
+    if _SUMPOOL_OP is not None:
+        return _SUMPOOL_OP
+    import torch
+    from torch.onnx import symbolic_helper
+
+    from .structured import sumpool
+
+    @torch.library.custom_op("accelsim::sumpool", mutates_args=(), schema=(
+        "(Tensor x, int bc, int bh, int bw, int groups, int ph, int pw, int c, int n, int C, "
+        "int H, int W) -> Tensor"))
+    def op(x, bc, bh, bw, groups, ph, pw, c, n, C, H, W):
+        if ph or pw:
+            x = torch.nn.functional.pad(x, (pw, pw, ph, ph))
+        return sumpool(x, bc, (bh, bw), groups)
+
+    @op.register_fake
+    def _(x, bc, bh, bw, groups, ph, pw, c, n, C, H, W):
+        b, _, H, W = x.shape
+        return x.new_empty(b, groups * c, H + 2 * ph - bh + 1, W + 2 * pw - bw + 1)
+
+    # C, H, W: the input's per-sample shape, recorded before the export (the exporter does not
+    # always know a value's shape when it translates the node)
+    @symbolic_helper.parse_args("v", "i", "i", "i", "i", "i", "i", "i", "i", "i", "i", "i")
+    def symbolic(g, x, bc, bh, bw, groups, ph, pw, c, n, C, H, W):
+        hp, wp = H + 2 * ph, W + 2 * pw
+        ho, wo = hp - bh + 1, wp - bw + 1
+        return g.op(f"{SUMPOOL_DOMAIN}::SumPool", x, kernel_shape_i=[bc, bh, bw],
+                    group_i=groups, pads_i=[ph, pw, ph, pw], c_i=c, n_i=n,
+                    onnx_pads_i=[0, 0, ph, pw, 0, 0, ph, pw],
+                    grouped_shape_i=[-1, 1, C // groups, hp, wp],
+                    volume_f=float(bc * bh * bw), out_shape_i=[-1, groups * c, ho, wo])
+
+    torch.onnx.register_custom_op_symbolic("accelsim::sumpool", symbolic, ONNX_OPSET)
+    _SUMPOOL_OP = torch.ops.accelsim.sumpool
+    return _SUMPOOL_OP
+
+
+def _export_modules(model, input_shape):
+    """A copy of ``model`` whose structured modules call the sumpool op (same module paths, so
+    the exported node names are the layer names)."""
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from .structured import StructuredConv2d, StructuredLinear
+
+    fn = _sumpool_op()
+
+    class Conv(nn.Module):
+        def __init__(self, m, shape):
+            super().__init__()
+            self.m, self.shape = m, shape
+
+        def forward(self, x):
+            m = self.m
+            bc, bh, bw = m.pool_window
+            s = fn(x, bc, bh, bw, m.groups, *m.padding, m.c, m.n[0], *self.shape)
+            return F.conv2d(s, m.alpha, m.bias, m.stride, 0, 1, m.groups)
+
+    class Linear(nn.Module):
+        def __init__(self, m, shape):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x):
+            m = self.m
+            s = fn(x.reshape(x.shape[0], -1, 1, 1), m.in_features - m.c + 1, 1, 1, 1, 0, 0,
+                   m.c, 1, m.in_features, 1, 1)
+            return F.linear(torch.flatten(s, 1), m.alpha, m.bias)
+
+    model = copy.deepcopy(model)
+    shapes, hooks = {}, []
+    for name, m in model.named_modules():
+        if isinstance(m, (StructuredConv2d, StructuredLinear)):
+            def record(mod, args, name=name):   # returns None: the inputs stay as they are
+                shapes.setdefault(name, tuple(args[0].shape[1:]))
+
+            hooks.append(m.register_forward_pre_hook(record))
+    with torch.no_grad():
+        model(torch.zeros(1, *input_shape))
+    for h in hooks:
+        h.remove()
+    for name, m in list(model.named_modules()):
+        if isinstance(m, (StructuredConv2d, StructuredLinear)):
+            parent, _, attr = name.rpartition(".")
+            wrap = (Conv if isinstance(m, StructuredConv2d) else Linear)(m, shapes[name])
+            setattr(model.get_submodule(parent) if parent else model, attr, wrap)
+    return model
+
+
+def export_onnx(model, input_shape, path) -> None:
+    """``model`` (regular or structured torch model, eval mode) as an ONNX file at ``path``,
+    batch 1, sum-pools as ``ai.accelsim::SumPool`` nodes (see above); written atomically."""
+    import io
+    import warnings
+
+    import onnx
+    import torch
+
+    from .fsio import write_bytes_atomic
+
+    m = _export_modules(model.eval(), input_shape)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # the TorchScript exporter: the dynamo one needs onnxscript; BatchNorm folds into the
+        # preceding conv at inference (eval mode), as trace and the importer count it
+        torch.onnx.export(m, (torch.zeros(1, *input_shape),), buf, dynamo=False,
+                          opset_version=ONNX_OPSET, input_names=["input"],
+                          output_names=["output"],
+                          custom_opsets={SUMPOOL_DOMAIN: 1})
+    proto = onnx.load_from_string(buf.getvalue())
+    if any(n.domain == SUMPOOL_DOMAIN for n in proto.graph.node):
+        proto.functions.append(_sumpool_function())
+    proto.producer_name = "accelsim"
+    write_bytes_atomic(path, proto.SerializeToString())
+
+
+# ---- Parquet ---------------------------------------------------------------------------------
+def store_parquet(db, path) -> int:
+    """The sweep store ``db`` as one Parquet table at ``path``: a row per design point (key,
+    idx, network, variant, batch, each axis), every metric a typed column. Returns the rows."""
+    import io
+
+    from .fsio import write_bytes_atomic
+    from .store import read_results
+
+    df = read_results(db)
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    write_bytes_atomic(path, buf.getvalue())
+    return len(df)
