@@ -13,6 +13,8 @@ order, map to layers:
     BatchNormalization            none: folded into the preceding conv at inference, as in trace
     Flatten, Reshape, Identity, Dropout, Pad, Slice, Concat, Transpose, Shape, Constant ...
                                   none: data movement, no arithmetic
+    ai.accelsim::SumPool          sumpool (accelsim export); the Conv/Gemm reading it is that
+                                  structured layer's small conv (its c, n)
 
 Layer names come from the exporter's node names: torch writes ``/layer1/layer1.0/conv1/Conv``,
 which becomes ``layer1.0.conv1`` (the module path), ``_1``, ``_2`` ... for repeats. Nodes without
@@ -40,7 +42,8 @@ def _attrs(node) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-_FUNCTIONAL = {"Add": "add", "Sum": "add", "Mul": "mul", "ReduceMean": "gap"}
+_FUNCTIONAL = {"Add": "add", "Sum": "add", "Mul": "mul", "ReduceMean": "gap",
+               "SumPool": "sumpool"}
 
 
 def _layer_name(node, used: dict) -> str:
@@ -134,12 +137,16 @@ def load_onnx(path: str | Path, network: str | None = None, variant: str = "regu
     used: dict[str, int] = {}
     layers: list[Layer] = []
     last_gemm: dict[str, int] = {}  # output name -> index of the linear layer producing it
+    # output name -> (c, n) of the ai.accelsim::SumPool producing it (accelsim export): the
+    # conv/linear reading it is that structured layer's small conv
+    pooled: dict[str, tuple[int, int]] = {}
 
     for node in g.node:
         if id(node) in skip:
             continue
         try:
-            _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, chw, src)
+            _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, chw, src,
+                      pooled)
         except InputError as exc:
             if exc.source == src:
                 raise
@@ -154,11 +161,24 @@ def load_onnx(path: str | Path, network: str | None = None, variant: str = "regu
                     input_shape=tuple(int(d) for d in in_shape[1:]), source=src)
 
 
-def _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, chw, src):
+def _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, chw, src,
+              pooled):
     """Append the layer(s) of one ONNX node."""
     op = node.op_type
     a = _attrs(node)
     where = node.name or op
+    if op == "SumPool" and node.domain == "ai.accelsim":
+        x, out = chw(node.input[0], node), chw(node.output[0], node)
+        bc, bh, bw = (int(v) for v in a["kernel_shape"])
+        pads = [int(v) for v in a.get("pads", [0, 0, 0, 0])]
+        c, n = int(a["c"]), int(a["n"])
+        layers.append(Layer(_layer_name(node, used), "sumpool", x, out, (bh, bw), (1, 1),
+                            tuple(pads[:2]), groups=int(a.get("group", 1)), pool_channels=bc,
+                            c=c, n=n))
+        pooled[node.output[0]] = (c, n)
+        return
+    cn = pooled.get(node.input[0]) if node.input else None
+    sc = {"c": cn[0], "n": cn[1]} if cn else {}
     if op == "Conv":
         require(all(d == 1 for d in a.get("dilations", [1, 1])),
                 "only dilation 1 is supported", source=src, field=where,
@@ -178,7 +198,7 @@ def _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, ch
                 field=where, value=pads)
         layers.append(Layer(_layer_name(node, used), "conv2d", x, out, k,
                             tuple(a.get("strides", [1, 1])), tuple(pads[:2]),
-                            groups=int(a.get("group", 1)), bias=len(node.input) > 2))
+                            groups=int(a.get("group", 1)), bias=len(node.input) > 2, **sc))
     elif op in ("Gemm", "MatMul"):
         wname = node.input[1]
         w = shapes.get(wname)
@@ -188,7 +208,8 @@ def _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, ch
         trans_b = op == "Gemm" and a.get("transB", 0)
         cin, cout = (w[1], w[0]) if trans_b else (w[0], w[1])
         layers.append(Layer(_layer_name(node, used), "linear", (int(cin), 1, 1),
-                            (int(cout), 1, 1), bias=op == "Gemm" and len(node.input) > 2))
+                            (int(cout), 1, 1), bias=op == "Gemm" and len(node.input) > 2,
+                            **sc))
         last_gemm[node.output[0]] = len(layers) - 1
     elif op in ("Add", "Sum", "Mul"):
         tensors = [i for i in node.input if i not in consts]
@@ -233,6 +254,8 @@ def _add_node(node, shapes, consts, consumers, skip, used, layers, last_gemm, ch
         # data movement; a bias Add after it still belongs to the linear layer before it
         if node.input and node.input[0] in last_gemm:
             last_gemm[node.output[0]] = last_gemm[node.input[0]]
+        if node.input and node.input[0] in pooled:
+            pooled[node.output[0]] = pooled[node.input[0]]
         return
     else:
         raise InputError("unsupported ONNX operator", source=src, field=where, value=op)

@@ -19,7 +19,8 @@ from ..errors import InputError
 
 # Order is the order ``accelsim --help`` lists them.
 COMMANDS = ("networks", "counts", "trace", "presets", "simulate", "verify", "speedup",
-            "measure", "sweep", "pareto", "codesign", "compare", "decompose", "train")
+            "measure", "sweep", "pareto", "codesign", "compare", "decompose", "train",
+            "export")
 
 
 class _Parser(argparse.ArgumentParser):
