@@ -120,7 +120,7 @@ def summarize(df, arch) -> dict:
     a = load_arch(arch)
     s = _summarize(df, a)
     s["bandwidth_mode"] = a.bandwidth_mode
-    s["stall_model"] = a.stall_model if a.bandwidth_mode == "user" else "none (calc)"
+    s["stall_model"] = a.stall_model if a.bandwidth_mode == "user" else "none"
     return s
 
 

@@ -411,8 +411,9 @@ def load_arch(spec: str | Path) -> Arch:
     if p.suffix.lower() in (".yaml", ".yml"):
         require(p.is_file(), "no such file", source=s)
         return load_yaml_arch(p)
-    preset = PRESET_DIR / f"{s}.yaml"
-    if preset.is_file():
-        return load_yaml_arch(preset)
-    raise InputError(f"unknown preset; expected one of {', '.join(list_presets())} or a "
-                     ".yaml/.cfg file", field="arch", value=s)
+    from .names import resolve
+
+    # a preset name: case-insensitive, '-'/'_' alike, "did you mean" on a near miss
+    name = resolve(s, list_presets(), field="arch", what="preset",
+                   extra=" or a .yaml/.cfg file")
+    return load_yaml_arch(PRESET_DIR / f"{name}.yaml")

@@ -23,12 +23,14 @@ def list_networks() -> tuple[str, ...]:
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
+    """``network[:variant]``, names case-insensitive with '-'/'_' alike (accelsim.names)."""
+    from .names import resolve
+
     net, _, variant = spec.partition(":")
     variant = variant or "regular"
-    require(net in list_networks(), f"unknown network; expected one of "
-            f"{', '.join(list_networks())} (or a .csv / .onnx file)", field="network", value=net)
-    require(variant in VARIANTS, f"unknown variant; expected one of {', '.join(VARIANTS)}",
-            field="variant", value=variant)
+    net = resolve(net, list_networks(), field="network", what="network",
+                  extra=" (or a .csv / .onnx file)")
+    variant = resolve(variant, VARIANTS, field="variant", what="variant")
     return net, variant
 
 
@@ -75,9 +77,16 @@ def load_workload(spec: str) -> Workload:
     return _network_workload(*parse_spec(spec))
 
 
+def _net_variant(net: str, variant: str) -> tuple[str, str]:
+    """(network, variant) with the names resolved; a recipe file path is kept as it is."""
+    if str(variant).lower().endswith((".yaml", ".yml")):
+        return parse_spec(net)[0], variant
+    return parse_spec(f"{net.partition(':')[0]}:{variant}")
+
+
 def load_variant(net: str, variant: str) -> Workload:
     """The workload of ``net`` as ``variant``: regular, A, B, or a path to a recipe YAML file."""
-    net, _ = parse_spec(net)
+    net, variant = _net_variant(net, variant)
     if variant in VARIANTS:
         return _network_workload(net, variant)
     from .recipe import structure
@@ -92,7 +101,7 @@ def variant_model(net: str, variant: str = "regular"):
     from .recipe import structure
     from .zoo import build_model
 
-    net, _ = parse_spec(net)
+    net, variant = _net_variant(net, variant)
     if variant == "regular":
         return build_model(net)
     recipe = _recipe(net, variant)

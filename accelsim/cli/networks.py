@@ -2,7 +2,7 @@ HELP = "list the shipped networks, their variants, input shapes, params and MACs
 
 
 def add_arguments(p):
-    pass
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
 
 
 def run(args) -> int:
@@ -10,6 +10,13 @@ def run(args) -> int:
     from ..recipe import VARIANTS
     from ..zoo import NETWORKS, input_shape
 
+    if getattr(args, "json", False):
+        from ..fsio import dumps_json
+
+        print(dumps_json({n: {"input_shape": list(input_shape(n)), **{
+            v: {"params": variant_params(n, v), "macs": load_variant(n, v).macs}
+            for v in VARIANTS}} for n in NETWORKS}), end="")
+        return 0
     head = "".join(f"{'params ' + v:>16}{'GMACs ' + v:>14}" for v in VARIANTS)
     print(f"{'network':<18}{'input':>12}{head}")
     for n in NETWORKS:

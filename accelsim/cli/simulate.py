@@ -3,16 +3,18 @@ HELP = "simulate a workload on an architecture, one row per layer"
 
 def add_arguments(p):
     p.add_argument("--arch", required=True, help="preset name, arch YAML, or SCALE-Sim .cfg")
-    p.add_argument("--workload", required=True,
+    p.add_argument("--workload", "--networks", "--network", dest="workload", required=True,
                    help="network[:variant] (e.g. resnet50:A), a workload CSV, or a SCALE-Sim "
                         "topology CSV")
-    p.add_argument("--out",
+    p.add_argument("--out", "-o", "--output", dest="out",
                    help="folder for layers.csv and summary.json (and traces/ with --trace)")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder accelsim did not write (its other files "
                         "stay)")
     p.add_argument("--batch", type=int, default=1, help="samples per run (default 1)")
-    p.add_argument("--layers", nargs="*", metavar="LAYER", help="only these layers, by name")
+    p.add_argument("--layers", nargs="*", metavar="LAYER",
+                   help="only these layers, by name (space- or comma-separated; run in the "
+                        "workload's order whatever order they are given in)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--format", choices=("accelsim", "scalesim"), default="accelsim",
                    help="scalesim: also write SCALE-Sim 2.0.2's COMPUTE_REPORT.csv, "
@@ -75,17 +77,26 @@ def run(args) -> int:
 
         wl = load_workload(args.workload)
     if args.layers:
-        keep = [wl.layer(n) for n in args.layers]
+        from ..names import split_list
+
+        # the workload's order, whatever order they are named in: a sum-pool fuses with the
+        # structured conv after it only in that order
+        names = set(wl.layer(n).name for n in split_list(args.layers))
+        keep = [l for l in wl.layers if l.name in names]
         wl = Workload(wl.network, wl.variant, tuple(keep), wl.input_shape, wl.source)
     check_run_size(wl, args.batch)
     traced = []
     if args.trace:
         require(args.out, "--trace writes files: give --out DIR", field="--trace",
                 value=" ".join(args.trace))
-        traced = _trace_layers(wl, arch, args.trace, args.workload)
+        from ..names import split_list
+
+        traced = _trace_layers(wl, arch, split_list(args.trace), args.workload)
     df = simulate(wl, arch, args.batch, buffer_search=args.pool_buffer_search)
     summary = {"network": wl.network, "variant": wl.variant, "batch": args.batch,
-               **summarize(df, arch)}
+               **summarize(df, arch), "bandwidth_mode": arch.bandwidth_mode,
+               # the numbers depend on it: every summary says which one made them
+               "stall_model": arch.stall_model if arch.bandwidth_mode == "user" else "none"}
     if args.out:
         with atomic_dir(args.out, force=args.force) as tmp:
             # fixed float format and key order: same inputs give byte-identical files
