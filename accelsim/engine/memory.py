@@ -1443,7 +1443,8 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
         s_if, s_f, s_of, dif[0], dfl[0], dof[0],
         res[2], res[3], res[4], res[5], res[6], res[7],
         dif[1], dif[2], dfl[1], dfl[2], dof[1], dof[2],
-        s_if / total, s_f / total, s_of / total,
+        # a one-MAC layer on a 1x1 os array reports 0 cycles (SCALE-Sim's -1): no rate, not a crash
+        s_if / max(1, total), s_f / max(1, total), s_of / max(1, total),
         _bw(dif[0], dif[1], dif[2]), _bw(dfl[0], dfl[1], dfl[2]), _bw(dof[0], dof[1], dof[2]),
         stall, total)
 
@@ -1468,9 +1469,9 @@ def _overlap(layer: Layer, calc_arch: Arch, mp: GemmMapping, bw: float) -> Memor
     stall = max(0, math.ceil(words / bw) - c.total_cycles)
     total = c.total_cycles + stall
     return replace(c, stall_cycles=stall, total_cycles=total,
-                   ifmap_sram_bw_words_per_cycle=c.ifmap_sram_reads / total,
-                   filter_sram_bw_words_per_cycle=c.filter_sram_reads / total,
-                   ofmap_sram_bw_words_per_cycle=c.ofmap_sram_writes / total)
+                   ifmap_sram_bw_words_per_cycle=c.ifmap_sram_reads / max(1, total),
+                   filter_sram_bw_words_per_cycle=c.filter_sram_reads / max(1, total),
+                   ofmap_sram_bw_words_per_cycle=c.ofmap_sram_writes / max(1, total))
 
 
 __all__ = ["MemoryCounts", "simulate_memory"]
