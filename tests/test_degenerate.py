@@ -89,7 +89,9 @@ def test_degenerate_layer_simulates_within_bounds(arch_name, layer_name, evaluat
          else evaluate(wl, arch, 1))
     json.dumps(s, allow_nan=False, default=str)  # finite: no NaN or Infinity
     assert s["macs"] == sum(brute_force_macs(l) for l in layers)
-    rows = s["total_cycles"] + SCALESIM_OFF_BY_ONE
+    # one row short per layer the array runs (a sum-pool too, on a machine without a pool unit)
+    on_array = sum(1 for l in layers if l.is_gemm or (l.op == "sumpool" and arch.pool is None))
+    rows = s["total_cycles"] + SCALESIM_OFF_BY_ONE * on_array
     assert rows >= 1
     assert rows >= math.ceil(s["macs"] / arch.pes)
     assert s["overall_util"] * s["total_cycles"] <= 100 * rows + 1e-9
