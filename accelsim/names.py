@@ -41,3 +41,24 @@ def split_list(values) -> list[str]:
         values = [values]
     out = [p.strip() for v in values for p in str(v).split(",")]
     return list(dict.fromkeys(p for p in out if p))
+
+
+def list_action(kind=str):
+    """An argparse action for a list flag (use with ``nargs="+"``): values space- or
+    comma-separated alike, each converted by ``kind``; a value that does not convert is a usage
+    error naming the flag (one line, exit 2)."""
+    import argparse
+
+    class _List(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            out = []
+            for v in split_list(values):
+                try:
+                    out.append(kind(v))
+                except ValueError:
+                    # parsing runs before the CLI's error guard: argparse's one-line exit 2
+                    parser.error(f"argument {option_string}: {v!r} is not {kind.__name__} "
+                                 "(a list: space- or comma-separated)")
+            setattr(namespace, self.dest, out)
+
+    return _List

@@ -154,3 +154,81 @@ def test_quickstart_example_runs():
                        capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "realized" in r.stdout and "tpu-v1+cols=128+rows=128" in r.stdout
+
+
+# ---- the CLI grammar (issue 12 part 2) --------------------------------------------------------
+def _cli(args, capsys):
+    from accelsim.cli import main
+
+    rc = main(args)
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+@pytest.mark.parametrize("typed,net,variant", [("EfficientNet-B0", "efficientnet_b0", "regular"),
+                                               ("ResNet18:a", "resnet18", "A"),
+                                               ("MOBILENET_V2:b", "mobilenetv2", "B"),
+                                               ("resnet56:Regular", "resnet56", "regular")])
+def test_names_are_case_insensitive_with_dashes_and_underscores_alike(typed, net, variant):
+    wl = acc.load_workload(typed)
+    assert (wl.network, wl.variant) == (net, variant)
+    assert acc.load_arch("TPU_v1").name == "tpu-v1"
+
+
+def test_a_near_miss_says_did_you_mean(capsys):
+    rc, _, err = _cli(["simulate", "--arch", "tpu-v2", "--workload", "resnet18"], capsys)
+    assert rc == 2 and "did you mean 'tpu-v1'" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = _cli(["counts", "resnt50"], capsys)
+    assert rc == 2 and "did you mean 'resnet50'" in err
+
+
+def test_simulate_layers_any_order_any_separator(capsys):
+    import json
+
+    pair = ["layer1.0.conv1.sumpool", "layer1.0.conv1"]
+    outs = []
+    for layers in (pair, pair[::-1], [",".join(pair[::-1])]):
+        rc, out, _ = _cli(["simulate", "--arch", "edge-npu", "--networks", "resnet18:A",
+                           "--layers", *layers, "--json"], capsys)
+        assert rc == 0
+        outs.append(json.loads(out))
+    assert outs[0] == outs[1] == outs[2]
+    # the pair is placed as a pair (fused or two-pass) whatever order it was named in
+    assert outs[0]["fused_pairs"] + outs[0]["two_pass_pairs"] == 1
+    assert outs[0]["stall_model"] == "overlap"
+
+
+def test_json_and_old_spellings(tmp_path, capsys):
+    import json
+
+    rc, out, _ = _cli(["trace", "resnet56", "--variant", "A", "--output",
+                       str(tmp_path / "a.csv"), "--json"], capsys)
+    assert rc == 0 and json.loads(out)["layers"] == len(acc.load_workload("resnet56:A").layers)
+    rc, out, _ = _cli(["trace", "resnet56:A", "--out", str(tmp_path / "b.csv")], capsys)
+    assert rc == 0 and (tmp_path / "b.csv").read_bytes() == (tmp_path / "a.csv").read_bytes()
+    # counts takes the CSV it was written as; its MACs are the network's
+    rc, out, _ = _cli(["counts", str(tmp_path / "a.csv"), "--json"], capsys)
+    assert rc == 0 and json.loads(out)["macs"] == sum(_brute_macs(l) for l in
+                                                     acc.load_workload("resnet56:A").layers)
+    rc, out, _ = _cli(["networks", "--json"], capsys)
+    assert rc == 0 and set(json.loads(out)) >= {"resnet18", "efficientnet_b0"}
+
+
+def test_codesign_lists_space_or_comma_and_regular_refused(capsys):
+    import json
+
+    args = ["codesign", "--arch", "edge-npu", "--networks", "resnet56", "--trees", "separable",
+            "--modes", "fused", "--orders", "demand", "--staging-kb", "64", "--json"]
+    rc1, out1, _ = _cli(args + ["--lanes", "8", "16"], capsys)
+    rc2, out2, _ = _cli(args + ["--lanes", "8,16"], capsys)
+    assert rc1 == rc2 and out1 == out2
+    got = json.loads(out1)
+    # nothing meets 0.9 here: exit 1 with the closest candidate named
+    assert rc1 == (0 if got["answer"] else 1)
+    assert got["answer"] or got["closest"]["realized_over_ideal"] < 0.9
+    rc, _, err = _cli(["codesign", "--arch", "edge-npu", "--network", "resnet56",
+                       "--variants", "regular"], capsys)
+    assert rc == 2 and "baseline" in err
+    with pytest.raises(SystemExit) as exc:   # a usage error: argparse's exit 2, one line
+        _cli(args + ["--lanes", "8", "x"], capsys)
+    assert exc.value.code == 2 and "--lanes" in capsys.readouterr().err
