@@ -2,35 +2,34 @@ HELP = ("co-design: the cheapest pool unit (area) that realizes a target share o
         "structured speedup of a network on a base arch")
 
 
-def _csv(kind):
-    def parse(s):
-        try:
-            return [kind(x) for x in s.split(",") if x.strip()]
-        except ValueError:
-            from ..errors import InputError
-
-            raise InputError("expected a comma-separated list", value=s) from None
-    return parse
-
-
 def add_arguments(p):
+    from ..names import list_action
+
     p.add_argument("--arch", required=True, help="base arch: preset, YAML or .cfg")
-    p.add_argument("--network", required=True, help="network name (e.g. resnet50)")
-    p.add_argument("--variants", type=_csv(str), default=["A"],
-                   help="structured variants to consider: A, B or recipe .yaml files (comma list)")
+    p.add_argument("--networks", "--network", dest="network", required=True,
+                   help="network name (e.g. resnet50)")
+    p.add_argument("--variants", "--variant", nargs="+", action=list_action(str), default=["A"],
+                   help="structured variants to consider: A, B or recipe .yaml files (space- or "
+                        "comma-separated)")
     p.add_argument("--target", type=float, default=0.9,
                    help="required realized/ideal speedup (default 0.9)")
-    p.add_argument("--lanes", type=_csv(int), default=[8, 16, 32, 64, 128, 256])
-    p.add_argument("--trees", type=_csv(str), default=["running", "separable", "direct"])
-    p.add_argument("--modes", type=_csv(str), default=["fused", "two_pass"])
-    p.add_argument("--orders", type=_csv(str), default=["demand", "nhwc"],
+    p.add_argument("--lanes", nargs="+", action=list_action(int),
+                   default=[8, 16, 32, 64, 128, 256])
+    p.add_argument("--trees", nargs="+", action=list_action(str),
+                   default=["running", "separable", "direct"])
+    p.add_argument("--modes", nargs="+", action=list_action(str), default=["fused", "two_pass"])
+    p.add_argument("--orders", nargs="+", action=list_action(str), default=["demand", "nhwc"],
                    help="fused production orders to try (nhwc, nchw, demand, refold)")
-    p.add_argument("--staging-kb", type=_csv(float), default=[32, 64, 128, 256, 512],
+    p.add_argument("--staging-kb", nargs="+", action=list_action(float),
+                   default=[32, 64, 128, 256, 512],
                    help="fused staging-buffer sizes to try, KB (its area counts)")
-    p.add_argument("--ports", type=_csv(int), default=None,
+    p.add_argument("--ports", nargs="+", action=list_action(int), default=None,
                    help="pool SRAM read ports (default: the base arch's, else 64)")
     p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--out", help="folder for candidates.csv and answer.json")
+    p.add_argument("--out", "-o", "--output", dest="out",
+                   help="folder for candidates.csv and answer.json")
+    p.add_argument("--json", action="store_true",
+                   help="print the answer (or the closest candidate) as JSON")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder accelsim did not write (its other files "
                         "stay)")
@@ -48,7 +47,13 @@ def run(args) -> int:
     if args.out:
         check_out_dir(args.out, args.force)
     base = load_arch(args.arch)
-    parse_spec(args.network)  # validates the name
+    args.network = parse_spec(args.network)[0]  # validates (and spells) the name
+    # the regular network has no sum-pool: its "speedup" over itself says nothing of a unit
+    for v in args.variants:
+        require(v.lower() != "regular", "the regular network is the baseline, not a variant to "
+                "co-design for; use A, B or a recipe file", field="--variants", value=v)
+    args.variants = [v if v.lower().endswith((".yaml", ".yml"))
+                     else parse_spec(f"{args.network}:{v}")[1] for v in args.variants]
     ports = args.ports or [base.pool.input_words_per_cycle if base.pool else 64]
     # a two-pass unit has no staging buffer, so order and buffer size are fused-only axes
     on_deadlock = base.pool.on_deadlock if base.pool else "two_pass"
@@ -69,19 +74,26 @@ def run(args) -> int:
             "pool_staging_kb", "fused_pairs", "area_pool_um2",
             "area_mm2", "total_cycles", "ideal_speedup", "realized_speedup",
             "realized_over_ideal", "meets_target"]
-    print(f"{args.network} on {base.name}, batch {args.batch}: candidates by pool area "
-          f"(target realized/ideal >= {args.target:g})")
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    closest = None
     if answer is None:
         best = table.sort_values(["realized_over_ideal"], ascending=False, kind="stable").iloc[0]
-        print(f"\nno candidate reaches {args.target:g} of the ideal speedup; the closest "
-              f"reaches {best['realized_over_ideal']:.3f} (variant {best['variant']}, "
-              f"{best['pool_desc']})")
+        closest = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
+    if args.json:
+        print(dumps_json({"network": args.network, "arch": base.name, "target": args.target,
+                          "answer": answer, "closest": closest}), end="")
     else:
-        print(f"\nanswer: variant {answer['variant']} with {answer['pool_desc']}: pool area "
-              f"{answer['area_pool_um2']:.0f} um^2, realized {answer['realized_speedup']:.3f}x "
-              f"of ideal {answer['ideal_speedup']:.3f}x "
-              f"({100 * answer['realized_over_ideal']:.1f}%)")
+        print(f"{args.network} on {base.name}, batch {args.batch}: candidates by pool area "
+              f"(target realized/ideal >= {args.target:g})")
+        print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        if answer is None:
+            print(f"\nno candidate reaches {args.target:g} of the ideal speedup; the closest "
+                  f"reaches {closest['realized_over_ideal']:.3f} (variant {closest['variant']}, "
+                  f"{closest['pool_desc']})")
+        else:
+            print(f"\nanswer: variant {answer['variant']} with {answer['pool_desc']}: pool area "
+                  f"{answer['area_pool_um2']:.0f} um^2, realized "
+                  f"{answer['realized_speedup']:.3f}x of ideal {answer['ideal_speedup']:.3f}x "
+                  f"({100 * answer['realized_over_ideal']:.1f}%)")
     if args.out:
         from pathlib import Path
 

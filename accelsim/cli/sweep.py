@@ -12,6 +12,7 @@ def add_arguments(p):
                    help="continue an existing store: compute only the missing points")
     p.add_argument("--chunk", type=int, help="points per task (default: automatic)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
 
 
 def run(args) -> int:
@@ -31,6 +32,11 @@ def run(args) -> int:
     except SweepIncomplete as exc:
         print(f"accelsim sweep: {exc}; rerun with --resume", file=sys.stderr)
         return 1
+    if args.json:
+        from ..fsio import dumps_json
+
+        print(dumps_json({"name": spec.name, "out": str(args.out), **stats}), end="")
+        return 0
     print(f"{spec.name}: {stats['points']} points, {stats['already']} already in {args.out}, "
           f"{stats['computed']} computed")
     return 0

@@ -6,7 +6,7 @@ HELP = "run random float64 tensors through the modelled pool-unit and array sche
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--workload", "-w", required=True,
+    p.add_argument("--workload", "-w", "--networks", "--network", dest="workload", required=True,
                    help="network[:variant] (e.g. resnet18:A) or a workload CSV")
     p.add_argument("--arch", "-a", default="edge-npu",
                    help="preset name, arch YAML or SCALE-Sim .cfg (default: edge-npu)")
@@ -17,6 +17,7 @@ def add_arguments(p) -> None:
     p.add_argument("--limit", type=int, default=3, help="pairs checked by default (default 3)")
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
 
 
 def run(args) -> int:
@@ -36,8 +37,21 @@ def run(args) -> int:
     check_run_size(wl, args.batch)
     pool = (f"{arch.pool.tree} pool unit, {arch.pool.mode}" if arch.pool
             else "no pool unit (sumpool on the array)")
-    reports = verify_workload(wl, arch, args.layers, None if args.all else args.limit,
-                              args.batch, args.seed)
+    from ..names import split_list
+
+    reports = verify_workload(wl, arch, split_list(args.layers) or None,
+                              None if args.all else args.limit, args.batch, args.seed)
+    if args.json:
+        from ..fsio import dumps_json
+
+        reps = [{"name": r.name, "kind": r.kind, "passed": bool(r.passed),
+                 "max_abs_error": float(r.max_abs_error), "scale": float(r.scale),
+                 "count_errors": list(r.count_errors)} for r in reports]
+        print(dumps_json({"network": wl.network, "variant": wl.variant, "arch": arch.name,
+                          "batch": args.batch, "seed": args.seed, "tol": TOL,
+                          "passed": sum(r["passed"] for r in reps), "checked": len(reps),
+                          "reports": reps}), end="")
+        return 0 if all(r["passed"] for r in reps) else 1
     print(f"verify {wl.network}:{wl.variant} on {arch.name} ({arch.rows}x{arch.cols} "
           f"{arch.dataflow}, {pool}), batch {args.batch}, seed {args.seed}, tol {TOL:g} x scale")
     failed = 0
