@@ -176,6 +176,13 @@ def validate_arch(a: Arch) -> None:
     require(a.stall_model in STALL_MODELS,
             f"unknown stall model; expected one of {STALL_MODELS}", source=src,
             field="stall_model", value=a.stall_model)
+    # SCALE-Sim's USER-mode buffers move whole DRAM lines (engine/memory.py user_line_words):
+    # checked here, so a sweep point with a fractional bandwidth fails before the store exists
+    require(not (a.bandwidth_mode == "user" and a.stall_model == "scalesim")
+            or float(a.dram_bw_words_per_cycle).is_integer(),
+            "bandwidth_mode user with stall_model scalesim moves whole words per cycle (use "
+            "stall_model overlap for a fractional bandwidth)", source=src,
+            field="dram_bw_words_per_cycle", value=a.dram_bw_words_per_cycle)
     if a.pool is not None:
         p = a.pool
         for f in ("lanes", "input_words_per_cycle"):

@@ -305,6 +305,8 @@ sweep_case("axis_unknown", "axes.colour", S0 + "axes:\n  colour: [1, 2]\n")
 sweep_case("axis_empty", "no values", S0 + "axes:\n  rows: []\n")
 sweep_case("axis_invalid_arch", "rows", S0 + "axes:\n  rows: [8, 0]\n")
 sweep_case("axis_energy_missing", "energy", S0 + "axes:\n  energy: [no_such_table.yaml]\n")
+sweep_case("axis_fractional_user_bandwidth", "whole words", S0 + "axes:\n  bandwidth_mode: [user]\n"
+           "  stall_model: [scalesim]\n  dram_bw_words_per_cycle: [1, 0.5]\n")
 sweep_case("axis_word_bits_huge", "word_bits", S0 + "axes:\n  word_bits: [8, 1000000]\n")
 sweep_case("axis_name_unknown", "axes.name", S0 + "axes:\n  name: [a, b]\n")
 sweep_case("range_start_above_stop", "start <= stop", S0 + "axes:\n  rows: {start: 8, stop: 4, step: 1}\n")
