@@ -198,3 +198,29 @@ def test_closed_stdout_pipe_exits_quietly():
     err = p.stderr.read().decode()
     code = p.wait(timeout=120)
     assert err == "" and code in (0, 141), (code, err)
+
+
+# ---- the strict YAML reader ----------------------------------------------------------------
+
+def test_yaml_reader_refuses_duplicates_bombs_and_size_but_keeps_merge_keys(tmp_path):
+    import time
+
+    from accelsim.errors import MAX_YAML_BYTES, InputError
+    from accelsim.yamlio import load_yaml, loads_yaml
+
+    assert loads_yaml("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n", "t") == {
+        "base": {"x": 1, "y": 2}, "d": {"x": 1, "y": 3}}  # a merge key may override
+    with pytest.raises(InputError, match="'y' given twice"):
+        loads_yaml("a:\n  b:\n    y: 1\n    y: 2\n", "t")
+    # 10 levels of 10 aliases: 10**10 nodes expanded, refused in well under a second
+    bomb = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n" for i in range(1, 11))
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="expands to more than"):
+        loads_yaml(bomb, "t")
+    assert time.perf_counter() - t0 < 2
+    big = tmp_path / "big.yaml"
+    big.write_text("k: " + "x" * (MAX_YAML_BYTES + 1) + "\n")
+    with pytest.raises(InputError, match="larger than the limit"):
+        load_yaml(big)
+    assert loads_yaml("", "t") is None
