@@ -8,6 +8,10 @@ def add_arguments(p):
                         "topology CSV")
     p.add_argument("--out", "-o", "--output", dest="out",
                    help="folder for layers.csv and summary.json (and traces/ with --trace)")
+    p.add_argument("--variants", "--variant", dest="variant", default=None,
+                   help="regular, A or B (the same as --workload NET:VARIANT)")
+    p.add_argument("--recipe", metavar="FILE.yaml",
+                   help="structure the (regular) workload with this recipe file")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder accelsim did not write (its other files "
                         "stay)")
@@ -71,11 +75,20 @@ def run(args) -> int:
         from pathlib import Path
 
         require(Path(args.workload).is_file(), "no such file", source=args.workload)
+        require(args.variant is None, "a file workload has no shipped variants; use --recipe",
+                field="--variant", value=args.variant)
         wl = read_workload_csv(args.workload)
     else:
-        from ..networks import load_workload  # network[:variant] (or .onnx)
+        from ..api import load_workload  # network[:variant] (or .onnx)
 
-        wl = load_workload(args.workload)
+        wl = load_workload(args.workload, variant=args.variant)
+    if args.recipe:
+        from pathlib import Path
+
+        from ..api import structure
+
+        require(Path(args.recipe).is_file(), "no such recipe file", source=args.recipe)
+        wl = structure(wl, args.recipe)   # its layer names must be the workload's
     if args.layers:
         from ..names import split_list
 
