@@ -448,8 +448,9 @@ def cosim_pair(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
                   arch.pool.input_words_per_cycle, pipeline_depth(pool, arch))
 
 
-# first/last use of every pooled value of a conv on one array: two arrays of its pooled map
-@lru_cache(maxsize=64)
+# first/last use of every pooled value of a conv on one array: two arrays of its pooled map,
+# read only while a pair's items are prepared (``_prepare`` keeps what the schedule needs)
+@lru_cache(maxsize=4)
 def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
     """The conv's demand as first/last uses per pooled value (cached: every order, buffer and
     unit of a design sweep shares it)."""
@@ -541,8 +542,9 @@ class _Items:
     lookahead: int
 
 
-# a pair's items are a few arrays of its pooled values: keep the last few dozen pairs
-@lru_cache(maxsize=64)
+# a pair's items are a few arrays of its pooled values: keep one network's pairs on one array
+# (ResNet-50 has 22 distinct ones), so a sweep over the pool unit prepares each once
+@lru_cache(maxsize=32)
 def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
              order: str) -> _Items:
     pg = _pool_geom(pool, batch)
