@@ -48,8 +48,8 @@ def test_resnet18_rows_equal_scalesim_reports():
 def _structured_pair():
     # sumpool over a 3-channel x 2x2 window (c = 8 - 3 + 1 = 6 pooled channels), then the
     # small 1x1 conv of a structured layer
-    sp = Layer("sp", "sumpool", (8, 6, 6), (6, 5, 5), (2, 2), pool_channels=3, c=6, n=2)
-    conv = Layer("conv", "conv2d", (6, 5, 5), (16, 5, 5), (1, 1), c=6, n=2)
+    sp = Layer("sp", "sumpool", (8, 6, 6), (6, 5, 5), (2, 2), pool_channels=3, c=6, n=1)
+    conv = Layer("conv", "conv2d", (6, 5, 5), (16, 5, 5), (1, 1), c=6, n=1)
     return Workload("toy", "A", (sp, conv), (8, 6, 6))
 
 
