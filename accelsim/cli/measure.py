@@ -3,7 +3,8 @@ HELP = "time the torch models regular vs structured on this machine (measured vs
 
 def add_arguments(p):
     p.add_argument("--networks", nargs="+", help="default: every shipped network")
-    p.add_argument("--variants", default="A,B", help="comma list (default A,B)")
+    p.add_argument("--variants", "--variant", nargs="+", default=["A", "B"],
+                   help="space- or comma-separated (default A B)")
     p.add_argument("--repeats", type=int, default=5, help="timed passes; the median is reported")
     p.add_argument("--warmup", type=int, default=2, help="untimed passes first")
     p.add_argument("--batch", type=int, default=1)
@@ -14,7 +15,9 @@ def add_arguments(p):
                         "avgpool3d (StructuredConv2d's avg_pool3d x volume)")
     p.add_argument("--arch", default="scalesim-32x32-os",
                    help="simulated speedup on this preset/arch file, printed beside the measured")
-    p.add_argument("--out", help="write the rows as CSV to this file")
+    p.add_argument("--out", "-o", "--output", dest="out",
+                   help="write the rows as CSV to this file")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--train", action="store_true",
                    help="time one training step per mode instead (forward, loss, backward, "
                         "SGD momentum; on the CPU, and on CUDA too when present), beside the "
@@ -25,6 +28,8 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    import sys
+
     from ..arch import load_arch
     from ..fsio import write_text_atomic
     from ..measure import measure, to_csv
@@ -47,10 +52,20 @@ def run(args) -> int:
     arch = load_arch(args.arch)
     if args.train:
         return _run_train(args, arch)
-    networks = args.networks or list(NETWORKS)
-    rows = measure(networks, [v for v in args.variants.split(",") if v], repeats=args.repeats,
-                   warmup=args.warmup, batch=args.batch, device=args.device,
-                   threads=args.threads, sumpool=args.sumpool)
+    from tqdm import tqdm
+
+    from ..names import split_list
+    from ..networks import parse_spec
+
+    # every name checked before minutes of timing; one network at a time behind a progress bar
+    # (stderr, shown on a terminal only)
+    networks = [parse_spec(n)[0] for n in split_list(args.networks)] or list(NETWORKS)
+    variants = [parse_spec(f"{networks[0]}:{v}")[1] for v in split_list(args.variants)]
+    rows = []
+    for net in tqdm(networks, unit="net", disable=None, leave=False, file=sys.stderr):
+        rows += measure([net], variants, repeats=args.repeats, warmup=args.warmup,
+                        batch=args.batch, device=args.device, threads=args.threads,
+                        sumpool=args.sumpool)
     cycles = {}
     for r in rows:
         wl = load_workload(f"{r['network']}:{r['variant']}")
@@ -63,6 +78,13 @@ def run(args) -> int:
             / r["macs"]
         r["simulated_arch"] = arch.name
         r["simulated_speedup"] = cycles[reg] / cycles[(r["network"], r["variant"])]
+    if args.out:
+        write_text_atomic(args.out, to_csv(rows))
+    if args.json:
+        from ..fsio import dumps_json
+
+        print(dumps_json(rows), end="")
+        return 0
     print(f"# torch {args.device}, {args.threads} thread(s), sum-pool {args.sumpool}, batch {args.batch}, median of "
           f"{args.repeats} after {args.warmup} warm-up; simulated on {arch.name}")
     print(f"{'network':16} {'variant':8} {'ms':>9} {'measured x':>10} {'ideal x':>8} "
@@ -71,8 +93,6 @@ def run(args) -> int:
         print(f"{r['network']:16} {r['variant']:8} {r['measured_ms']:9.2f} "
               f"{r['measured_speedup']:10.2f} {r['ideal_speedup']:8.2f} "
               f"{r['simulated_speedup']:11.2f}")
-    if args.out:
-        write_text_atomic(args.out, to_csv(rows))
     return 0
 
 
@@ -85,8 +105,10 @@ def _run_train(args, arch) -> int:
     from ..measure import measure_train, to_csv
     from ..training import train_rows
 
+    from ..names import split_list
+
     modes = [m for m in args.modes.split(",") if m]
-    variant = next((v for v in args.variants.split(",") if v and v != "regular"), "regular")
+    variant = next((v for v in split_list(args.variants) if v != "regular"), "regular")
     networks = args.networks or ["resnet56"]
     devices = [args.device]
     if args.device == "cpu" and torch.cuda.is_available():

@@ -13,7 +13,9 @@ def add_arguments(p):
     p.add_argument("--formats", default="png", help="plot formats, comma list of png,svg")
     p.add_argument("--all", action="store_true",
                    help="ignore the spec's constraints (default: only feasible points)")
-    p.add_argument("--out", help="folder for front.csv and pareto.png (.svg)")
+    p.add_argument("--out", "-o", "--output", dest="out",
+                   help="folder for front.csv and pareto.png (.svg)")
+    p.add_argument("--json", action="store_true", help="print the front's points as JSON")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder accelsim did not write (its other files "
                         "stay)")
@@ -70,10 +72,17 @@ def run(args) -> int:
     from ..pareto import MAXIMIZE
 
     goals = ", ".join(("maximize " if o in MAXIMIZE else "") + o for o in objectives)
-    print(f"{len(front)} of {len(df)} points on the {len(objectives)}-objective front "
-          f"(minimize {goals})"
-          + (f"; constraints: {', '.join(map(str, cons))}" if cons else ""))
-    print(front[show].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    if args.json:
+        from ..fsio import dumps_json
+
+        recs = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+                for r in front[show].to_dict("records")]
+        print(dumps_json({"objectives": objectives, "points": len(df), "front": recs}), end="")
+    else:
+        print(f"{len(front)} of {len(df)} points on the {len(objectives)}-objective front "
+              f"(minimize {goals})"
+              + (f"; constraints: {', '.join(map(str, cons))}" if cons else ""))
+        print(front[show].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     if args.out:
         from pathlib import Path
 
@@ -84,5 +93,6 @@ def run(args) -> int:
                 df, [i in on for i in range(len(df))], objectives,
                 f"Pareto front over {', '.join(objectives)}: {len(front)} of {len(df)} "
                 f"feasible points (solid: on the front; faded: dominated)", Path(tmp), formats)
-        print(f"wrote {args.out}/front.csv, " + ", ".join(written))
+        if not args.json:
+            print(f"wrote {args.out}/front.csv, " + ", ".join(written))
     return 0
