@@ -14,7 +14,7 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import InputError, require
+from .errors import require
 
 DATA = Path(__file__).resolve().parent / "data"
 DEFAULT = "horowitz45"
@@ -61,10 +61,10 @@ def load_table(spec: str = DEFAULT) -> dict:
     path = Path(spec)
     require(path.is_file(), f"no such energy table (a YAML path or '{DEFAULT}')", field="energy",
             value=spec)
-    try:
-        user = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", source=spec) from None
+    from .yamlio import load_yaml
+
+    # the one strict reader of user YAML (duplicate keys, aliases, size, encoding: docs/errors.md)
+    user = load_yaml(path, "energy table") or {}
     for k, v in _validate(user, spec).items():
         base[k] = {**base[k], **v} if k in _TABLES else v
     return base
