@@ -320,3 +320,20 @@ def store_parquet(db, path) -> int:
     df.to_parquet(buf, index=False)
     write_bytes_atomic(path, buf.getvalue())
     return len(df)
+
+
+# ---- JSON ------------------------------------------------------------------------------------
+def jsonable(obj):
+    """``obj`` with numpy scalars as Python numbers, tuples as lists and a non-finite float as
+    null (JSON has no NaN), for the CLI's ``--json``."""
+    import math
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

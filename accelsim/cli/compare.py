@@ -29,7 +29,8 @@ def add_arguments(p):
                    help="also write per arch a recipe that structures only the layers of recipe "
                         "--variant whose realized saving exceeds THRESHOLD, and simulate it "
                         "beside that recipe (implies --per-layer-gain)")
-    p.add_argument("--out", help="output folder (CSV, MD, TeX, plots, the specs used); "
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument("--out", "-o", "--output", dest="out", help="output folder (CSV, MD, TeX, plots, the specs used); "
                                  "without it only the table is printed")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder accelsim did not write")
@@ -205,8 +206,14 @@ def run(args) -> int:
     methods_rows = [r for r in rows if r["variant"] != "regular"]
     summary = best_methods(methods_rows, matched=bool(metric))
     table = report.to_markdown(rows, COLUMNS)
-    print(table)
-    print(summary)
+    if args.json:
+        from ..export import jsonable
+        from ..fsio import dumps_json
+
+        print(dumps_json(jsonable({"rows": rows, "summary": summary})), end="")
+    else:
+        print(table)
+        print(summary)
     if out is None:
         return 0
 

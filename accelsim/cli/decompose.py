@@ -12,7 +12,9 @@ def add_arguments(p):
                    help="per layer: the largest MAC saving with residual <= R (default 0.1)")
     g.add_argument("--budget", type=float, metavar="R",
                    help="network-wide: the residual of all weights together <= R")
-    p.add_argument("--out", help="folder for decompose.csv, recipe.yaml, decompose.md")
+    p.add_argument("--out", "-o", "--output", dest="out",
+                   help="folder for decompose.csv, recipe.yaml, decompose.md")
+    p.add_argument("--json", action="store_true", help="print the chosen layers as JSON")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder accelsim did not write")
 
@@ -53,8 +55,17 @@ def run(args) -> int:
     head = (f"{net} from {args.weights}: {len(choices)} of {len(norms)} conv/linear layers "
             f"structured ({how}); MACs {total / 1e9:.3f} G -> {(total - saved) / 1e9:.3f} G "
             f"({total / (total - saved):.2f}x fewer)")
-    print(head)
-    print(report.to_markdown(chosen_rows, COLUMNS) if chosen_rows else "(no layer qualifies)")
+    if args.json:
+        from ..export import jsonable
+        from ..fsio import dumps_json
+
+        print(dumps_json(jsonable({"network": net, "weights": str(args.weights), "rule": how,
+                                   "macs": total, "macs_after": total - saved,
+                                   "layers": chosen_rows})), end="")
+    else:
+        print(head)
+        print(report.to_markdown(chosen_rows, COLUMNS) if chosen_rows
+              else "(no layer qualifies)")
     if out is None:
         return 0
     with atomic_dir(out, force=args.force) as tmp:

@@ -119,7 +119,9 @@ def add_arguments(p):
                    help="also the regularizer's share of one 256->256 14x14 layer with 3x3, "
                         "5x5, 7x7 kernels (c = C/2, n = N-1) at these batches (kernels.csv "
                         "and overhead_kernel plot; default: --batch)")
-    p.add_argument("--out", help="output folder (tables and plots, replaced atomically)")
+    p.add_argument("--out", "-o", "--output", dest="out",
+                   help="output folder (tables and plots, replaced atomically)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder accelsim did not write")
     p.add_argument("--no-plots", action="store_true", help="tables only")
@@ -170,7 +172,13 @@ def run(args) -> int:
     rows = [r for part in parts for r in part]
     krows = kernel_rows(archs, kb) if out and "regularized" in modes else []
     md = report.to_markdown(rows, MD_COLUMNS)
-    print(md, end="")
+    if args.json:
+        from ..export import jsonable
+        from ..fsio import dumps_json
+
+        print(dumps_json(jsonable(rows)), end="")
+    else:
+        print(md, end="")
     if out is None:
         return 0
     with atomic_dir(out, force=args.force) as tmp:
