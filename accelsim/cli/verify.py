@@ -18,6 +18,8 @@ def add_arguments(p) -> None:
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
+    p.add_argument("--recipe", metavar="FILE.yaml",
+                   help="structure the (regular) workload with this recipe file")
 
 
 def run(args) -> int:
@@ -32,6 +34,13 @@ def run(args) -> int:
             value=args.seed)
     arch = load_arch(args.arch)
     wl = load_workload(args.workload)
+    if args.recipe:
+        from pathlib import Path
+
+        from ..api import structure
+
+        require(Path(args.recipe).is_file(), "no such recipe file", source=args.recipe)
+        wl = structure(wl, args.recipe)
     from ..workload import check_run_size
 
     check_run_size(wl, args.batch)
