@@ -431,3 +431,18 @@ def test_measure_train_bad_input():
         measure_train(["resnet56"], "A", ["regular"], batch=1)
     with pytest.raises(InputError, match="needs a structured variant"):
         train_model("resnet56", "regular", "direct")
+
+
+@pytest.mark.parametrize("net,mode", [("resnet18", "regular"), ("resnet50", "regular"),
+                                      ("resnet50", "direct")])
+def test_residual_fanout_sum_is_over_the_block_input(net, mode):
+    """The gradient sum of a residual block's fan-out covers the block input: the tensor the
+    block's first conv reads (the projection's input in downsample blocks)."""
+    step = training_step(net, "A", mode, 1, ARCH)
+    layers = {l.name: l for l in step.forward}
+    adds = [o for o in step.ops if o.name.endswith(".add.bwd")]
+    assert len(adds) == sum(1 for l in step.forward if l.op == "add") > 0
+    for o in adds:
+        block = o.source.rsplit(".", 1)[0]
+        first = layers.get(f"{block}.conv1.sumpool") or layers[f"{block}.conv1"]
+        assert o.layer.in_shape == first.in_shape, o.name
