@@ -232,3 +232,15 @@ def test_codesign_lists_space_or_comma_and_regular_refused(capsys):
     with pytest.raises(SystemExit) as exc:   # a usage error: argparse's exit 2, one line
         _cli(args + ["--lanes", "8", "x"], capsys)
     assert exc.value.code == 2 and "--lanes" in capsys.readouterr().err
+
+
+def test_issue_acceptance_command(tmp_path, capsys):
+    """The issue's own command: mixed-case, dashed network name, lower-case variant."""
+    import json
+
+    rc, out, err = _cli(["simulate", "--arch", "tpu-v1", "--workload", "efficientnet-b0:a",
+                         "--out", str(tmp_path / "D"), "--json"], capsys)
+    assert rc == 0, err
+    s = json.loads(out)
+    assert (s["network"], s["variant"], s["stall_model"]) == ("efficientnet_b0", "A", "overlap")
+    assert json.loads((tmp_path / "D" / "summary.json").read_text()) == s
