@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         mod = importlib.import_module(f"{__name__}.{name}")
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
+        # on every command: progress bars (stderr) off, or on even when stderr is not a terminal
+        loud = p.add_mutually_exclusive_group()
+        loud.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+        loud.add_argument("-v", "--verbose", action="store_true",
+                          help="progress bars even when stderr is not a terminal")
         p.set_defaults(_run=mod.run)
     return parser
 

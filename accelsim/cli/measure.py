@@ -62,7 +62,8 @@ def run(args) -> int:
     networks = [parse_spec(n)[0] for n in split_list(args.networks)] or list(NETWORKS)
     variants = [parse_spec(f"{networks[0]}:{v}")[1] for v in split_list(args.variants)]
     rows = []
-    for net in tqdm(networks, unit="net", disable=None, leave=False, file=sys.stderr):
+    bar_off = True if args.quiet else (False if args.verbose else None)  # None: a terminal
+    for net in tqdm(networks, unit="net", disable=bar_off, leave=False, file=sys.stderr):
         rows += measure([net], variants, repeats=args.repeats, warmup=args.warmup,
                         batch=args.batch, device=args.device, threads=args.threads,
                         sumpool=args.sumpool)

@@ -28,7 +28,7 @@ def run(args) -> int:
     try:
         stats = run_sweep(spec, args.out, workers=args.workers, dask=args.dask,
                           resume=args.resume, chunk=args.chunk,
-                          progress=not args.no_progress)
+                          progress=not (args.no_progress or args.quiet))
     except SweepIncomplete as exc:
         print(f"accelsim sweep: {exc}; rerun with --resume", file=sys.stderr)
         return 1
