@@ -437,8 +437,10 @@ class Workload:
 
 
 # ---- CSV --------------------------------------------------------------------------------
-# The first eight columns are SCALE-Sim's topology columns, in its order and spelling, so a
-# SCALE-Sim tool can read the prefix; the rest make the schema lossless for every op here.
+# The first eight columns are SCALE-Sim's topology columns, in its order and spelling; the
+# rest make the schema lossless for every op here. SCALE-Sim itself cannot load this file (it
+# skips only one header line, and every op is not a conv): ``accelsim trace --format scalesim``
+# writes a topology it runs (accelsim/export.py).
 # IFMAP Height/Width are the *unpadded* input; padding is its own column (SCALE-Sim has none).
 SCALESIM_COLUMNS = ["Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
                     "Channels", "Num Filter", "Strides"]
