@@ -185,8 +185,10 @@ def clear_caches() -> None:
     """Forget every memoized engine row, here and in ``simulate`` (benchmarks start cold)."""
     from . import simulate as _simulate
     from .engine import memory as _memory
+    from .engine import poolsched as _poolsched
 
     _row_cache.clear()
+    _poolsched.clear_caches()
     _pair_cache.clear()
     _simulate._gemm_row.cache_clear()
     _memory._calc_walk.cache_clear()

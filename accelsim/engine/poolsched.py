@@ -18,11 +18,13 @@ last-use row. The buffer deadlocks when it
 is full of items whose last use lies at or after a row that waits for an item not yet made.
 
 The array's demand is SCALE-Sim's ifmap demand matrix of the conv over the pooled map, the same
-rows and lanes the systolic and memory engines count (``memory._lanes``/``memory._addr``).
+rows and lanes the systolic and memory engines count (``_slot_row`` gives them in closed form;
+tests/test_poolsched.py checks them against SCALE-Sim's own demand matrices).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -33,7 +35,7 @@ from ..arch import Arch
 from ..errors import require
 from ..mapping import map_layer
 from ..workload import Layer
-from .memory import DF_CODE, _addr, _lanes
+from .memory import DF_CODE
 from .operands import ifmap_addressing
 from .systolic import cycles_per_fold, sram_accesses
 
@@ -449,8 +451,9 @@ def cosim_pair(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
 
 
 # first/last use of every pooled value of a conv on one array: two arrays of its pooled map,
-# read only while a pair's items are prepared (``_prepare`` keeps what the schedule needs)
-@lru_cache(maxsize=4)
+# read only while a pair's items are prepared (``_prepare`` keeps what the schedule needs; refold
+# reads it right after)
+@lru_cache(maxsize=1)
 def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
     """The conv's demand as first/last uses per pooled value (cached: every order, buffer and
     unit of a design sweep shares it)."""
@@ -541,12 +544,48 @@ class _Items:
     compute: int             # the conv's compute cycles (T - 1)
     lookahead: int
 
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.need, self.last_row, self.ev_row, self.ev_item,
+                                      self.lr_sorted, self.ev_k_sorted))
 
-# a pair's items are a few arrays of its pooled values: keep one network's pairs on one array
-# (ResNet-50 has 22 distinct ones), so a sweep over the pool unit prepares each once
-@lru_cache(maxsize=32)
+
+# a pair's items are a few arrays of its pooled values: keep the most recent pairs up to a byte
+# budget (ResNet-50's 22 distinct pairs at batch 1 fit), so a sweep over the pool unit prepares
+# each once, and a large batch keeps memory bounded instead of holding every pair
+_ITEMS_BUDGET_BYTES = 160 << 20
+_items_cache: "OrderedDict[tuple, _Items]" = OrderedDict()
+
+
+def clear_caches() -> None:
+    """Forget every prepared pair and cached schedule (benchmarks start cold)."""
+    _items_cache.clear()
+    _demand.cache_clear()
+    _cosim.cache_clear()
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """int32 when every value fits (halves the memory a prepared pair holds), else int64."""
+    if a.size == 0 or (a.min() >= -(1 << 31) and a.max() < (1 << 31)):
+        return np.ascontiguousarray(a, np.int32)
+    return np.ascontiguousarray(a, np.int64)
+
+
 def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
              order: str) -> _Items:
+    key = (pool, conv, rows, cols, dataflow, batch, order)
+    hit = _items_cache.pop(key, None)
+    if hit is None:
+        hit = _prepare_items(*key)
+    _items_cache[key] = hit
+    total = sum(it.nbytes for it in _items_cache.values())
+    while total > _ITEMS_BUDGET_BYTES and len(_items_cache) > 1:
+        total -= _items_cache.popitem(last=False)[1].nbytes
+    return hit
+
+
+def _prepare_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
+                   order: str) -> _Items:
     pg = _pool_geom(pool, batch)
     mp, ia, rpf, first, last, reads = _demand(conv, rows, cols, dataflow, batch)
     LW = max(rows, cols)
@@ -580,10 +619,10 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
     sel = first_row >= 0
     ev_row, ev_item = _events(first_row[sel], item[sel]) if sel.any() else (
         np.zeros(0, np.int64), np.zeros(0, np.int64))
-    lr_sorted = np.sort(last_row[last_row >= 0]).astype(np.int64)
-    ev_k = (np.searchsorted(ev_row, lr_sorted, side="right") - 1).astype(np.int64)
-    return _Items(np.ascontiguousarray(need, np.int64), np.ascontiguousarray(last_row, np.int64),
-                  ev_row, ev_item, lr_sorted, ev_k, int(words), int(used.sum()), V, int(reads),
+    lr_sorted = np.sort(last_row[last_row >= 0])
+    ev_k = np.searchsorted(ev_row, lr_sorted, side="right") - 1
+    return _Items(_narrow(need), _narrow(last_row), _narrow(ev_row), _narrow(ev_item),
+                  _narrow(lr_sorted), _narrow(ev_k), int(words), int(used.sum()), V, int(reads),
                   mp.folds * rpf - 1, _lookahead_words(pg, order))
 
 
