@@ -611,6 +611,10 @@ def read_workload_csv(path: str | Path, network: str | None = None,
 
 
 def _make_layer(source: str, **kw) -> Layer:
+    # a file's layer needs a name (Layer itself allows "" for the engines' memo keys)
+    name = kw.get("name")
+    require(isinstance(name, str) and name.strip() != "", "layer name must be non-empty",
+            source=source, field="Layer name", value=name)
     try:
         return Layer(**kw)
     except InputError as exc:

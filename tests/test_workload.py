@@ -163,3 +163,13 @@ def test_filter_larger_than_ifmap_rejected(tmp_path):
                  "Num Filter, Strides,\nConv1, 4, 4, 5, 5, 3, 64, 1,\n")
     with pytest.raises(InputError, match="Filter Height"):
         read_workload_csv(p)
+
+
+def test_empty_layer_name_in_a_file_is_refused(tmp_path):
+    """A layer read from a file needs a name (the engines' memo keys use '' internally)."""
+    from accelsim.cli import main
+
+    p = tmp_path / "t.csv"
+    p.write_text("Layer name,IFMAP Height,IFMAP Width,Filter Height,Filter Width,Channels,"
+                 "Num Filter,Strides\n ,8,8,3,3,4,4,1\n")
+    assert main(["simulate", "--arch", "edge-npu", "--workload", str(p)]) == 2
