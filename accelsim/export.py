@@ -281,6 +281,7 @@ def _export_modules(model, input_shape):
 def export_onnx(model, input_shape, path) -> None:
     """``model`` (regular or structured torch model, eval mode) as an ONNX file at ``path``,
     batch 1, sum-pools as ``ai.accelsim::SumPool`` nodes (see above); written atomically."""
+    import copy
     import io
     import warnings
 
@@ -289,16 +290,22 @@ def export_onnx(model, input_shape, path) -> None:
 
     from .fsio import write_bytes_atomic
 
-    m = _export_modules(model.eval(), input_shape)
+    # ONNX runtimes execute float32 convs: export a float32 copy (the caller's model is left as
+    # it is), with the export's own modules built in float32 whatever torch's default dtype
+    prev = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
     buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # the TorchScript exporter: the dynamo one needs onnxscript; BatchNorm folds into the
-        # preceding conv at inference (eval mode), as trace and the importer count it
-        torch.onnx.export(m, (torch.zeros(1, *input_shape),), buf, dynamo=False,
-                          opset_version=ONNX_OPSET, input_names=["input"],
-                          output_names=["output"],
-                          custom_opsets={SUMPOOL_DOMAIN: 1})
+    try:
+        m = _export_modules(copy.deepcopy(model).float().eval(), input_shape)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # the TorchScript exporter: the dynamo one needs onnxscript; BatchNorm folds into
+            # the preceding conv at inference (eval mode), as trace and the importer count it
+            torch.onnx.export(m, (torch.zeros(1, *input_shape),), buf, dynamo=False,
+                              opset_version=ONNX_OPSET, input_names=["input"],
+                              output_names=["output"], custom_opsets={SUMPOOL_DOMAIN: 1})
+    finally:
+        torch.set_default_dtype(prev)
     proto = onnx.load_from_string(buf.getvalue())
     if any(n.domain == SUMPOOL_DOMAIN for n in proto.graph.node):
         proto.functions.append(_sumpool_function())

@@ -41,6 +41,10 @@ JOBS = {
     "sweep": (["bench/bench_sweep.py"],
               "fast path vs simulate on random ResNet-50 design points, the process sweep "
               "runner, and the 14,400-point co-design grid (sweeps/codesign_grid.yaml)"),
+    "poolunit": (["bench/poolunit_report.py", "--out", "-"],
+                 "the pool unit at cycle level vs the previous closed form on tpu-v1 and "
+                 "edge-npu (which pairs fuse, the buffer each needs, speedups before and after), "
+                 "and ResNet-50 A's whole-network time in a fresh process"),
     "mutations": (["bench/mutate.py"],
                   "each engine mutation of bench/mutate.py against its target tests (HEAD copy)"),
 }

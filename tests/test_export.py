@@ -57,8 +57,10 @@ def test_onnx_runtime_output_equals_torch(r56b):
 
     from accelsim.networks import variant_model
 
-    model = variant_model("resnet56", "B").eval()
-    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    # float32 whatever the default dtype (tests/test_structured.py sets float64 for the session)
+    model = variant_model("resnet56", "B").float().eval()
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0),
+                    dtype=torch.float32)
     with torch.no_grad():
         want = model(x).numpy()
     sess = ort.InferenceSession(str(r56b), providers=["CPUExecutionProvider"])
