@@ -35,7 +35,9 @@ from ..arch import Arch
 from ..errors import require
 from ..mapping import map_layer
 from ..workload import Layer
-from .memory import DF_CODE
+# the conv's ifmap address of (pixel m, window element k), -1 in the padding: the memory
+# engine's formula (one place)
+from .memory import DF_CODE, _ifa
 from .operands import ifmap_addressing
 from .systolic import cycles_per_fold, sram_accesses
 
@@ -97,11 +99,9 @@ def _scan_uses(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, g
         gbase = g * cf * rf
         for m in range(M):
             for k in range(K):
-                y = rb[m] + wr[k]
-                x = cb[m] + wc[k]
-                if y < 0 or y >= H or x < 0 or x >= W:
+                a = _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+                if a < 0:
                     continue
-                a = pb[m] + wo[k] + g * goff
                 f, tau, j = _slot_row(df, m, k, AR, AC, rf, rpf)
                 t = (gbase + f) * rpf + tau
                 key = t * LW + j
@@ -133,11 +133,9 @@ def _scan_fold(df, g, fold, AR, AC, M, K, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H
     nt = 0
     for m in range(m0, m1):
         for k in range(k0, k1):
-            y = rb[m] + wr[k]
-            x = cb[m] + wc[k]
-            if y < 0 or y >= H or x < 0 or x >= W:
+            a = _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+            if a < 0:
                 continue
-            a = pb[m] + wo[k] + g * goff
             _, tau, j = _slot_row(df, m, k, AR, AC, rf, rpf)
             t = base + tau
             key = t * LW + j
