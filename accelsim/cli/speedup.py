@@ -4,10 +4,16 @@ DEFAULT_ARCHS = ("scalesim-32x32-os", "scalesim-eyeriss", "tpu-v1", "edge-npu")
 
 
 def add_arguments(p):
-    p.add_argument("--arch", nargs="+", default=list(DEFAULT_ARCHS),
-                   help="presets or arch files (default: %(default)s)")
-    p.add_argument("--networks", nargs="+", help="default: every shipped network")
-    p.add_argument("--variants", default="A,B", help="comma list (default A,B)")
+    from ..names import list_action
+
+    p.add_argument("--arch", "--archs", nargs="+", default=list(DEFAULT_ARCHS),
+                   help="presets or arch files, space or comma list (default: %(default)s)")
+    p.add_argument("--networks", "--network", nargs="+", action=list_action(),
+                   help="default: every shipped network")
+    p.add_argument("--variants", "--variant", nargs="+", default=["A", "B"],
+                   action=list_action(), help="space or comma list (default A B)")
+    p.add_argument("--json", action="store_true",
+                   help="print the structured rows (ideal, realized, shares lost) as JSON")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--out", default="reports", help="output folder (replaced atomically)")
     p.add_argument("--force", action="store_true",
@@ -40,11 +46,13 @@ def run(args) -> int:
     from ..plots import parse_formats
 
     formats = parse_formats(args.formats)
-    archs = [load_arch(a) for a in args.arch]
+    # commas split, repeats kept: the same arch twice is refused below, not merged
+    archs = [load_arch(a.strip()) for v in args.arch for a in v.split(",") if a.strip()]
     names = [a.name for a in archs]
     require(len(set(names)) == len(names), "the same arch twice", field="--arch", value=names)
-    networks = args.networks or list(NETWORKS)
-    variants = ["regular"] + [v for v in args.variants.split(",") if v and v != "regular"]
+    networks = [parse_spec(n)[0] for n in args.networks] if args.networks else list(NETWORKS)
+    variants = ["regular"] + [v for v in (parse_spec(f"{networks[0]}:{x}")[1]
+                                          for x in args.variants) if v != "regular"]
     from ..workload import check_run_size
 
     for n in networks:
@@ -65,11 +73,20 @@ def run(args) -> int:
                               and e.name not in listed))
     out = check_out_dir(out, args.force, keep=owned)
 
+    import sys
+
+    from tqdm import tqdm
+
     from ..simulate import simulate
 
     rows, frames, layer_rows = [], {}, []
+    # one tick per (arch, network); stderr, on a terminal only unless -v (-q: never)
+    quiet, loud = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    bar = tqdm(total=len(archs) * len(networks), unit="net", leave=False, file=sys.stderr,
+               disable=True if quiet else (False if loud else None))
     for arch in archs:
         for net in networks:
+            bar.update(1)
             regular = load_workload(net)
             for v in variants:
                 wl = load_workload(f"{net}:{v}")
@@ -80,8 +97,14 @@ def run(args) -> int:
                 frames[(arch.name, net, v)] = df
                 rows.append(report.summary_row(net, v, params, df, arch))
                 layer_rows += report.layer_rows(df, arch.name, net, v)
+    bar.close()
     rows = report.add_speedups(rows)
-    notes = f"Batch {args.batch}."
+    # which DRAM model each arch's stalls come from (docs/memory.md): a report names it
+    stalls = "; ".join(f"{a.name}: " + (f"USER bandwidth, stall model {a.stall_model}"
+                                         if a.bandwidth_mode == "user"
+                                         else "CALC bandwidth, no DRAM stalls")
+                       for a in archs)
+    notes = f"Batch {args.batch}. DRAM: {stalls}."
     if args.measure:
         from ..measure import measure
 
@@ -139,6 +162,14 @@ def run(args) -> int:
         (tmp / "report.html").write_text(html.render(
             rows, layer_rows, archs, svgs, "accelsim speedup report", notes, command=command,
             version=__version__, date=html.report_date()))
+    if args.json:
+        from ..fsio import dumps_json
+
+        keep = ("arch", "network", "variant", "ideal_speedup", "realized_speedup",
+                "realized_over_ideal", "share_array", "share_pool", "share_vector",
+                "share_stall", "cycles", "energy_uj")
+        print(dumps_json([{k: r[k] for k in keep} for r in structured]), end="")
+        return 0
     print(report.to_markdown(structured, report.HEADLINE_COLUMNS))
     print(f"wrote {out}/: speedup.csv .md .tex, headline.md .tex, layers.csv, layers/, "
           f"report.html" + ("" if args.no_plots else f", plots ({', '.join(formats)})"))
