@@ -1,0 +1,350 @@
+"""CALC mode, each read buffer's epochs from its own address stream, described once per
+re-read unit (the previous occurrence of every position) and scanned in blocks; and the rows
+of the fold where a stream position lies (calc.py maps rows to cycles)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .addresses import _addr, _lanes, _lanes_in
+
+_BSH = 6                         # scan blocks of 64 stream positions
+
+
+@njit(cache=True)
+def _valid_prefix(M, K, rb, cb, wr, wc, H, W):
+    """Prefix sums over m of the valid window elements of pixel m, and over k of the valid
+    pixels of window element k (valid = inside the image)."""
+    R = 0
+    S = 0
+    for k in range(K):
+        R = max(R, wr[k] + 1)
+        S = max(S, wc[k] + 1)
+    cnt = np.zeros((R, S), dtype=np.int64)
+    for k in range(K):
+        cnt[wr[k], wc[k]] += 1
+    per_rs = np.zeros((R, S), dtype=np.int64)
+    pm = np.zeros(M + 1, dtype=np.int64)
+    for m in range(M):
+        t = 0
+        for r in range(R):
+            y = rb[m] + r
+            if y < 0 or y >= H:
+                continue
+            for s in range(S):
+                x = cb[m] + s
+                if x < 0 or x >= W:
+                    continue
+                t += cnt[r, s]
+                per_rs[r, s] += 1
+        pm[m + 1] = pm[m] + t
+    pk = np.zeros(K + 1, dtype=np.int64)
+    for k in range(K):
+        pk[k + 1] = pk[k] + per_rs[wr[k], wc[k]]
+    return pm, pk
+
+
+@njit(cache=True)
+def _fold_count(df, ifmap, g, c, r, AR, AC, M, N, K, rows_fold, pm, pk,
+                rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Valid slots of an operand in fold (g, c, r)."""
+    cu = min(AC, (N if df != 2 else M) - c * AC)
+    ru = min(AR, (M if df == 0 else K) - r * AR)
+    if ifmap:
+        if df == 0:
+            return pm[r * AR + ru] - pm[r * AR]
+        if df == 1:
+            return pk[r * AR + ru] - pk[r * AR]
+        # is: the stationary block of pixels [c*AC, +cu) x window elements [r*AR, +ru). The
+        # window index is k = (r*S + s)*cg + channel (operands.py), so validity changes only
+        # every cg = goff elements: count whole runs of channels, not slots
+        k0, k1 = r * AR, r * AR + ru
+        n = 0
+        for m in range(c * AC, c * AC + cu):
+            k = k0
+            while k < k1:
+                run_end = min(k1, (k // goff + 1) * goff)
+                y = rb[m] + wr[k]
+                x = cb[m] + wc[k]
+                if 0 <= y < H and 0 <= x < W:
+                    n += run_end - k
+                k = run_end
+        return n
+    if df == 0:
+        return K * cu
+    if df == 1:
+        return ru * cu
+    return ru * N
+
+
+@njit(cache=True)
+def _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff,
+               any_only):
+    """Valid slots in row tau of fold (g, c, r) (with any_only: 1 if there is one)."""
+    lo, hi = _lanes_in(df, ifmap, tau, c, r, AR, AC, M, N, K)
+    n = 0
+    for j in range(lo, hi + 1):
+        if _addr(df, ifmap, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                 H, W, goff) >= 0:
+            n += 1
+            if any_only:
+                break
+    return n
+
+
+@njit(cache=True)
+def _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
+                     rb, cb, pb, wr, wc, wo, H, W, goff):
+    """(first, last) row with a valid slot in fold f (walk order), (-1, -1) if none."""
+    g = f // (cf * rf)
+    c = (f // rf) % cf
+    r = f % rf
+    # rows that have lanes at all: a stationary block's AR rows, a stream's T + lanes - 1
+    if (df == 1 and not ifmap) or (df == 2 and ifmap):
+        t0, t1 = 0, AR - 1
+    elif df == 0:
+        t0, t1 = 0, K + (AR if ifmap else AC) - 2
+    else:
+        t0, t1 = AR, AR + (M if ifmap else N) + AR - 2
+    t1 = min(t1, rows_fold - 1)
+    first = -1
+    for tau in range(t0, t1 + 1):
+        if _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                      H, W, goff, True) > 0:
+            first = tau
+            break
+    if first < 0:
+        return -1, -1
+    for tau in range(t1, first - 1, -1):
+        if _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
+                      H, W, goff, True) > 0:
+            return first, tau
+    return first, first
+
+
+@njit(cache=True)
+def _locate(f0, q, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
+            rb, cb, pb, wr, wc, wo, H, W, goff):
+    """Row (stall-free, global) of valid stream position q counted from the start of fold f0.
+    ``rstart`` (from _build_unit: the unit's valid positions before each of its rows) finds
+    the row by bisection. Without it (a single entry) the folds are counted (closed forms, or
+    runs of channels for an input-stationary ifmap), then the rows of the fold: by their lane
+    counts where every slot of the fold is a real word, else slot by slot."""
+    if rstart.shape[0] > 1:
+        lo, hi = 0, rstart.shape[0] - 2       # the last row i with rstart[i] <= q
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if rstart[mid] <= q:
+                lo = mid
+            else:
+                hi = mid - 1
+        return f0 * rows_fold + lo
+    f = f0
+    while True:
+        g = f // (cf * rf)
+        c = (f // rf) % cf
+        r = f % rf
+        n = _fold_count(df, ifmap, g, c, r, AR, AC, M, N, K, rows_fold, pm, pk,
+                        rb, cb, pb, wr, wc, wo, H, W, goff)
+        if q < n:
+            break
+        q -= n
+        f += 1
+    cu = min(AC, (N if df != 2 else M) - c * AC)
+    ru = min(AR, (M if df == 0 else K) - r * AR)
+    if ifmap:
+        slots = ru * K if df == 0 else (M * ru if df == 1 else cu * ru)
+    else:
+        slots = K * cu if df == 0 else (ru * cu if df == 1 else ru * N)
+    # a streamed operand's lanes in a row are exactly its slots (_lanes bounds the streamed
+    # index); a stationary block (ws filter, is ifmap) has at most AR rows to scan
+    streamed = not ((df == 1 and not ifmap) or (df == 2 and ifmap))
+    for tau in range(rows_fold):
+        if n == slots and streamed:
+            lo, hi = _lanes_in(df, ifmap, tau, c, r, AR, AC, M, N, K)
+            n_row = max(0, hi - lo + 1)
+        else:
+            n_row = _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc,
+                               wo, H, W, goff, False)
+        if q < n_row:
+            return f * rows_fold + tau
+        q -= n_row
+    return -1
+
+
+@njit(cache=True)
+def _build_unit(df, uf, L, space, rf, cf, rows_fold, AR, AC, M, N, K,
+                rb, cb, pb, wr, wc, wo, H, W, goff):
+    """For the ifmap stream of unit 0 (folds 0..uf-1), per valid position q the position of
+    the previous occurrence of its address: in the unit, or for its first occurrence
+    (last occurrence in the unit) - L, i.e. in the previous repeat. Plus per-block min/max,
+    and, for a streamed ifmap (os, ws), the valid positions before each row of the unit
+    (every unit has the same row counts), so that _locate bisects instead of scanning."""
+    last = np.full(space, -1, dtype=np.int32)
+    rstart = np.zeros(uf * rows_fold + 1 if df != 2 else 1, dtype=np.int64)
+    pp = np.empty(L, dtype=np.int32)
+    fpos = np.empty(min(L, space), dtype=np.int32)
+    faddr = np.empty(min(L, space), dtype=np.int32)
+    nf = 0
+    q = 0
+    for f in range(uf):
+        c = (f // rf) % cf
+        r = f % rf
+        for tau in range(rows_fold):
+            if df != 2:
+                rstart[f * rows_fold + tau] = q
+            lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
+            for j in range(lo, hi + 1):
+                if df == 0:
+                    m, k = r * AR + j, tau - j
+                elif df == 1:
+                    m, k = tau - AR - j, r * AR + j
+                else:
+                    m, k = c * AC + j, r * AR + AR - 1 - tau
+                if m >= M or k >= K:
+                    continue
+                y = rb[m] + wr[k]
+                x = cb[m] + wc[k]
+                if y < 0 or y >= H or x < 0 or x >= W:
+                    continue
+                a = pb[m] + wo[k]
+                p = last[a]
+                if p < 0:
+                    fpos[nf] = q
+                    faddr[nf] = a
+                    nf += 1
+                pp[q] = p
+                last[a] = q
+                q += 1
+    if df != 2:
+        rstart[uf * rows_fold] = q
+    for i in range(nf):
+        pp[fpos[i]] = last[faddr[i]] - L
+    nb = (L + (1 << _BSH) - 1) >> _BSH
+    bmin = np.empty(nb, dtype=np.int32)
+    bmax = np.empty(nb, dtype=np.int32)
+    for b in range(nb):
+        lo_ = b << _BSH
+        hi_ = min(L, lo_ + (1 << _BSH))
+        mn = pp[lo_]
+        mx = pp[lo_]
+        for i in range(lo_ + 1, hi_):
+            v = pp[i]
+            if v < mn:
+                mn = v
+            if v > mx:
+                mx = v
+        bmin[b] = mn
+        bmax[b] = mx
+    return pp, bmin, bmax, rstart
+
+
+@njit(cache=True)
+def _count_lt(pp, lo, hi, thr):
+    n = 0
+    for i in range(lo, hi):
+        n += 1 if pp[i] < thr else 0
+    return n
+
+
+@njit(cache=True)
+def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
+            rb, cb, pb, wr, wc, wo, H, W, goff, space):
+    """CALC read buffer over the whole stream: (epoch boundaries, words recorded since the last
+    one, row of the last boundary or -1)."""
+    # units: runs of uf folds, n_u consecutive units (a segment) re-read the same addresses,
+    # segments have disjoint addresses
+    if ifmap:
+        if df == 2:
+            uf, n_u = cf * rf, 1
+        else:
+            uf, n_u = rf, cf
+    else:
+        if df == 0:
+            uf, n_u = 1, rf
+        elif df == 1:
+            uf, n_u = cf * rf, 1
+        else:
+            uf, n_u = rf, cf
+    nunits = G * cf * rf // uf
+    if ifmap:
+        L0 = pm[M]
+    else:
+        L0 = N * K
+    pp = np.zeros(1, dtype=np.int32)
+    bmin = pp
+    bmax = pp
+    rstart = np.zeros(1, dtype=np.int64)
+    if not distinct:
+        pp, bmin, bmax, rstart = _build_unit(df, uf, L0, space, rf, cf, rows_fold, AR, AC, M,
+                                             N, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+    th = 0          # epoch start relative to the current unit's first position
+    cnt = 0
+    nsh = 0
+    lu, lq = -1, -1
+    for u in range(nunits):
+        if not ifmap and df == 0:
+            c = (u // rf) % cf
+            L = K * min(AC, N - c * AC)
+        else:
+            L = L0
+        first = u % n_u == 0
+        if distinct:
+            nnew = L if first else min(L, max(0, th + L))
+            if cnt + nnew < E:
+                cnt += nnew
+            else:
+                q1 = E - cnt - 1
+                k = (L - 1 - q1) // E
+                lu, lq = u, q1 + k * E
+                nsh += 1 + k
+                cnt = L - 1 - lq
+                th = lq + 1
+        else:
+            thr = max(th, 0) if first else th
+            q = 0
+            while q < L:
+                bi = q >> _BSH
+                bend = min(L, (bi + 1) << _BSH)
+                if q == (bi << _BSH):
+                    if bmin[bi] >= thr:
+                        q = bend
+                        continue
+                    if bmax[bi] < thr:
+                        n = bend - q
+                        if cnt + n < E:
+                            cnt += n
+                            q = bend
+                            continue
+                        q = q + (E - cnt) - 1
+                        nsh += 1
+                        lu, lq = u, q
+                        cnt = 0
+                        th = q + 1
+                        thr = th
+                        q += 1
+                        continue
+                    n = _count_lt(pp, q, bend, thr)
+                    if cnt + n < E:
+                        cnt += n
+                        q = bend
+                        continue
+                while q < bend:
+                    if pp[q] < thr:
+                        cnt += 1
+                        if cnt == E:
+                            nsh += 1
+                            lu, lq = u, q
+                            cnt = 0
+                            th = q + 1
+                            thr = th
+                            q += 1
+                            break
+                    q += 1
+        th -= L
+    row = -1
+    if lu >= 0:
+        row = _locate(lu * uf, lq, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm,
+                      pk, rb, cb, pb, wr, wc, wo, H, W, goff)
+    return nsh, cnt, row
