@@ -15,9 +15,10 @@ service cycle of row i is what that operand's buffer returns for the row, reques
 
 and the stalls grow by ``max(the three waits)`` after every row (the memory engine's model,
 docs/memory.md). The matrices are never built here: a numba kernel fills a block of rows from
-the operand-address structure (memory.py's ``_lanes`` / ``_addr``, engine/operands.py), runs
-the buffers over it, and another formats the block as the same ASCII ``savetxt`` writes; the
-block is written and reused, so memory stays bounded by one block whatever the layer's length.
+the operand-address structure (engine/memory/addresses.py's ``_lanes`` / ``_addr``,
+engine/operands.py), runs the buffers over it, and another formats the block as the same ASCII
+``savetxt`` writes; the block is written and reused, so memory stays bounded by one block
+whatever the layer's length.
 
 Extensions (no SCALE-Sim counterpart, accelsim's own addressing): padded window positions are
 -1 (the array makes the zeros, nothing is read); sample b's ifmap words and output pixels follow
@@ -38,11 +39,13 @@ from ..arch import Arch
 from ..errors import require
 from ..mapping import map_layer
 from ..workload import Layer
-# memory.py's walk helpers, reused as they are (numba caches this module's kernels keyed on this
-# file only: after changing a memory.py helper used here, clear accelsim/engine/__pycache__ so
-# the copies compiled into _fill_block are rebuilt)
-from .memory import (DF_CODE, _addr, _fetch_sequence, _in_window, _lanes, _miss, _set_index,
-                     _write_row, user_line_words)
+# the memory engine's walk helpers, reused as they are (numba caches this module's kernels keyed
+# on this file only: after changing a helper of engine/memory/ used here, clear
+# accelsim/engine/__pycache__ so the copies compiled into _fill_block are rebuilt)
+from .memory import user_line_words
+from .memory.addresses import DF_CODE, _addr, _lanes, geometry
+from .memory.readbuf import _fetch_sequence, _in_window, _miss, _user_windows, read_buffer
+from .memory.writebuf import _write_row
 from .operands import ifmap_addressing
 from .systolic import cycles_per_fold
 
@@ -99,7 +102,7 @@ def _ofmap_addr(df, g, c, r, tau, j, AR, AC, M, N, K, G):
 
 @njit(cache=True)
 def _read_row(ifmap, out, i, off, cycle, user, ptr, sets, ws, we, npf, nact, nl, lpf, lines,
-              df, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+              folds, im2col, g, c, r, tau):
     """Row i of an operand's trace (its lanes' addresses + ``off``, -1 idle) and the cycle its
     read buffer serves it: CALC (``ReadBufferEstimateBw.service_reads``) the request + 1; USER
     (``read_buffer.service_reads``) an address outside the active sets prefetches until it is
@@ -108,10 +111,9 @@ def _read_row(ifmap, out, i, off, cycle, user, ptr, sets, ws, we, npf, nact, nl,
     served = cycle + 1
     for j in range(out.shape[1] - 1):
         out[i, 1 + j] = -1
-    lo, hi = _lanes(df, ifmap, tau, AR, AC, M, N, K)
+    lo, hi = _lanes(folds, ifmap, tau)
     for j in range(lo, hi + 1):
-        a = _addr(df, ifmap, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
-                  goff)
+        a = _addr(folds, im2col, ifmap, g, c, r, tau, j)
         if a < 0:
             continue
         out[i, 1 + j] = a + off
@@ -123,13 +125,13 @@ def _read_row(ifmap, out, i, off, cycle, user, ptr, sets, ws, we, npf, nact, nl,
 
 
 @njit(cache=True)
-def _fill_block(df, AR, AC, M, N, K, G, rf, cf, rows_fold, rb, cb, pb, wr, wc, wo, H, W, goff,
-                if_off, f_off, of_off, of_words, of_bw, user,
+def _fill_block(folds, im2col, rows_fold, if_off, f_off, of_off, of_words, of_bw, user,
                 if_ptr, if_sets, if_nl, if_nact, if_npf, if_lines,
                 f_ptr, f_sets, f_nl, f_nact, f_npf, f_lines,
                 st, part_line, part_val, out_if, out_f, out_of):
     """Rows st[_ROW] .. of the three trace matrices into out_* (as many as fit), running the
     buffers over them; returns (rows filled, part_line, part_val)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
     total = G * cf * rf * rows_fold
     row0 = st[_ROW]
     n = min(out_if.shape[0], total - row0)
@@ -160,12 +162,10 @@ def _fill_block(df, AR, AC, M, N, K, G, rf, cf, rows_fold, rb, cb, pb, wr, wc, w
         # ---- ifmap, filter ----
         if_out, ws_if, we_if, lpf_if = _read_row(
             True, out_if, i, if_off, cycle, user, if_ptr, if_sets, ws_if, we_if, if_npf, if_nact,
-            if_nl, lpf_if, if_lines, df, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-            H, W, goff)
+            if_nl, lpf_if, if_lines, folds, im2col, g, c, r, tau)
         f_out, ws_f, we_f, lpf_f = _read_row(
             False, out_f, i, f_off, cycle, user, f_ptr, f_sets, ws_f, we_f, f_npf, f_nact, f_nl,
-            lpf_f, f_lines, df, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
-            goff)
+            lpf_f, f_lines, folds, im2col, g, c, r, tau)
         # ---- ofmap: addresses, then the row's words through the write buffer ----
         v = 0
         for j in range(wof):
@@ -175,8 +175,8 @@ def _fill_block(df, AR, AC, M, N, K, G, rf, cf, rows_fold, rb, cb, pb, wr, wc, w
                 v += 1
             else:
                 out_of[i, 1 + j] = -1
-        # write_buffer.service_writes (memory.py's _write_row; the drained words are counted
-        # in layers.csv, not here)
+        # write_buffer.service_writes (memory/writebuf.py's _write_row; the drained words are
+        # counted in layers.csv, not here)
         (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl, ppos,
          _, _, _, _) = _write_row(v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
                                   part_val, dsl, ppos, Aw, of_bw, Ld, 0, False, 0, 0)
@@ -223,17 +223,6 @@ def _csv_bytes(block, buf):
     return p
 
 
-def _read_buffer_sets(df, ifmap, seq_args, words: int, space: int):
-    """USER mode: one read buffer's hashed sets over its prefetch matrix and the window sizes
-    of ``read_buffer.prepare_hashed_buffer`` (active half, prefetch half, in sets)."""
-    seq = _fetch_sequence(df, ifmap, *seq_args)
-    nl, eps, ptr, sets = _set_index(seq, words, space)
-    active = (words + 1) // 2                    # ceil(words * active_buf_frac 0.5)
-    nact = min(-(-active // eps), nl)
-    npf = min(-(-(words - active) // eps), nl - nact)
-    return ptr, sets, nl, nact, npf, active
-
-
 def write_sram_traces(layer: Layer, arch: Arch, folder: str | Path, batch: int = 1) -> int:
     """Write ``folder``/{IFMAP,FILTER,OFMAP}_SRAM_TRACE.csv for a conv/linear layer on
     ``arch``, byte-identical to SCALE-Sim 2.0.2's for its topologies (batch 1, no padding, no
@@ -242,22 +231,20 @@ def write_sram_traces(layer: Layer, arch: Arch, folder: str | Path, batch: int =
             source=f"layer '{layer.name}'", field="op", value=layer.op)
     mp = map_layer(layer, arch, batch)
     ad = ifmap_addressing(layer, batch)
-    df = DF_CODE[mp.dataflow]
-    AR, AC, M, N, K, G = mp.array_rows, mp.array_cols, mp.M, mp.N, mp.K, mp.groups
-    rf, cf = mp.row_folds, mp.col_folds
+    folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
+    df, AR, AC, M, N, K, G = folds[:7]
     user = arch.bandwidth_mode == "user" and arch.stall_model == "scalesim"
     empty = np.zeros(1, dtype=np.int64)
     rd = [(empty, empty, 1, 1, 0, 0), (empty, empty, 1, 1, 0, 0)]
     if user:
         of_bw = user_line_words(arch)
-        seq_args = (G, rf, cf, AR, AC, M, N, K, ad.row_base, ad.col_base, ad.pix_base,
-                    ad.win_row, ad.win_col, ad.win_off, ad.H, ad.W, ad.group_ifmap_offset)
         for op, (which, space) in enumerate((("ifmap", ad.space), ("filter", G * N * K))):
-            words = arch.sram_words(which)
-            ptr, sets, nl, nact, npf, active = _read_buffer_sets(df, op == 0, seq_args, words,
-                                                                 space)
+            # read_buffer.prepare_hashed_buffer's sets and windows over the prefetch matrix;
             # read_buffer.new_prefetch: ceil(prefetch half / bw) lines per rotation
-            rd[op] = (ptr, sets, nl, nact, npf, -(-(words - active) // of_bw))
+            buf = read_buffer(_fetch_sequence(folds, im2col, op == 0), arch.sram_words(which),
+                              space, of_bw)
+            _, pf_lines, nact, npf = _user_windows(buf, of_bw)
+            rd[op] = (buf.ptr, buf.set_ids, buf.n_sets, nact, npf, pf_lines)
     else:
         of_bw = AC       # CALC: the ofmap drains one array row per cycle (single_layer_sim)
     wif, wf, wof = lane_widths(df, AR, AC)
@@ -277,9 +264,7 @@ def write_sram_traces(layer: Layer, arch: Arch, folder: str | Path, batch: int =
     try:
         while st[_ROW] < total:
             n, part_line, part_val = _fill_block(
-                df, AR, AC, M, N, K, G, rf, cf, rows_fold, ad.row_base, ad.col_base, ad.pix_base,
-                ad.win_row, ad.win_col, ad.win_off, ad.H, ad.W, ad.group_ifmap_offset,
-                arch.ifmap_offset, arch.filter_offset, arch.ofmap_offset,
+                folds, im2col, rows_fold, arch.ifmap_offset, arch.filter_offset, arch.ofmap_offset,
                 arch.sram_words("ofmap"), of_bw, user, *rd[0], *rd[1], st, part_line, part_val,
                 *outs)
             for fh, out in zip(handles, outs):

@@ -52,14 +52,12 @@ from ...errors import InputError
 from ...mapping import GemmMapping
 from ...workload import Layer
 from ..operands import ifmap_addressing, unique_ifmap_words
-# the names other modules import from here (poolsched: DF_CODE, _ifa; sram_trace: the walk's
-# helpers) stay importable from accelsim.engine.memory
-from .addresses import DF_CODE, _addr, _fa, _ifa, _ifmap_fold_span, _lanes, _slot  # noqa: F401
+# DF_CODE and _ifa stay importable from here: engine/poolsched.py uses them
+from .addresses import DF_CODE, Folds, Im2col, _ifa, _ifmap_fold_span, geometry  # noqa: F401
 from .calc import _MAX_UNIT, _calc_engine
-from .readbuf import (ACTIVE_SETS, CALC_FILL_WORDS_PER_CYCLE, SETS,  # noqa: F401
-                      _fetch_sequence, _in_window, _miss, _set_index)
+from .readbuf import (ACTIVE_SETS, CALC_FILL_WORDS_PER_CYCLE, SETS, ReadBuffer,  # noqa: F401
+                      _fetch_sequence, no_read_buffer, read_buffer)
 from .walk import _walk_kernel
-from .writebuf import _write_row  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -96,23 +94,27 @@ class MemoryCounts:
     total_cycles: int            # stall-free cycles (SCALE-Sim's, incl. its -1) + stalls
 
 
-def _walk(*args):
+def _walk(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
+          user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span, dist_if, dist_f,
+          if_buf, f_buf, rd_bw):
     """The walk's 32 results. CALC mode goes to _calc_engine (exact, docs/memory.md "Speed"),
-    unless dist_f (positional arg 29) is False: then _walk_kernel walks every address, the
-    plain reference the tests compare against. USER mode is always _walk_kernel.
+    unless dist_f is False: then _walk_kernel walks every address, the plain reference the
+    tests compare against. USER mode is always _walk_kernel.
     CALC fields of an operand below one epoch (nowalk) that the caller replaces by closed forms
-    (boundaries, words in the last epoch) are returned as 0."""
-    (df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
-     user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span, dist_if, dist_f) = \
-        args[:30]
+    (boundaries, words in the last epoch) are returned as 0.
+    The arguments stay flat and in this order (25, 26: nowalk_if/f, 28, 29: dist_if/f): the
+    tests switch the fast paths off by position."""
+    folds = Folds(df, AR, AC, M, N, K, G, rf, cf)
+    im2col = Im2col(rb, cb, pb, wr, wc, wo, H, W, goff)
+    E_if, E_f = ACTIVE_SETS * P_if, ACTIVE_SETS * P_f     # epoch: new words before a slide
     fast = (not user and dist_f
             and (nowalk_if or dist_if or M * K <= _MAX_UNIT) and if_space < 2 ** 31)
     if fast:
-        res = _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff,
-                           if_space, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f,
-                           if_span, dist_if)
+        res = _calc_engine(folds, im2col, if_space, E_if, E_f, of_words, of_bw, nowalk_if,
+                           nowalk_f, if_span, dist_if)
     else:
-        res = _walk_kernel(*args)
+        res = _walk_kernel(folds, im2col, if_space, f_space, user, E_if, E_f, of_words, of_bw,
+                           nowalk_if, nowalk_f, if_span, dist_if, dist_f, rd_bw, if_buf, f_buf)
     if not user:
         if nowalk_if:
             res[11] = res[12] = res[13] = 0
@@ -164,23 +166,14 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
         return _overlap(layer, arch.with_(bandwidth_mode="calc"), mp,
                         arch.dram_bw_words_per_cycle)
     f_space = G * N * K
+    folds, im2col = geometry(mp, ad, df)
     if user:
         rd_bw = of_bw = user_line_words(arch)
-        args = (df, G, mp.row_folds, mp.col_folds, AR, AC, M, N, K, ad.row_base, ad.col_base,
-                ad.pix_base, ad.win_row, ad.win_col, ad.win_off, ad.H, ad.W,
-                ad.group_ifmap_offset)
-        seq_if = _fetch_sequence(df, True, *args[1:])
-        seq_f = _fetch_sequence(df, False, *args[1:])
-        if_nl, if_eps, if_ptr, if_sets = _set_index(seq_if, if_words, ad.space)
-        f_nl, f_eps, f_ptr, f_sets = _set_index(seq_f, f_words, f_space)
-        if_lines = -(-len(seq_if) // rd_bw)
-        f_lines = -(-len(seq_f) // rd_bw)
+        if_buf = read_buffer(_fetch_sequence(folds, im2col, True), if_words, ad.space, rd_bw)
+        f_buf = read_buffer(_fetch_sequence(folds, im2col, False), f_words, f_space, rd_bw)
     else:
         rd_bw, of_bw = 1, AC     # CALC drains the ofmap at one array row per cycle
-        empty = np.zeros(1, dtype=np.int64)
-        if_nl = if_eps = f_nl = f_eps = 1
-        if_ptr = f_ptr = if_sets = f_sets = empty
-        if_lines = f_lines = 1
+        if_buf, f_buf = no_read_buffer(if_words), no_read_buffer(f_words)
     P_if, P_f = if_words // SETS, f_words // SETS
     # operands below one epoch (E = 50*P new words) never slide the window: DRAM reads are
     # their unique words, no walk needed
@@ -189,18 +182,14 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
     nowalk_f = (not user) and (P_f == 0 or uniq_f < ACTIVE_SETS * P_f)
     if_span = np.zeros(2, dtype=np.int64)
     if nowalk_if:
-        if_span = _ifmap_fold_span(df, G, mp.row_folds, mp.col_folds, AR, AC, M, N, K,
-                                   ad.row_base, ad.col_base, ad.pix_base, ad.win_row,
-                                   ad.win_col, ad.win_off, ad.H, ad.W, ad.group_ifmap_offset)
+        if_span = _ifmap_fold_span(folds, im2col)
     # every valid ifmap slot is a distinct word when windows do not overlap
     dist_if = layer.kernel[0] <= layer.stride[0] and layer.kernel[1] <= layer.stride[1]
     res = _walk(df, AR, AC, M, N, K, G, mp.row_folds, mp.col_folds,
                 ad.row_base, ad.col_base, ad.pix_base, ad.win_row, ad.win_col, ad.win_off,
                 ad.H, ad.W, ad.group_ifmap_offset, ad.space, f_space,
                 user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span,
-                dist_if, True,
-                if_words, f_words, rd_bw, if_nl, if_eps, if_ptr, if_sets, if_lines,
-                f_nl, f_eps, f_ptr, f_sets, f_lines)
+                dist_if, True, if_buf, f_buf, rd_bw)
     res = [int(x) for x in res]
     total, stall = res[0], res[1]
     if user:

@@ -1,15 +1,62 @@
 """Operand address streams: the ifmap/filter word an array slot reads, per dataflow and fold
-(SCALE-Sim's operand matrices, never materialized), and the folds that read any real word."""
+(SCALE-Sim's operand matrices, never materialized), and the folds that read any real word.
+
+The kernels take the layer's geometry as two records (plain namedtuples, which numba passes
+as structs): ``Folds``, the GEMM on the array, and ``Im2col``, the ifmap addressing of
+engine/operands.py. Inside a kernel they are unpacked into the short names of the formulas:
+
+    df, AR, AC, M, N, K, G, rf, cf = folds    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+"""
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
 DF_CODE = {"os": 0, "ws": 1, "is": 2}
 
+# the GEMM on the array (all counts): ifmap operand M x K, filter operand K x N, per group
+Folds = namedtuple("Folds", (
+    "dataflow",        # df: DF_CODE (0 os, 1 ws, 2 is)
+    "array_rows",      # AR: PE rows
+    "array_cols",      # AC: PE columns
+    "pixels",          # M: output pixels of one group, x batch
+    "filters",         # N: filters (output channels) of one group
+    "window",          # K: window elements of one group, R*S*C/groups
+    "groups",          # G: GEMMs run one after another through the same buffers
+    "row_folds",       # rf
+    "col_folds",       # cf
+))
+# the ifmap word of (pixel m, window element k): pix_base[m] + win_off[k] + g * group_words,
+# or none where row_base[m] + win_row[k], col_base[m] + win_col[k] falls outside the image
+Im2col = namedtuple("Im2col", (
+    "row_base",        # rb (M,): top row of pixel m's window (< 0 in the padding)
+    "col_base",        # cb (M,): its left column
+    "pix_base",        # pb (M,): word address of (row_base, col_base, channel 0), incl. sample
+    "win_row",         # wr (K,): row offset r of window element k
+    "win_col",         # wc (K,): column offset s
+    "win_off",         # wo (K,): word offset (r*W + s)*C + channel
+    "height",          # H: image rows (words)
+    "width",           # W: image columns
+    "group_words",     # goff: address offset between groups (channels per group)
+))
+
+
+def geometry(mp, ad, df: int) -> tuple[Folds, Im2col]:
+    """The two records of a mapping ``mp`` (GemmMapping) and its IfmapAddressing ``ad``."""
+    folds = Folds(df, mp.array_rows, mp.array_cols, mp.M, mp.N, mp.K, mp.groups,
+                  mp.row_folds, mp.col_folds)
+    return folds, Im2col(ad.row_base, ad.col_base, ad.pix_base, ad.win_row, ad.win_col,
+                         ad.win_off, ad.H, ad.W, ad.group_ifmap_offset)
+
 
 # ---- address of one operand slot -------------------------------------------------------------
+# A call per slot in a hot loop costs 5-20x the address written out (measured: an array argument
+# is reference-counted at every call, inlined or not), so the per-slot loops (walk.py _read_row,
+# calc_epochs.py _build_unit) write it out from _slot_mk (scalars only).
+# (_ifa keeps its flat arguments: engine/poolsched.py calls it in its own kernels)
 @njit(cache=True)
 def _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff):
     if m >= M or k >= K:
@@ -21,73 +68,115 @@ def _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff):
     return pb[m] + wo[k] + g * goff
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fa(k, n, g, N, K):
     if k >= K or n >= N:
         return -1
     return g * N * K + n * K + k
 
 
+@njit(cache=True, inline="always")
+def _ifmap_word(im2col, m, k, g, M, K):
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    return _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+
+
+@njit(cache=True, inline="always")
+def _fold_rows(folds):
+    """(T, rows per fold): the streamed operand's time steps and SCALE-Sim's demand rows."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    if df == 0:
+        return K, K + AR + AC - 2
+    T = M if df == 1 else N
+    return T, 2 * AR + AC + T - 2
+
+
+@njit(cache=True, inline="always")
+def _fold_extent(folds, c, r):
+    """(columns, rows) of the array that fold (c, r) uses: the last folds may be partial."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    return min(AC, (N if df != 2 else M) - c * AC), min(AR, (M if df == 0 else K) - r * AR)
+
+
+@njit(cache=True, inline="always")
+def _ofmap_row_words(df, tau, cu, ru, AR, K, T):
+    """Ofmap words row tau of a fold of cu x ru array columns x rows writes (its output skew)."""
+    if df == 0:
+        tp = tau - (K - 1)
+        lo = max(0, tp - AR + 1)
+        hi = min(cu - 1, tp - AR + ru)
+    else:
+        tp = tau - (2 * AR - 1)
+        lo = max(0, tp - T + 1)
+        hi = min(cu - 1, tp)
+    return hi - lo + 1 if (tp >= 0 and hi >= lo) else 0
+
+
+@njit(cache=True, inline="always")
+def _fold_coords(folds, f):
+    """(group, column fold, row fold) of fold f in walk order."""
+    rf, cf = folds.row_folds, folds.col_folds
+    return f // (cf * rf), (f // rf) % cf, f % rf
+
+
 @njit(cache=True)
-def _slot(df, ifmap, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+def _slot(folds, im2col, ifmap, g, c, r, t, j):
     """Address of (time/row t, lane j) of an operand's fold block, -1 if idle or padding.
     Skewed streams: t = time step; stationary blocks: t = stored row (before SCALE-Sim's flip)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
     if df == 0:
         if ifmap:
-            return _ifa(r * AR + j, t, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+            return _ifmap_word(im2col, r * AR + j, t, g, M, K)
         return _fa(t, c * AC + j, g, N, K)
     if df == 1:
         if ifmap:
-            return _ifa(t, r * AR + j, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+            return _ifmap_word(im2col, t, r * AR + j, g, M, K)
         return _fa(r * AR + t, c * AC + j, g, N, K)
     if ifmap:
-        return _ifa(c * AC + j, r * AR + t, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+        return _ifmap_word(im2col, c * AC + j, r * AR + t, g, M, K)
     return _fa(r * AR + j, t, g, N, K)
 
 
 @njit(cache=True)
-def _fold_reads_ifmap(f, df, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+def _fold_reads_ifmap(folds, im2col, f):
     """Whether fold f (walk order) reads any real ifmap word."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
     if df == 0:
         T, L = K, AR
     elif df == 1:
         T, L = M, AR
     else:
         T, L = AR, AC
-    g = f // (cf * rf)
-    c = (f // rf) % cf
-    r = f % rf
+    g, c, r = _fold_coords(folds, f)
     for t in range(T):
         for j in range(L):
-            if _slot(df, True, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                     H, W, goff) >= 0:
+            if _slot(folds, im2col, True, g, c, r, t, j) >= 0:
                 return True
     return False
 
 
 @njit(cache=True)
-def _ifmap_fold_span(df, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+def _ifmap_fold_span(folds, im2col):
     """[first, last] fold (in walk order) that reads any real ifmap word: a fold can be all
     padding (SCALE-Sim's extra ceil-rule pixel alone in the last row fold; with padding, an
     input-stationary fold whose window elements all fall outside the image)."""
-    nf = G * cf * rf
+    nf = folds.groups * folds.col_folds * folds.row_folds
     span = np.zeros(2, dtype=np.int64)
     for f in range(nf):
-        if _fold_reads_ifmap(f, df, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
-                             goff):
+        if _fold_reads_ifmap(folds, im2col, f):
             span[0] = f
             break
     for f in range(nf - 1, -1, -1):
-        if _fold_reads_ifmap(f, df, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W,
-                             goff):
+        if _fold_reads_ifmap(folds, im2col, f):
             span[1] = f
             break
     return span
 
 
 @njit(cache=True, inline="always")
-def _lanes(df, ifmap, tau, AR, AC, M, N, K):
+def _lanes(folds, ifmap, tau):
     """Lanes [lo, hi] of row tau of a fold (before validity), as the walk visits them."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
     if df == 0:
         if ifmap:
             return max(0, tau - K + 1), min(AR - 1, tau)
@@ -102,39 +191,39 @@ def _lanes(df, ifmap, tau, AR, AC, M, N, K):
 
 
 @njit(cache=True, inline="always")
-def _addr(df, ifmap, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
-    """Address read by lane j in row tau of fold (g, c, r), -1 if none (as in _walk_kernel)."""
+def _slot_mk(df, ifmap, c, r, tau, j, AR, AC):
+    """The (row, column) of the operand matrix that lane j of row tau of fold (c, r) reads:
+    ifmap (pixel m, window element k), filter (window element k, filter n); may lie past its
+    end (then no word)."""
     if ifmap:
         if df == 0:
-            m, k = r * AR + j, tau - j
-        elif df == 1:
-            m, k = tau - AR - j, r * AR + j
-        else:
-            m, k = c * AC + j, r * AR + AR - 1 - tau
-        if m >= M or k >= K:
-            return -1
-        y = rb[m] + wr[k]
-        x = cb[m] + wc[k]
-        if y < 0 or y >= H or x < 0 or x >= W:
-            return -1
-        return pb[m] + wo[k] + g * goff
+            return r * AR + j, tau - j
+        if df == 1:
+            return tau - AR - j, r * AR + j
+        return c * AC + j, r * AR + AR - 1 - tau
     if df == 0:
-        k, n = tau - j, c * AC + j
-    elif df == 1:
-        k, n = r * AR + AR - 1 - tau, c * AC + j
-    else:
-        k, n = r * AR + j, tau - AR - j
-    if k >= K or n >= N:
-        return -1
-    return (g * N + n) * K + k
+        return tau - j, c * AC + j
+    if df == 1:
+        return r * AR + AR - 1 - tau, c * AC + j
+    return r * AR + j, tau - AR - j
 
 
 @njit(cache=True, inline="always")
-def _lanes_in(df, ifmap, tau, c, r, AR, AC, M, N, K):
+def _addr(folds, im2col, ifmap, g, c, r, tau, j):
+    """Address read by lane j in row tau of fold (g, c, r), -1 if none (as in _walk_kernel)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    u, v = _slot_mk(df, ifmap, c, r, tau, j, AR, AC)
+    if ifmap:
+        rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+        return _ifa(u, v, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+    return _fa(u, v, g, N, K)
+
+
+@njit(cache=True, inline="always")
+def _lanes_in(folds, ifmap, tau, c, r):
     """_lanes without the lanes past the last pixel / filter / window element of the fold."""
-    lo, hi = _lanes(df, ifmap, tau, AR, AC, M, N, K)
-    cu = min(AC, (N if df != 2 else M) - c * AC)
-    ru = min(AR, (M if df == 0 else K) - r * AR)
-    if (df == 2) == ifmap:
+    lo, hi = _lanes(folds, ifmap, tau)
+    cu, ru = _fold_extent(folds, c, r)
+    if (folds.dataflow == 2) == ifmap:
         return lo, min(hi, cu - 1)
     return lo, min(hi, ru - 1)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .addresses import _fold_rows, _ofmap_row_words
 from .calc_epochs import _epochs, _fold_first_last, _valid_prefix
-from .readbuf import ACTIVE_SETS
-from .writebuf import _drain_rest, _write_row
+from .writebuf import _finish, _seen, _wbuf_new, _write_row
 
 # ---- CALC mode, fast engine ----------------------------------------------------------------------
-# The CALC walk above splits into three independent parts, because in CALC mode the read buffers
+# The CALC walk (walk.py) splits into three independent parts, because in CALC mode the read buffers
 # never stall (their wait is always 0): (1) the ofmap write buffer alone decides the stalls;
-# (2) and (3) each read buffer's epochs depend only on its own address stream. The engine below
+# (2) and (3) each read buffer's epochs depend only on its own address stream. The engine here
 # runs (1) from drain event to drain event (rows between events only subtract from the free
 # count, in closed form from a per-fold prefix sum of the words written per row), and (2)/(3)
 # over the stream as "units" (a unit = the operand slices of a run of folds that every column /
@@ -34,15 +34,7 @@ def _ofmap_profile(df, cu, ru, rows_fold, AR, K, T):
     C = np.zeros(rows_fold + 1, dtype=np.int64)
     fz, lz = -1, -1
     for tau in range(rows_fold):
-        if df == 0:
-            tp = tau - (K - 1)
-            lo = max(0, tp - AR + 1)
-            hi = min(cu - 1, tp - AR + ru)
-        else:
-            tp = tau - (2 * AR - 1)
-            lo = max(0, tp - T + 1)
-            hi = min(cu - 1, tp)
-        v = hi - lo + 1 if (tp >= 0 and hi >= lo) else 0
+        v = _ofmap_row_words(df, tau, cu, ru, AR, K, T)
         C[tau + 1] = C[tau] + v
         if v > 0:
             if fz < 0:
@@ -65,19 +57,13 @@ def _cycle_of(row, srow, scum, nst):
 
 
 @njit(cache=True)
-def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff,
-                 if_space, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span,
-                 dist_if):
-    """CALC mode: the same 32 results as _walk_kernel (its CALC fields), see above."""
-    res = np.zeros(32, dtype=np.int64)
-    if df == 0:
-        T = K
-        rows_fold = K + AR + AC - 2
-    else:
-        T = M if df == 1 else N
-        rows_fold = 2 * AR + AC + T - 2
-    nfolds = G * cf * rf
-    # ---------------- (1) ofmap write buffer, event to event ----------------
+def _ofmap_events(folds, of_words, of_bw, res):
+    """(1) The write buffer alone, from drain event to drain event: its results into ``res``
+    (as _walk_kernel's), and the stall history, (rows, cumulative stalls, count), for
+    _cycle_of."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    T, rows_fold = _fold_rows(folds)
+    # the ofmap words per row of the four kinds of fold: full or last column / row fold
     cu_last = (N if df != 2 else M) - (cf - 1) * AC
     ru_last = M - (rf - 1) * AR if df == 0 else AR
     profs = []
@@ -90,22 +76,8 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
         profs.append(Cs)
         fzs[s] = fz
         lzs[s] = lz
-    S = of_words
-    Aw = (S + 1) // 2
-    D = S - Aw
-    Ld = -(-D // of_bw)
-    free = S
-    line_idx = 0
-    nlines = 0
-    dsl = 0
-    part_line = np.empty(16, dtype=np.int64)
-    part_val = np.empty(16, dtype=np.int64)
-    npart = 0
-    ppos = 0
-    drain_end = 0
-    of_acc = 0
-    of_dstart = 0
-    of_dstop = 0
+    Aw, Ld, free, part_line, part_val = _wbuf_new(of_words, of_bw)
+    line_idx = nlines = dsl = npart = ppos = drain_end = of_acc = of_dstart = of_dstop = 0
     of_drained = False
     srow = np.empty(16, dtype=np.int64)
     scum = np.empty(16, dtype=np.int64)
@@ -163,17 +135,12 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
                     # the event row, exactly as _walk_kernel
                     cycle = row0 + te + stall
                     v = Cp[te + 1] - Cp[te]
-                    nv = v
-                    (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl,
-                     ppos, of_acc, of_drained, of_dstart, of_dstop) = _write_row(
+                    (of_out, free, drain_end, line_idx, nlines, npart, part_line, part_val,
+                     dsl, ppos, of_acc, of_drained, of_dstart, of_dstop) = _write_row(
                         v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
                         part_val, dsl, ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart,
                         of_dstop)
-                    of_out = cur
-                    if nv > 0:
-                        if first_of < 0:
-                            first_of = of_out
-                        last_of = of_out
+                    first_of, last_of = _seen(first_of, last_of, v > 0, of_out)
                     st = max(0, of_out - cycle - 1)
                     if st > 0:
                         stall += st
@@ -185,59 +152,68 @@ def _calc_engine(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, g
                         nst += 1
                     t = te + 1
                 row0 += rows_fold
-    of_acc, of_dstart, of_dstop = _drain_rest(of_out, line_idx, nlines, npart, part_line,
-                                              part_val, dsl, Ld, of_bw, ppos, of_acc,
-                                              of_drained, of_dstart, of_dstop)
-    res[0] = of_out
-    res[1] = stall
-    res[6], res[7] = first_of, last_of
-    res[8], res[9], res[10] = of_acc, of_dstart, of_dstop
+    _finish(res, of_out, stall, first_of, last_of, line_idx, nlines, npart, part_line, part_val,
+            dsl, Ld, of_bw, ppos, of_acc, of_drained, of_dstart, of_dstop)
+    return srow, scum, nst
+
+
+@njit(cache=True)
+def _request_rows(folds, im2col, ifmap, nowalk, first_f, last_f, rows_fold):
+    """(first, last) stall-free row an operand requests a real word in, -1 if none: from
+    folds first_f .. last_f, or with ``nowalk`` from those two folds only (its span)."""
+    fa = -1
+    la = -1
+    if nowalk:
+        fl = _fold_first_last(folds, im2col, ifmap, first_f, rows_fold)
+        if fl[0] >= 0:
+            fa = first_f * rows_fold + fl[0]
+        fl2 = _fold_first_last(folds, im2col, ifmap, last_f, rows_fold)
+        if fl2[0] >= 0:
+            if fa < 0:
+                fa = last_f * rows_fold + fl2[0]
+            la = last_f * rows_fold + fl2[1]
+        elif fa >= 0:
+            la = first_f * rows_fold + fl[1]
+        return fa, la
+    for f in range(first_f, last_f + 1):
+        fl = _fold_first_last(folds, im2col, ifmap, f, rows_fold)
+        if fl[0] >= 0:
+            fa = f * rows_fold + fl[0]
+            break
+    for f in range(last_f, first_f - 1, -1):
+        fl = _fold_first_last(folds, im2col, ifmap, f, rows_fold)
+        if fl[0] >= 0:
+            la = f * rows_fold + fl[1]
+            break
+    return fa, la
+
+
+@njit(cache=True)
+def _calc_engine(folds, im2col, if_space, E_if, E_f, of_words, of_bw, nowalk_if, nowalk_f,
+                 if_span, dist_if):
+    """CALC mode: the same 32 results as _walk_kernel (its CALC fields), see above. E_if /
+    E_f: epoch words of the read buffers."""
+    res = np.zeros(32, dtype=np.int64)
+    T, rows_fold = _fold_rows(folds)
+    nfolds = folds.groups * folds.col_folds * folds.row_folds
+    srow, scum, nst = _ofmap_events(folds, of_words, of_bw, res)
     # ---------------- (2), (3) read buffers ----------------
     pm = np.zeros(1, dtype=np.int64)
     pk = pm
     if not nowalk_if:      # ifmap fold counts: only the epoch walk and its boundary need them
-        pm, pk = _valid_prefix(M, K, rb, cb, wr, wc, H, W)
+        pm, pk = _valid_prefix(folds, im2col)
     for op in range(2):
         ifmap = op == 0
         nowalk = nowalk_if if ifmap else nowalk_f
-        P = P_if if ifmap else P_f
         # first / last request rows (see the flagged rows of _walk_kernel)
         first_f, last_f = (if_span[0], if_span[1]) if (ifmap and nowalk) else (0, nfolds - 1)
-        fa = -1
-        la = -1
-        if nowalk:
-            fl = _fold_first_last(first_f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
-                                  rb, cb, pb, wr, wc, wo, H, W, goff)
-            if fl[0] >= 0:
-                fa = first_f * rows_fold + fl[0]
-            fl2 = _fold_first_last(last_f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
-                                   rb, cb, pb, wr, wc, wo, H, W, goff)
-            if fl2[0] >= 0:
-                if fa < 0:
-                    fa = last_f * rows_fold + fl2[0]
-                la = last_f * rows_fold + fl2[1]
-            elif fa >= 0:
-                la = first_f * rows_fold + fl[1]
-        else:
-            for f in range(nfolds):
-                fl = _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
-                                      rb, cb, pb, wr, wc, wo, H, W, goff)
-                if fl[0] >= 0:
-                    fa = f * rows_fold + fl[0]
-                    break
-            for f in range(nfolds - 1, -1, -1):
-                fl = _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
-                                      rb, cb, pb, wr, wc, wo, H, W, goff)
-                if fl[0] >= 0:
-                    la = f * rows_fold + fl[1]
-                    break
+        fa, la = _request_rows(folds, im2col, ifmap, nowalk, first_f, last_f, rows_fold)
         first_req = _cycle_of(fa, srow, scum, nst) + 1 if fa >= 0 else -1
         last_req = _cycle_of(la, srow, scum, nst) + 1 if la >= 0 else -1
         nsh, cnt, lsh = 0, 0, 0
         if not nowalk:
-            nsh, cnt, brow = _epochs(df, ifmap, (not ifmap) or dist_if, ACTIVE_SETS * P, G, rf,
-                                     cf, rows_fold, AR, AC, M, N, K, pm, pk, rb, cb, pb, wr,
-                                     wc, wo, H, W, goff, if_space)
+            nsh, cnt, brow = _epochs(folds, im2col, ifmap, (not ifmap) or dist_if,
+                                     E_if if ifmap else E_f, rows_fold, pm, pk, if_space)
             if brow >= 0:
                 lsh = _cycle_of(brow, srow, scum, nst)
         if ifmap:

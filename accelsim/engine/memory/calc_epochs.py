@@ -7,15 +7,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .addresses import _addr, _lanes, _lanes_in
+from .addresses import _addr, _fold_coords, _fold_extent, _lanes, _lanes_in, _slot_mk
 
 _BSH = 6                         # scan blocks of 64 stream positions
 
 
 @njit(cache=True)
-def _valid_prefix(M, K, rb, cb, wr, wc, H, W):
+def _valid_prefix(folds, im2col):
     """Prefix sums over m of the valid window elements of pixel m, and over k of the valid
     pixels of window element k (valid = inside the image)."""
+    M, K = folds.pixels, folds.window
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     R = 0
     S = 0
     for k in range(K):
@@ -46,11 +48,11 @@ def _valid_prefix(M, K, rb, cb, wr, wc, H, W):
 
 
 @njit(cache=True)
-def _fold_count(df, ifmap, g, c, r, AR, AC, M, N, K, rows_fold, pm, pk,
-                rb, cb, pb, wr, wc, wo, H, W, goff):
+def _fold_count(folds, im2col, ifmap, g, c, r, pm, pk):
     """Valid slots of an operand in fold (g, c, r)."""
-    cu = min(AC, (N if df != 2 else M) - c * AC)
-    ru = min(AR, (M if df == 0 else K) - r * AR)
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    cu, ru = _fold_extent(folds, c, r)
     if ifmap:
         if df == 0:
             return pm[r * AR + ru] - pm[r * AR]
@@ -79,14 +81,12 @@ def _fold_count(df, ifmap, g, c, r, AR, AC, M, N, K, rows_fold, pm, pk,
 
 
 @njit(cache=True)
-def _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff,
-               any_only):
+def _row_valid(folds, im2col, ifmap, g, c, r, tau, any_only):
     """Valid slots in row tau of fold (g, c, r) (with any_only: 1 if there is one)."""
-    lo, hi = _lanes_in(df, ifmap, tau, c, r, AR, AC, M, N, K)
+    lo, hi = _lanes_in(folds, ifmap, tau, c, r)
     n = 0
     for j in range(lo, hi + 1):
-        if _addr(df, ifmap, g, c, r, tau, j, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                 H, W, goff) >= 0:
+        if _addr(folds, im2col, ifmap, g, c, r, tau, j) >= 0:
             n += 1
             if any_only:
                 break
@@ -94,12 +94,10 @@ def _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
 
 
 @njit(cache=True)
-def _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
-                     rb, cb, pb, wr, wc, wo, H, W, goff):
+def _fold_first_last(folds, im2col, ifmap, f, rows_fold):
     """(first, last) row with a valid slot in fold f (walk order), (-1, -1) if none."""
-    g = f // (cf * rf)
-    c = (f // rf) % cf
-    r = f % rf
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    g, c, r = _fold_coords(folds, f)
     # rows that have lanes at all: a stationary block's AR rows, a stream's T + lanes - 1
     if (df == 1 and not ifmap) or (df == 2 and ifmap):
         t0, t1 = 0, AR - 1
@@ -110,22 +108,19 @@ def _fold_first_last(f, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K,
     t1 = min(t1, rows_fold - 1)
     first = -1
     for tau in range(t0, t1 + 1):
-        if _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                      H, W, goff, True) > 0:
+        if _row_valid(folds, im2col, ifmap, g, c, r, tau, True) > 0:
             first = tau
             break
     if first < 0:
         return -1, -1
     for tau in range(t1, first - 1, -1):
-        if _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo,
-                      H, W, goff, True) > 0:
+        if _row_valid(folds, im2col, ifmap, g, c, r, tau, True) > 0:
             return first, tau
     return first, first
 
 
 @njit(cache=True)
-def _locate(f0, q, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
-            rb, cb, pb, wr, wc, wo, H, W, goff):
+def _locate(folds, im2col, ifmap, f0, q, rstart, rows_fold, pm, pk):
     """Row (stall-free, global) of valid stream position q counted from the start of fold f0.
     ``rstart`` (from _build_unit: the unit's valid positions before each of its rows) finds
     the row by bisection. Without it (a single entry) the folds are counted (closed forms, or
@@ -140,19 +135,16 @@ def _locate(f0, q, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk
             else:
                 hi = mid - 1
         return f0 * rows_fold + lo
+    df, AR, AC, M, N, K, G, rf, cf = folds
     f = f0
     while True:
-        g = f // (cf * rf)
-        c = (f // rf) % cf
-        r = f % rf
-        n = _fold_count(df, ifmap, g, c, r, AR, AC, M, N, K, rows_fold, pm, pk,
-                        rb, cb, pb, wr, wc, wo, H, W, goff)
+        g, c, r = _fold_coords(folds, f)
+        n = _fold_count(folds, im2col, ifmap, g, c, r, pm, pk)
         if q < n:
             break
         q -= n
         f += 1
-    cu = min(AC, (N if df != 2 else M) - c * AC)
-    ru = min(AR, (M if df == 0 else K) - r * AR)
+    cu, ru = _fold_extent(folds, c, r)
     if ifmap:
         slots = ru * K if df == 0 else (M * ru if df == 1 else cu * ru)
     else:
@@ -162,11 +154,10 @@ def _locate(f0, q, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk
     streamed = not ((df == 1 and not ifmap) or (df == 2 and ifmap))
     for tau in range(rows_fold):
         if n == slots and streamed:
-            lo, hi = _lanes_in(df, ifmap, tau, c, r, AR, AC, M, N, K)
+            lo, hi = _lanes_in(folds, ifmap, tau, c, r)
             n_row = max(0, hi - lo + 1)
         else:
-            n_row = _row_valid(df, ifmap, g, c, r, tau, AR, AC, M, N, K, rb, cb, pb, wr, wc,
-                               wo, H, W, goff, False)
+            n_row = _row_valid(folds, im2col, ifmap, g, c, r, tau, False)
         if q < n_row:
             return f * rows_fold + tau
         q -= n_row
@@ -174,13 +165,14 @@ def _locate(f0, q, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk
 
 
 @njit(cache=True)
-def _build_unit(df, uf, L, space, rf, cf, rows_fold, AR, AC, M, N, K,
-                rb, cb, pb, wr, wc, wo, H, W, goff):
+def _build_unit(folds, im2col, uf, L, space, rows_fold):
     """For the ifmap stream of unit 0 (folds 0..uf-1), per valid position q the position of
     the previous occurrence of its address: in the unit, or for its first occurrence
     (last occurrence in the unit) - L, i.e. in the previous repeat. Plus per-block min/max,
     and, for a streamed ifmap (os, ws), the valid positions before each row of the unit
     (every unit has the same row counts), so that _locate bisects instead of scanning."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     last = np.full(space, -1, dtype=np.int32)
     rstart = np.zeros(uf * rows_fold + 1 if df != 2 else 1, dtype=np.int64)
     pp = np.empty(L, dtype=np.int32)
@@ -194,21 +186,16 @@ def _build_unit(df, uf, L, space, rf, cf, rows_fold, AR, AC, M, N, K,
         for tau in range(rows_fold):
             if df != 2:
                 rstart[f * rows_fold + tau] = q
-            lo, hi = _lanes(df, True, tau, AR, AC, M, N, K)
+            lo, hi = _lanes(folds, True, tau)
             for j in range(lo, hi + 1):
-                if df == 0:
-                    m, k = r * AR + j, tau - j
-                elif df == 1:
-                    m, k = tau - AR - j, r * AR + j
-                else:
-                    m, k = c * AC + j, r * AR + AR - 1 - tau
-                if m >= M or k >= K:
+                m, k = _slot_mk(df, True, c, r, tau, j, AR, AC)
+                if m >= M or k >= K:             # written out (see addresses.py)
                     continue
                 y = rb[m] + wr[k]
                 x = cb[m] + wc[k]
                 if y < 0 or y >= H or x < 0 or x >= W:
                     continue
-                a = pb[m] + wo[k]
+                a = pb[m] + wo[k]                # group 0's words
                 p = last[a]
                 if p < 0:
                     fpos[nf] = q
@@ -248,11 +235,18 @@ def _count_lt(pp, lo, hi, thr):
     return n
 
 
+@njit(cache=True, inline="always")
+def _new_epoch(nsh, u, q):
+    """An epoch boundary at position q of unit u: (boundaries, its unit and position, words
+    recorded since, the new epoch's start, the next position)."""
+    return nsh + 1, u, q, 0, q + 1, q + 1
+
+
 @njit(cache=True)
-def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, pk,
-            rb, cb, pb, wr, wc, wo, H, W, goff, space):
+def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space):
     """CALC read buffer over the whole stream: (epoch boundaries, words recorded since the last
     one, row of the last boundary or -1)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
     # units: runs of uf folds, n_u consecutive units (a segment) re-read the same addresses,
     # segments have disjoint addresses
     if ifmap:
@@ -277,8 +271,7 @@ def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, p
     bmax = pp
     rstart = np.zeros(1, dtype=np.int64)
     if not distinct:
-        pp, bmin, bmax, rstart = _build_unit(df, uf, L0, space, rf, cf, rows_fold, AR, AC, M,
-                                             N, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+        pp, bmin, bmax, rstart = _build_unit(folds, im2col, uf, L0, space, rows_fold)
     th = 0          # epoch start relative to the current unit's first position
     cnt = 0
     nsh = 0
@@ -317,13 +310,8 @@ def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, p
                             cnt += n
                             q = bend
                             continue
-                        q = q + (E - cnt) - 1
-                        nsh += 1
-                        lu, lq = u, q
-                        cnt = 0
-                        th = q + 1
+                        nsh, lu, lq, cnt, th, q = _new_epoch(nsh, u, q + (E - cnt) - 1)
                         thr = th
-                        q += 1
                         continue
                     n = _count_lt(pp, q, bend, thr)
                     if cnt + n < E:
@@ -334,17 +322,12 @@ def _epochs(df, ifmap, distinct, E, G, rf, cf, rows_fold, AR, AC, M, N, K, pm, p
                     if pp[q] < thr:
                         cnt += 1
                         if cnt == E:
-                            nsh += 1
-                            lu, lq = u, q
-                            cnt = 0
-                            th = q + 1
+                            nsh, lu, lq, cnt, th, q = _new_epoch(nsh, u, q)
                             thr = th
-                            q += 1
                             break
                     q += 1
         th -= L
     row = -1
     if lu >= 0:
-        row = _locate(lu * uf, lq, rstart, df, ifmap, rf, cf, rows_fold, AR, AC, M, N, K, pm,
-                      pk, rb, cb, pb, wr, wc, wo, H, W, goff)
+        row = _locate(folds, im2col, ifmap, lu * uf, lq, rstart, rows_fold, pm, pk)
     return nsh, cnt, row

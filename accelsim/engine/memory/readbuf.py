@@ -5,21 +5,57 @@ closed form of the epochs of a stream that repeats one unit of distinct addresse
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-from .addresses import _fa, _ifa, _slot
+from .addresses import _fa, _ifmap_word, _slot
 
 # SCALE-Sim constants (single_layer_sim.py / read_buffer_estimate_bw.py)
 CALC_FILL_WORDS_PER_CYCLE = 10   # CALC mode: initial ifmap/filter fill bandwidth ("arbitrary")
 SETS = 100                       # a read buffer is tracked as 100 sets
 ACTIVE_SETS = 50                 # active_buf_frac 0.5
 
+# a USER-mode read buffer: its SRAM and SCALE-Sim's hashed sets over its prefetch matrix
+ReadBuffer = namedtuple("ReadBuffer", (
+    "words",           # SRAM capacity (words)
+    "n_sets",          # sets the prefetch matrix is cut into
+    "set_words",       # prefetch-matrix entries per set, ceil(words / SETS)
+    "ptr",             # the sets holding address a: set_ids[ptr[a]:ptr[a + 1]] (sorted)
+    "set_ids",
+    "fetch_lines",     # DRAM lines of the whole prefetch matrix (caps the first fill)
+))
+
+
+def read_buffer(seq: np.ndarray, words: int, space: int, line_words: int) -> ReadBuffer:
+    """The USER read buffer of ``words`` words over prefetch sequence ``seq`` (addresses in
+    [0, space)), fetched in DRAM lines of ``line_words``."""
+    nl, eps, ptr, sets = _set_index(seq, words, space)
+    return ReadBuffer(words, nl, eps, ptr, sets, -(-len(seq) // line_words))
+
+
+def no_read_buffer(words: int) -> ReadBuffer:
+    """CALC mode has no hashed sets: a placeholder of the same type."""
+    empty = np.zeros(1, dtype=np.int64)
+    return ReadBuffer(words, 1, 1, empty, empty, 1)
+
+
+@njit(cache=True, inline="always")
+def _user_windows(buf, line_words):
+    """read_buffer.prepare_hashed_buffer's split: (active words, DRAM lines per prefetch,
+    active sets, prefetch sets); the active half is ceil(words * active_buf_frac 0.5)."""
+    words, nl, eps = buf.words, buf.n_sets, buf.set_words
+    active = (words + 1) // 2
+    nact = min(-(-active // eps), nl)
+    return (active, -(-(words - active) // line_words), nact,
+            min(-(-(words - active) // eps), nl - nact))
+
 
 # ---- USER mode: SCALE-Sim's prefetch matrix (fetch order) ---------------------------------------
 @njit(cache=True)
-def _fetch_sequence(df, ifmap, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, wo, H, W, goff):
+def _fetch_sequence(folds, im2col, ifmap):
+    df, AR, AC, M, N, K, G, rf, cf = folds
     # (blocks, rows per block, lanes, diagonal-unrolled?) per dataflow and operand
     if df == 0:
         nb, T, L, diag = (rf, K, AR, True) if ifmap else (cf, K, AC, True)
@@ -37,16 +73,9 @@ def _fetch_sequence(df, ifmap, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, w
                 lo = max(0, d - L + 1)
                 for row in range(hi, lo - 1, -1):
                     b = row // T
-                    t = row % T
-                    j = d - row
-                    if df == 0:
-                        r, c = (b, 0) if ifmap else (0, b)
-                    elif df == 1:
-                        r, c = b, 0
-                    else:
-                        r, c = b, 0
-                    out[idx] = _slot(df, ifmap, g, c, r, t, j, AR, AC, M, N, K, rb, cb, pb,
-                                     wr, wc, wo, H, W, goff)
+                    # the block is a row fold, except the os filter's (a column fold)
+                    r, c = (0, b) if (df == 0 and not ifmap) else (b, 0)
+                    out[idx] = _slot(folds, im2col, ifmap, g, c, r, row % T, d - row)
                     idx += 1
         else:
             for row in range(rows):
@@ -58,7 +87,7 @@ def _fetch_sequence(df, ifmap, G, rf, cf, AR, AC, M, N, K, rb, cb, pb, wr, wc, w
                     if df == 1:
                         a = _fa(t, b * AC + j, g, N, K)
                     else:
-                        a = _ifa(b * AC + j, t, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+                        a = _ifmap_word(im2col, b * AC + j, t, g, M, K)
                     out[idx] = a
                     idx += 1
     return out

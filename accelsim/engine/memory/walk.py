@@ -7,38 +7,72 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .readbuf import ACTIVE_SETS, _in_window, _miss, _repeat_closed_form
-from .writebuf import _drain_rest, _write_row
+from .addresses import _fold_extent, _fold_rows, _lanes, _ofmap_row_words, _slot_mk
+from .readbuf import _in_window, _miss, _repeat_closed_form, _user_windows
+from .writebuf import _finish, _seen, _wbuf_new, _write_row
 
 
-# ---- the walk ----------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _read_row(folds, im2col, ifmap, g, c, r, tau, cycle, user, buf, rd_bw,
+              ws, we, npf, nact, pf_lines, acc, lpf, st, ep, cnt, E, nsh, lsh, b, rec, rm, D,
+              rec_row):
+    """One operand's slots of row ``tau`` of fold (g, c, r) at ``cycle`` through its read
+    buffer: USER (``read_buffer``) rotates the window on a miss and the row waits for the
+    prefetch; CALC stamps each word with its epoch and counts the epoch's new words (E per
+    epoch; E = 0: one epoch). ``rec``: record the row (``rec_row``) of each valid slot in
+    ``rm`` for _repeat_closed_form. Returns (any valid slot, service cycle) and the state."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    served = cycle + 1
+    anyv = False
+    lo, hi = _lanes(folds, ifmap, tau)
+    for j in range(lo, hi + 1):
+        u, v = _slot_mk(df, ifmap, c, r, tau, j, AR, AC)
+        if ifmap:          # the address written out (see addresses.py)
+            if u >= M or v >= K:
+                continue
+            y = rb[u] + wr[v]
+            x = cb[u] + wc[v]
+            if y < 0 or y >= H or x < 0 or x >= W:
+                continue
+            a = pb[u] + wo[v] + g * goff
+        else:
+            if u >= K or v >= N:
+                continue
+            a = (g * N + v) * K + u
+        anyv = True
+        if rec:
+            rm[D] = rec_row
+            D += 1
+        if user:
+            if not _in_window(a, buf.ptr, buf.set_ids, ws, we):
+                ws, we, acc, lpf = _miss(a, buf.ptr, buf.set_ids, ws, we, npf, nact, buf.n_sets,
+                                         acc, pf_lines * rd_bw, lpf, pf_lines)
+                served = lpf
+        elif st[a] != ep:
+            st[a] = ep
+            cnt += 1
+            if E > 0 and cnt == E:
+                nsh += 1
+                lsh = cycle
+                b = D - 1
+                ep += 1
+                cnt = 0
+    return anyv, served, ws, we, acc, lpf, ep, cnt, nsh, lsh, b, D
+
+
 @njit(cache=True)
-def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
-          rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
-          user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span,
-          dist_if, dist_f,           # positional args 28, 29 (tests flip them)
-          # USER mode: per read buffer (ifmap, filter) its words, bw and set index
-          if_words, f_words, rd_bw, if_nl, if_eps, if_ptr, if_sets, if_fetch_lines,
-          f_nl, f_eps, f_ptr, f_sets, f_fetch_lines):
+def _walk_kernel(folds, im2col, if_space, f_space, user, E_if, E_f, of_words, of_bw,
+                 nowalk_if, nowalk_f, if_span, dist_if, dist_f, rd_bw, if_buf, f_buf):
+    """The 32 results of the walk (simulate_memory reads them). E_if / E_f: CALC epoch words
+    (0: the operand never slides its window); if_buf / f_buf: USER read buffers (ReadBuffer),
+    rd_bw their DRAM line (words); of_words / of_bw: the write buffer and its line."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
     res = np.zeros(32, dtype=np.int64)
-    if df == 0:
-        T = K
-        rows_fold = K + AR + AC - 2
-    else:
-        T = M if df == 1 else N
-        rows_fold = 2 * AR + AC + T - 2
-    # skew prefixes of the streamed operands, and which operand is stationary (no skew)
-    if df == 0:
-        pre_if, L_if, T_if, stat_if = 0, AR, K, False
-        pre_f, L_f, T_f, stat_f = 0, AC, K, False
-    elif df == 1:
-        pre_if, L_if, T_if, stat_if = AR, AR, M, False
-        pre_f, L_f, T_f, stat_f = 0, AC, AR, True
-    else:
-        pre_if, L_if, T_if, stat_if = 0, AC, AR, True
-        pre_f, L_f, T_f, stat_f = AR, AR, N, False
+    T, rows_fold = _fold_rows(folds)
 
-    # CALC state per read buffer: epoch stamps
+    # CALC state per read buffer: epoch stamps, and per fold slice the epoch it was walked in
+    # (all hits when walked again in that epoch) and its last valid row
     nkeys = G * rf * cf
     st_if = np.zeros(if_space if not user else 1, dtype=np.int32)
     st_f = np.zeros(f_space if not user else 1, dtype=np.int32)
@@ -46,42 +80,18 @@ def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
     key_ep_f = np.full(nkeys, -1, dtype=np.int64)
     key_last_if = np.full(nkeys, -1, dtype=np.int64)
     key_last_f = np.full(nkeys, -1, dtype=np.int64)
-    E_if = ACTIVE_SETS * P_if
-    E_f = ACTIVE_SETS * P_f
     ep_if, cnt_if, nsh_if, lsh_if = 1, 0, 0, 0
     ep_f, cnt_f, nsh_f, lsh_f = 1, 0, 0, 0
 
     # USER state per read buffer
-    A_if = (if_words + 1) // 2
-    A_f = (f_words + 1) // 2
-    pf_lines_if = -(-(if_words - A_if) // rd_bw) if user else 0
-    pf_lines_f = -(-(f_words - A_f) // rd_bw) if user else 0
-    nact_if = min(-(-A_if // if_eps), if_nl) if user else 0
-    npf_if = min(-(-(if_words - A_if) // if_eps), if_nl - nact_if) if user else 0
-    nact_f = min(-(-A_f // f_eps), f_nl) if user else 0
-    npf_f = min(-(-(f_words - A_f) // f_eps), f_nl - nact_f) if user else 0
+    A_if, pf_lines_if, nact_if, npf_if = _user_windows(if_buf, rd_bw)
+    A_f, pf_lines_f, nact_f, npf_f = _user_windows(f_buf, rd_bw)
     ws_if, we_if, ws_f, we_f = 0, nact_if, 0, nact_f
-    acc_if, acc_f = 0, 0
-    lpf_if, lpf_f = 0, 0
-    dstart_if, dstart_f = 0, 0
+    acc_if = acc_f = lpf_if = lpf_f = dstart_if = dstart_f = 0
 
-    # write buffer state
-    S = of_words
-    Aw = (S + 1) // 2
-    D = S - Aw
-    Ld = -(-D // of_bw)
-    free = S
-    line_idx = 0
-    nlines = 0
-    dsl = 0                       # first undrained line
-    part_line = np.empty(16, dtype=np.int64)   # forced partial lines: index, valid words
-    part_val = np.empty(16, dtype=np.int64)
-    npart = 0
-    ppos = 0
-    drain_end = 0
-    of_acc = 0
-    of_dstart = 0
-    of_dstop = 0
+    # write buffer state (dsl: first undrained line; part_*: forced partial lines)
+    Aw, Ld, free, part_line, part_val = _wbuf_new(of_words, of_bw)
+    line_idx = nlines = dsl = npart = ppos = drain_end = of_acc = of_dstart = of_dstop = 0
     of_drained = False
 
     # Repeated units of distinct addresses (CALC): os/ws ifmap with non-overlapping windows and
@@ -111,8 +121,7 @@ def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
     for g in range(G):
         for c in range(cf):
             for r in range(rf):
-                cu = min(AC, (N if df != 2 else M) - c * AC)
-                ru = min(AR, (M if df == 0 else K) - r * AR)
+                cu, ru = _fold_extent(folds, c, r)
                 if df == 0:
                     kif, kf = g * rf * cf + r, g * rf * cf + c
                 elif df == 1:
@@ -164,160 +173,63 @@ def _walk_kernel(df, AR, AC, M, N, K, G, rf, cf,
                         tgt_f = -1
                     if user and not started:
                         # prefetch_active_buffer on the first request row
-                        n0 = min(-(-A_if // rd_bw), if_fetch_lines)
+                        n0 = min(-(-A_if // rd_bw), if_buf.fetch_lines)
                         acc_if += n0 * rd_bw
                         lpf_if = cycle - 1
                         dstart_if = cycle - n0
-                        n0 = min(-(-A_f // rd_bw), f_fetch_lines)
+                        n0 = min(-(-A_f // rd_bw), f_buf.fetch_lines)
                         acc_f += n0 * rd_bw
                         lpf_f = cycle - 1
                         dstart_f = cycle - n0
                     started = True
-                    # ---------------- ifmap ----------------
-                    if_out = cycle + 1
-                    if stat_if:
-                        lo, hi = (0, AC - 1) if tau < AR else (1, 0)
-                    else:
-                        lo = max(0, tau - pre_if - T_if + 1)
-                        hi = min(L_if - 1, tau - pre_if)
-                    anyv = False
+                    # a skipped slice is as when walked: only its last valid row can move the
+                    # stop cycle (the start was set by the first fold)
                     if skip_if:
-                        # same slice as when walked: only its last valid row can move the
-                        # stop cycle (the start was set by the first fold)
-                        anyv = tau == key_last_if[kif]
+                        anyv, if_out = tau == key_last_if[kif], cycle + 1
                     else:
-                        for j in range(lo, hi + 1):
-                            # address written out here: a call per slot costs 5x (measured)
-                            if df == 0:
-                                m, k = r * AR + j, tau - j
-                            elif df == 1:
-                                m, k = tau - pre_if - j, r * AR + j
-                            else:
-                                m, k = c * AC + j, r * AR + AR - 1 - tau
-                            if m >= M or k >= K:
-                                continue
-                            y = rb[m] + wr[k]
-                            x = cb[m] + wc[k]
-                            if y < 0 or y >= H or x < 0 or x >= W:
-                                continue
-                            a = pb[m] + wo[k] + g * goff
-                            anyv = True
-                            if rec_if:
-                                rm_if[D_if] = row0 + tau - scope0_if
-                                D_if += 1
-                            if user:
-                                if not _in_window(a, if_ptr, if_sets, ws_if, we_if):
-                                    ws_if, we_if, acc_if, lpf_if = _miss(
-                                        a, if_ptr, if_sets, ws_if, we_if, npf_if, nact_if,
-                                        if_nl, acc_if, pf_lines_if * rd_bw, lpf_if,
-                                        pf_lines_if)
-                                    if_out = lpf_if
-                            elif st_if[a] != ep_if:
-                                st_if[a] = ep_if
-                                cnt_if += 1
-                                if P_if > 0 and cnt_if == E_if:
-                                    nsh_if += 1
-                                    lsh_if = cycle
-                                    b_if = D_if - 1
-                                    ep_if += 1
-                                    cnt_if = 0
+                        (anyv, if_out, ws_if, we_if, acc_if, lpf_if, ep_if, cnt_if, nsh_if,
+                         lsh_if, b_if, D_if) = _read_row(
+                            folds, im2col, True, g, c, r, tau, cycle, user, if_buf, rd_bw,
+                            ws_if, we_if, npf_if, nact_if, pf_lines_if, acc_if, lpf_if, st_if,
+                            ep_if, cnt_if, E_if, nsh_if, lsh_if, b_if, rec_if, rm_if, D_if,
+                            row0 + tau - scope0_if)
                         if anyv:
                             lastv_if = tau
-                    if anyv:
-                        if first_if < 0:
-                            first_if = if_out
-                        last_if = if_out
-                    # ---------------- filter ----------------
-                    f_out = cycle + 1
-                    if stat_f:
-                        lo, hi = (0, AC - 1) if tau < AR else (1, 0)
-                    else:
-                        lo = max(0, tau - pre_f - T_f + 1)
-                        hi = min(L_f - 1, tau - pre_f)
-                    anyv = False
+                    first_if, last_if = _seen(first_if, last_if, anyv, if_out)
                     if skip_f:
-                        anyv = tau == key_last_f[kf]
+                        anyv, f_out = tau == key_last_f[kf], cycle + 1
                     else:
-                        for j in range(lo, hi + 1):
-                            if df == 0:
-                                k, n = tau - j, c * AC + j
-                            elif df == 1:
-                                k, n = r * AR + AR - 1 - tau, c * AC + j
-                            else:
-                                k, n = r * AR + j, tau - pre_f - j
-                            if k >= K or n >= N:
-                                continue
-                            a = (g * N + n) * K + k
-                            if rec_f:
-                                rm_f[D_f] = row0 + tau - scope0_f
-                                D_f += 1
-                            anyv = True
-                            if user:
-                                if not _in_window(a, f_ptr, f_sets, ws_f, we_f):
-                                    ws_f, we_f, acc_f, lpf_f = _miss(
-                                        a, f_ptr, f_sets, ws_f, we_f, npf_f, nact_f, f_nl,
-                                        acc_f, pf_lines_f * rd_bw, lpf_f, pf_lines_f)
-                                    f_out = lpf_f
-                            elif st_f[a] != ep_f:
-                                st_f[a] = ep_f
-                                cnt_f += 1
-                                if P_f > 0 and cnt_f == E_f:
-                                    nsh_f += 1
-                                    lsh_f = cycle
-                                    b_f = D_f - 1
-                                    ep_f += 1
-                                    cnt_f = 0
+                        (anyv, f_out, ws_f, we_f, acc_f, lpf_f, ep_f, cnt_f, nsh_f,
+                         lsh_f, b_f, D_f) = _read_row(
+                            folds, im2col, False, g, c, r, tau, cycle, user, f_buf, rd_bw,
+                            ws_f, we_f, npf_f, nact_f, pf_lines_f, acc_f, lpf_f, st_f,
+                            ep_f, cnt_f, E_f, nsh_f, lsh_f, b_f, rec_f, rm_f, D_f,
+                            row0 + tau - scope0_f)
                         if anyv:
                             lastv_f = tau
-                    if anyv:
-                        if first_f < 0:
-                            first_f = f_out
-                        last_f = f_out
+                    first_f, last_f = _seen(first_f, last_f, anyv, f_out)
                     # ---------------- ofmap (write buffer) ----------------
-                    if df == 0:
-                        tp = tau - (K - 1)
-                        lo = max(0, tp - AR + 1)
-                        hi = min(cu - 1, tp - AR + ru)
-                    else:
-                        tp = tau - (2 * AR - 1)
-                        lo = max(0, tp - T + 1)
-                        hi = min(cu - 1, tp)
-                    v = hi - lo + 1 if (tp >= 0 and hi >= lo) else 0
-                    nv = v
-                    (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl,
-                     ppos, of_acc, of_drained, of_dstart, of_dstop) = _write_row(
+                    v = _ofmap_row_words(df, tau, cu, ru, AR, K, T)
+                    (of_out, free, drain_end, line_idx, nlines, npart, part_line, part_val,
+                     dsl, ppos, of_acc, of_drained, of_dstart, of_dstop) = _write_row(
                         v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
                         part_val, dsl, ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart,
                         of_dstop)
-                    of_out = cur
-                    if nv > 0:
-                        if first_of < 0:
-                            first_of = of_out
-                        last_of = of_out
-                    st = max(if_out - cycle - 1, f_out - cycle - 1, of_out - cycle - 1)
-                    stall += st
+                    first_of, last_of = _seen(first_of, last_of, v > 0, of_out)
+                    stall += max(if_out - cycle - 1, f_out - cycle - 1, of_out - cycle - 1)
                 # fold done: a slice walked without an epoch boundary is all hits next time
                 if not user:
-                    if nowalk_if and not edge_if:
-                        pass
-                    elif not skip_if:
+                    if not skip_if and not (nowalk_if and not edge_if):
                         key_last_if[kif] = lastv_if
                         key_ep_if[kif] = ep_if if ep_if == ep0_if else -1
-                    if nowalk_f and not edge_f:
-                        pass
-                    elif not skip_f:
+                    if not skip_f and not (nowalk_f and not edge_f):
                         key_last_f[kf] = lastv_f
                         key_ep_f[kf] = ep_f if ep_f == ep0_f else -1
                 row0 += rows_fold
     # drain what is left, back to back from the last row's service cycle
-    of_acc, of_dstart, of_dstop = _drain_rest(of_out, line_idx, nlines, npart, part_line,
-                                              part_val, dsl, Ld, of_bw, ppos, of_acc,
-                                              of_drained, of_dstart, of_dstop)
-    res[0] = of_out
-    res[1] = stall
-    res[2], res[3], res[4], res[5], res[6], res[7] = first_if, last_if, first_f, last_f, \
-        first_of, last_of
-    res[8], res[9], res[10] = of_acc, of_dstart, of_dstop
+    _finish(res, of_out, stall, first_of, last_of, line_idx, nlines, npart, part_line, part_val,
+            dsl, Ld, of_bw, ppos, of_acc, of_drained, of_dstart, of_dstop)
+    res[2], res[3], res[4], res[5] = first_if, last_if, first_f, last_f
     if user:
         res[11], res[12], res[13] = acc_if, dstart_if, lpf_if
         res[14], res[15], res[16] = acc_f, dstart_f, lpf_f

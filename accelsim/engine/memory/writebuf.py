@@ -7,7 +7,24 @@ import numpy as np
 from numba import njit
 
 
-# ---- the ofmap write buffer (SCALE-Sim's write_buffer), shared by the walks and the traces --
+@njit(cache=True, inline="always")
+def _wbuf_new(of_words, of_bw):
+    """An empty write buffer of ``of_words`` words drained in lines of ``of_bw``: (the half
+    that starts a drain, lines per drain, free words, and the forced partial lines' index and
+    valid words, grown as needed)."""
+    half = (of_words + 1) // 2
+    return (half, -(-(of_words - half) // of_bw), of_words, np.empty(16, dtype=np.int64),
+            np.empty(16, dtype=np.int64))
+
+
+@njit(cache=True, inline="always")
+def _seen(first, last, hit, cycle):
+    """(first, last) service cycle of a buffer after a row that did or did not (hit) use it."""
+    if hit:
+        return (cycle if first < 0 else first), cycle
+    return first, last
+
+
 @njit(cache=True)
 def _close_line(line_idx, nlines, npart, part_line, part_val):
     """A drain closes the current partial line (line_idx words of of_bw): it leaves as a line of
@@ -25,9 +42,12 @@ def _close_line(line_idx, nlines, npart, part_line, part_val):
 
 
 @njit(cache=True)
-def _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos):
-    """The next drain, of at most Ld lines from line dsl: (end line, lines, words, ppos); every
-    line counts of_bw words except a partial line that ends the chunk."""
+def _drain_chunk(cyc, dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos, of_acc,
+                 of_drained, of_dstart):
+    """The next drain, of at most Ld lines from line dsl, starting at cycle ``cyc``: every line
+    counts of_bw words except a partial line that ends the chunk. Returns (end line, lines,
+    words, ppos) and the drained words, whether any drain ran, the first drain's start cycle
+    and this drain's last cycle."""
     e = min(dsl + Ld, nlines)
     nd = e - dsl
     data = nd * of_bw
@@ -35,7 +55,9 @@ def _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos):
         ppos += 1
     if ppos < npart and part_line[ppos] == e - 1:
         data -= of_bw - part_val[ppos]
-    return e, nd, data, ppos
+    if not of_drained:
+        of_dstart = cyc
+    return e, nd, data, ppos, of_acc + data, True, of_dstart, cyc + nd - 1
 
 
 @njit(cache=True, inline="always")
@@ -67,13 +89,9 @@ def _write_row(v, cur, free, drain_end, line_idx, nlines, npart, part_line, part
         nlines, npart, part_line, part_val = _close_line(line_idx, nlines, npart, part_line,
                                                          part_val)
         line_idx = 0
-        e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val, npart,
-                                         ppos)
-        of_acc += data
-        if not of_drained:
-            of_dstart = cur
-            of_drained = True
-        of_dstop = cur + nd - 1
+        e, nd, data, ppos, of_acc, of_drained, of_dstart, of_dstop = _drain_chunk(
+            cur, dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos, of_acc, of_drained,
+            of_dstart)
         free += data
         dsl = e
         drain_end = cur + nd - 1
@@ -89,13 +107,21 @@ def _drain_rest(cyc, line_idx, nlines, npart, part_line, part_val, dsl, Ld, of_b
     nlines, npart, part_line, part_val = _close_line(line_idx, nlines, npart, part_line,
                                                      part_val)
     while dsl < nlines:
-        e, nd, data, ppos = _drain_chunk(dsl, Ld, nlines, of_bw, part_line, part_val, npart,
-                                         ppos)
-        of_acc += data
-        if not of_drained:
-            of_dstart = cyc
-            of_drained = True
-        of_dstop = cyc + nd - 1
+        e, nd, data, ppos, of_acc, of_drained, of_dstart, of_dstop = _drain_chunk(
+            cyc, dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos, of_acc, of_drained,
+            of_dstart)
         dsl = e
         cyc = cyc + nd
     return of_acc, of_dstart, of_dstop
+
+
+@njit(cache=True, inline="always")
+def _finish(res, of_out, stall, first_of, last_of, line_idx, nlines, npart, part_line, part_val,
+            dsl, Ld, of_bw, ppos, of_acc, of_drained, of_dstart, of_dstop):
+    """The walk's write-buffer results into ``res``: total cycles (the last row's service),
+    stalls, the ofmap SRAM first/last cycle and the final drain's DRAM words and cycles."""
+    of_acc, of_dstart, of_dstop = _drain_rest(of_out, line_idx, nlines, npart, part_line,
+                                              part_val, dsl, Ld, of_bw, ppos, of_acc,
+                                              of_drained, of_dstart, of_dstop)
+    res[0], res[1], res[6], res[7] = of_out, stall, first_of, last_of
+    res[8], res[9], res[10] = of_acc, of_dstart, of_dstop
