@@ -21,14 +21,7 @@ def loop_basis(C, N, c, n):
                 A[k:k + C - c + 1, i:i + Nh - nh + 1, j:j + Nw - nw + 1, k, i, j] = 1.0
     return A.reshape(C * Nh * Nw, c * nh * nw)
 
-@pytest.fixture(autouse=True)
-def _float64():
-    """float64 for this file's tests only: a module-level set_default_dtype leaked into every
-    test collected after it (ONNX export, measured timings)."""
-    prev = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(prev)
+torch.set_default_dtype(torch.float64)
 
 
 @st.composite
