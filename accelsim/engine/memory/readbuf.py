@@ -10,7 +10,6 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .addresses import _fa, _ifmap_word, _slot
 
 # SCALE-Sim constants (single_layer_sim.py / read_buffer_estimate_bw.py)
 CALC_FILL_WORDS_PER_CYCLE = 10   # CALC mode: initial ifmap/filter fill bandwidth ("arbitrary")
@@ -55,7 +54,9 @@ def _user_windows(buf, line_words):
 # ---- USER mode: SCALE-Sim's prefetch matrix (fetch order) ---------------------------------------
 @njit(cache=True)
 def _fetch_sequence(folds, im2col, ifmap):
+    """The prefetch matrix's entries in fetch order (-1: no word), G * blocks * rows * lanes."""
     df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     # (blocks, rows per block, lanes, diagonal-unrolled?) per dataflow and operand
     if df == 0:
         nb, T, L, diag = (rf, K, AR, True) if ifmap else (cf, K, AC, True)
@@ -64,33 +65,82 @@ def _fetch_sequence(folds, im2col, ifmap):
     else:
         nb, T, L, diag = (cf, K, AC, False) if ifmap else (rf, N, AR, True)
     rows = nb * T
+    # the lane's step in the operand matrix: block b, row t, lane j read entry (u, v) =
+    # (b * bu + j * ju + t * tu, b * bv + j * jv + t * tv) of ifmap (m, k) / filter (k, n);
+    # the block is a row fold (os ifmap, ws ifmap, is filter) or a column fold (os / ws
+    # filter, is ifmap); the stationary blocks store row t of the full K range
+    bu = bv = ju = jv = tu = tv = 0
+    if ifmap:
+        if df == 0:
+            bu, ju, tv = AR, 1, 1
+        elif df == 1:
+            tu, bv, jv = 1, AR, 1
+        else:
+            bu, ju, tv = AC, 1, 1
+    elif df == 0:
+        tu, bv, jv = 1, AC, 1
+    elif df == 1:
+        tu, bv, jv = 1, AC, 1
+    else:
+        bu, ju, tv = AR, 1, 1
     out = np.empty(G * rows * L, dtype=np.int64)
     idx = 0
     for g in range(G):
-        if diag:
-            for d in range(rows + L):
+        for d in range(rows + L if diag else rows * L):
+            if diag:
                 hi = min(d, rows - 1)
                 lo = max(0, d - L + 1)
-                for row in range(hi, lo - 1, -1):
-                    b = row // T
-                    # the block is a row fold, except the os filter's (a column fold)
-                    r, c = (0, b) if (df == 0 and not ifmap) else (b, 0)
-                    out[idx] = _slot(folds, im2col, ifmap, g, c, r, row % T, d - row)
-                    idx += 1
-        else:
-            for row in range(rows):
+            else:
+                hi = lo = d // L
+            for row in range(hi, lo - 1, -1):
                 b = row // T
                 t = row % T
-                for j in range(L):
-                    # ws filter: block = column fold, rows = K; is ifmap: block = column fold,
-                    # rows = K (stored row t of the full K range, not a row fold)
-                    if df == 1:
-                        a = _fa(t, b * AC + j, g, N, K)
-                    else:
-                        a = _ifmap_word(im2col, b * AC + j, t, g, M, K)
-                    out[idx] = a
-                    idx += 1
+                j = d - row if diag else d % L
+                u = b * bu + j * ju + t * tu
+                v = b * bv + j * jv + t * tv
+                a = -1
+                if ifmap:      # the address written out (see addresses.py)
+                    if u < M and v < K:
+                        y = rb[u] + wr[v]
+                        x = cb[u] + wc[v]
+                        if 0 <= y < H and 0 <= x < W:
+                            a = pb[u] + wo[v] + g * goff
+                elif u < K and v < N:
+                    a = (g * N + v) * K + u
+                out[idx] = a
+                idx += 1
     return out
+
+
+@njit(cache=True)
+def _set_index_kernel(seq, eps, space):
+    # an address's sets come in increasing order along the sequence: a counting sort by address
+    # keeps them sorted, and a set repeated back to back is one entry
+    last = np.full(space, -1, dtype=np.int64)
+    ptr = np.zeros(space + 1, dtype=np.int64)
+    q = 0
+    for a in seq:
+        if a >= 0:
+            s = q // eps
+            q += 1
+            if last[a] != s:
+                last[a] = s
+                ptr[a + 1] += 1
+    for a in range(space):
+        ptr[a + 1] += ptr[a]
+    sets = np.empty(ptr[space], dtype=np.int64)
+    fill = ptr[:space].copy()
+    last[:] = -1
+    q = 0
+    for a in seq:
+        if a >= 0:
+            s = q // eps
+            q += 1
+            if last[a] != s:
+                last[a] = s
+                sets[fill[a]] = s
+                fill[a] += 1
+    return q // eps + 1, ptr, sets
 
 
 def _set_index(seq: np.ndarray, words: int, space: int):
@@ -98,13 +148,8 @@ def _set_index(seq: np.ndarray, words: int, space: int):
     entries per set (duplicates count), plus a final (possibly empty) set. Returns the set
     count and, per address, the sorted set ids that hold it (CSR)."""
     eps = math.ceil(words / SETS)
-    v = seq[seq >= 0]
-    nl = len(v) // eps + 1
-    key = np.unique(v * nl + np.arange(len(v), dtype=np.int64) // eps)
-    addr, sets = np.divmod(key, nl)
-    ptr = np.zeros(space + 1, dtype=np.int64)
-    np.cumsum(np.bincount(addr, minlength=space), out=ptr[1:])
-    return nl, eps, ptr, sets.astype(np.int64)
+    nl, ptr, sets = _set_index_kernel(seq, eps, space)
+    return nl, eps, ptr, sets
 
 
 @njit(cache=True, inline="always")
