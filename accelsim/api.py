@@ -16,16 +16,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .arch import Arch
-from .errors import InputError, require
-from .workload import Workload
+from accelsim.hardware.arch import Arch
+from accelsim.common.errors import InputError, require
+from accelsim.workload.layer import Workload
 
 
 def load_arch(spec: str | os.PathLike | Arch, **changes) -> Arch:
     """A preset name (``accelsim presets``), an arch YAML file (docs/arch.md) or a SCALE-Sim
     ``.cfg``; ``changes`` are Arch fields to override (``load_arch("tpu-v1", rows=128)``),
     which gives the arch a derived name (see ``Arch.with_``)."""
-    from .arch import load_arch as _load
+    from accelsim.hardware.arch import load_arch as _load
 
     arch = spec if isinstance(spec, Arch) else _load(spec)
     return arch.with_(**changes) if changes else arch
@@ -47,7 +47,7 @@ def load_workload(spec: str | os.PathLike | Workload, variant: str | None = None
                     "a file workload has no shipped variants; use recipe=FILE",
                     source=s, field="variant", value=variant)
             s = f"{s}:{variant}"
-        from .networks import load_workload as _load
+        from accelsim.workload.networks import load_workload as _load
 
         wl = _load(s)
     if recipe is not None:
@@ -56,7 +56,7 @@ def load_workload(spec: str | os.PathLike | Workload, variant: str | None = None
 
 
 def _resolve_recipe(recipe, regular: Workload | None, network: str | None):
-    from .recipe import VARIANTS, Recipe, load_recipe, load_recipe_file
+    from accelsim.workload.recipe import VARIANTS, Recipe, load_recipe, load_recipe_file
 
     if isinstance(recipe, Recipe):
         return recipe
@@ -65,7 +65,7 @@ def _resolve_recipe(recipe, regular: Workload | None, network: str | None):
         require(network is not None, "structuring a torch model by a recipe name or file "
                 "needs network= (the zoo network whose layer names the recipe uses)",
                 field="network", value=None)
-        from .networks import load_workload as _load
+        from accelsim.workload.networks import load_workload as _load
 
         regular = _load(f"{network}:regular")
     if s in VARIANTS:
@@ -81,7 +81,7 @@ def structure(net, recipe, network: str | None = None):
     (returns a new model; ``net`` is never modified). ``recipe``: a ``Recipe``, a shipped
     variant name (A, B) or a recipe YAML path; for a torch model and a name or path, pass
     ``network=`` (the zoo network the recipe's layer names refer to)."""
-    from .recipe import structure as _structure
+    from accelsim.workload.recipe import structure as _structure
 
     if isinstance(net, Workload):
         require(net.variant == "regular", "structure a regular workload (this one is already "
@@ -92,12 +92,12 @@ def structure(net, recipe, network: str | None = None):
 
 def simulate(workload, arch, batch: int = 1, *, layers=None):
     """One row per layer of ``workload`` on ``arch`` at ``batch`` (a pandas DataFrame, columns
-    and units in docs/reports.md / ``accelsim.result``). ``workload`` and ``arch`` may also be
+    and units in docs/reports.md / ``accelsim.evaluate.columns``). ``workload`` and ``arch`` may also be
     given as what ``load_workload`` / ``load_arch`` take. ``layers``: only these layers, by name,
     in the workload's order."""
-    from .errors import check_batch
-    from .simulate import simulate as _simulate
-    from .workload import check_run_size
+    from accelsim.common.errors import check_batch
+    from accelsim.evaluate.simulate import simulate as _simulate
+    from accelsim.workload.layer import check_run_size
 
     wl = load_workload(workload)
     a = load_arch(arch)
@@ -115,7 +115,7 @@ def simulate(workload, arch, batch: int = 1, *, layers=None):
 def summarize(df, arch) -> dict:
     """Network totals of a ``simulate`` frame: cycles, latency_ms, energy_uj, bytes, utilization
     and the stall model the numbers were made with."""
-    from .result import summarize as _summarize
+    from accelsim.evaluate.columns import summarize as _summarize
 
     a = load_arch(arch)
     s = _summarize(df, a)
@@ -131,10 +131,10 @@ def speedup_table(networks=("resnet18",), archs=("tpu-v1",), variants=("A", "B")
     and the lost_* / share_* decomposition (docs/reports.md)."""
     import pandas as pd
 
-    from . import report
-    from .errors import check_batch
-    from .simulate import simulate as _simulate
-    from .zoo import published_params
+    from accelsim.report import tables as report
+    from accelsim.common.errors import check_batch
+    from accelsim.evaluate.simulate import simulate as _simulate
+    from accelsim.workload.zoo import published_params
 
     check_batch(batch)
     networks = [networks] if isinstance(networks, str) else list(networks)
@@ -163,8 +163,8 @@ def sweep(spec, out, *, workers: int = 1, resume: bool = False, progress: bool =
     """Run a sweep spec YAML (docs/sweeps.md) into the SQLite store ``out`` (``resume``:
     compute only missing points) and return the store as a DataFrame, one row per point with
     every metric as a column."""
-    from .store import read_results
-    from .sweep import load_spec, run_sweep
+    from accelsim.explore.store import read_results
+    from accelsim.explore.sweep import load_spec, run_sweep
 
     require(isinstance(workers, int) and 1 <= workers <= 1024, "must be in 1..1024",
             field="workers", value=workers)

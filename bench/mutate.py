@@ -47,20 +47,20 @@ MUTATIONS = [
              (("+ _log2c(bw) + 2", "+ _log2c(bw) + 1"),),
              "separable pool unit pipeline depth one cycle short",
              ("tests/test_poolunit.py", "tests/test_poolsched.py")),
-    Mutation("energy-swap", "accelsim/energy.py",
+    Mutation("energy-swap", "accelsim/hardware/energy.py",
              (('df["filter_sram_reads"] * e["sram_filter"]', 'df["filter_sram_reads"] * e["sram_ofmap"]'),
               ('df["vector_sram_writes"]) * e["sram_ofmap"]', 'df["vector_sram_writes"]) * e["sram_filter"]')),
              "filter and ofmap SRAM energies swapped in add_energy_columns",
              ("tests/test_energy.py",)),
-    Mutation("acc-add-width", "accelsim/energy.py",
+    Mutation("acc-add-width", "accelsim/hardware/energy.py",
              (('"acc_add": _op(t, "add_pj", max(32, 2 * w))', '"acc_add": _op(t, "add_pj", w)'),),
              "MAC accumulator add charged at the word width, not >= 32 bits",
              ("tests/test_energy.py",)),
-    Mutation("sumpool-channel-adds", "accelsim/workload.py",
+    Mutation("sumpool-channel-adds", "accelsim/workload/layer.py",
              (("c_tot * Hp * Wp * (bc - 1)", "c_tot * Hp * Wp * bc"),),
              "separable sum-pool channel stage counts one add too many per value",
              ("tests/test_workload.py", "tests/test_counts_cli.py")),
-    Mutation("accumulate-adds", "accelsim/workload.py",
+    Mutation("accumulate-adds", "accelsim/workload/layer.py",
              (("return g * M * N * (K - 1)", "return g * M * N * K"),),
              "accumulate adds count K instead of K - 1 per output",
              ("tests/test_counts_cli.py", "tests/test_energy.py")),
@@ -77,7 +77,7 @@ MUTATIONS = [
              (("M * N + (ar + ac) * rf * cf", "M * N + ar * rf * cf"),),
              "os ofmap writes lose SCALE-Sim's extra columns per fold (its #166)",
              ("tests/test_engine.py",)),
-    Mutation("ws-mapping", "accelsim/mapping.py",
+    Mutation("ws-mapping", "accelsim/engine/mapping.py",
              (('"ws": (k, n, m)', '"ws": (n, k, m)'),),
              "weight-stationary maps filters onto rows and window elements onto columns",
              ("tests/test_engine.py",)),
@@ -209,7 +209,7 @@ def main(argv=None) -> int:
     print("\n" + text)
     if args.out:
         sys.path.insert(0, str(ROOT))
-        from accelsim.fsio import write_text_atomic
+        from accelsim.common.fsio import write_text_atomic
 
         write_text_atomic(args.out, text)
     if stale:

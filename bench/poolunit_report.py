@@ -50,8 +50,8 @@ def _pair_stall(busy, pool_row, conv_row, arch) -> int:
 
 
 def pair_table(arch, net):
-    from accelsim.networks import load_workload
-    from accelsim.simulate import simulate
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.simulate import simulate
 
     wl = load_workload(net)
     unb = arch.with_(pool=replace(arch.pool, order="demand", staging_kb=None))
@@ -76,8 +76,8 @@ def pair_table(arch, net):
 
 
 def speed_runs(preset: str, net: str = "resnet50:A", repeats: int = 3) -> float:
-    code = ("import time; from accelsim.arch import load_arch; "
-            "from accelsim.networks import load_workload; from accelsim.simulate import simulate; "
+    code = ("import time; from accelsim.hardware.arch import load_arch; "
+            "from accelsim.workload.networks import load_workload; from accelsim.evaluate.simulate import simulate; "
             f"a = load_arch('{preset}'); wl = load_workload('{net}'); t = time.perf_counter(); "
             "simulate(wl, a); print(time.perf_counter() - t)")
     times = []
@@ -95,9 +95,9 @@ def main() -> int:
                          "runs it)")
     ap.add_argument("--no-speed", action="store_true")
     args = ap.parse_args()
-    from accelsim.arch import load_arch
-    from accelsim.networks import load_workload
-    from accelsim.simulate import simulate
+    from accelsim.hardware.arch import load_arch
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.simulate import simulate
 
     lines = [f"# Pool unit at cycle level vs the closed form ({datetime.date.today()})", "",
              "Command: `.venv/bin/python bench/poolunit_report.py`. old = the previous closed "
@@ -143,7 +143,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out != "-":
-        from accelsim.fsio import write_text_atomic
+        from accelsim.common.fsio import write_text_atomic
 
         write_text_atomic(args.out, text)
     return 0

@@ -69,7 +69,7 @@ FLOATS = set(BW) | {"overall_util", "mapping_efficiency", "compute_util"}
 
 
 def cfg_text(name: str) -> str:
-    from accelsim.arch import Arch, to_scalesim_cfg
+    from accelsim.hardware.arch import Arch, to_scalesim_cfg
 
     c = CONFIGS[name]
     return to_scalesim_cfg(Arch(name, c["rows"], c["cols"], c["df"], c["kb_i"], c["kb_f"],
@@ -108,11 +108,11 @@ def scalesim_reports(topo: str, cfg: str, run: bool) -> Path | None:
 
 
 def ours(topo: str, cfg: str, per_layer: bool = False):
-    from accelsim.arch import load_scalesim_cfg
+    from accelsim.hardware.arch import load_scalesim_cfg
     from accelsim.engine import systolic
     from accelsim.engine.memory import simulate_memory
-    from accelsim.mapping import map_layer
-    from accelsim.workload import macs, read_workload_csv
+    from accelsim.engine.mapping import map_layer
+    from accelsim.workload.layer import macs, read_workload_csv
 
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / f"{cfg}.cfg"
@@ -165,7 +165,7 @@ def compare(topo: str, cfg: str, d: Path, per_layer: bool = False):
     w = csv.DictWriter(buf, fieldnames=list(out[0]), lineterminator="\n")
     w.writeheader()
     w.writerows(out)
-    from accelsim.fsio import write_text_atomic
+    from accelsim.common.fsio import write_text_atomic
     write_text_atomic(OUT / f"{topo}_{cfg}.csv", buf.getvalue())
     ss = d / "scalesim_seconds.txt"
     their_secs = float(ss.read_text()) if ss.is_file() else None
@@ -206,7 +206,7 @@ def main(argv=None) -> int:
         lines.append(f"| {topo} | {cfg} | {n} | {res} | {secs:.3f} | "
                      f"{'' if theirs is None else f'{theirs:.1f}'} |")
         print(lines[-1], flush=True)
-    from accelsim.fsio import write_text_atomic
+    from accelsim.common.fsio import write_text_atomic
     write_text_atomic(OUT / "SUMMARY.md", "\n".join(lines) + "\n")
     return 0
 

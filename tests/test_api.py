@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import accelsim as acc
-from accelsim.errors import InputError
+from accelsim.common.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,8 +89,8 @@ def test_structure_workload_matches_the_shipped_variant():
 
 def test_structure_never_mutates_the_torch_model():
     torch = pytest.importorskip("torch")
-    from accelsim.structured import StructuredConv2d
-    from accelsim.zoo import build_model
+    from accelsim.workload.structured import StructuredConv2d
+    from accelsim.workload.zoo import build_model
 
     model = build_model("resnet56").double().eval()
     before = {k: v.clone() for k, v in model.state_dict().items()}

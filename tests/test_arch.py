@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.arch import Arch, PoolUnit, list_presets, load_arch
-from accelsim.errors import InputError
+from accelsim.hardware.arch import Arch, PoolUnit, list_presets, load_arch
+from accelsim.common.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / "workloads" / "scalesim"
@@ -118,7 +118,7 @@ def test_arch_is_frozen_and_validated():
 
 @pytest.mark.parametrize("mode", ["calc", "user"])
 def test_to_scalesim_cfg_round_trips(tmp_path, mode):
-    from accelsim.arch import Arch, load_scalesim_cfg, to_scalesim_cfg
+    from accelsim.hardware.arch import Arch, load_scalesim_cfg, to_scalesim_cfg
 
     a = Arch("rt", 12, 14, "ws", 36, 20.5, 8, bandwidth_mode=mode, dram_bw_words_per_cycle=6)
     p = tmp_path / "rt.cfg"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.arch import Arch, PoolUnit, load_arch
-from accelsim.errors import InputError
+from accelsim.hardware.arch import Arch, PoolUnit, load_arch
+from accelsim.common.errors import InputError
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "arch.md"
 BASE = ("rows: 8\ncols: 8\ndataflow: os\nifmap_sram_kb: 64\nfilter_sram_kb: 64\n"

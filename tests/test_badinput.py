@@ -79,8 +79,8 @@ def _onnx_models(d: Path) -> None:
 
 
 def _stores(d: Path) -> None:
-    from accelsim.store import Store
-    from accelsim.sweep import load_spec, run_sweep, store_meta
+    from accelsim.explore.store import Store
+    from accelsim.explore.sweep import load_spec, run_sweep, store_meta
 
     (d / "text.db").write_text("not a database\n")
     sqlite3.connect(d / "empty.db").close()
@@ -205,8 +205,8 @@ def test_closed_stdout_pipe_exits_quietly():
 def test_yaml_reader_refuses_duplicates_bombs_and_size_but_keeps_merge_keys(tmp_path):
     import time
 
-    from accelsim.errors import MAX_YAML_BYTES, InputError
-    from accelsim.yamlio import load_yaml, loads_yaml
+    from accelsim.common.errors import MAX_YAML_BYTES, InputError
+    from accelsim.common.yamlio import load_yaml, loads_yaml
 
     assert loads_yaml("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n", "t") == {
         "base": {"x": 1, "y": 2}, "d": {"x": 1, "y": 3}}  # a merge key may override

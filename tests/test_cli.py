@@ -5,7 +5,7 @@ import json
 import pytest
 
 from accelsim.cli import main
-from accelsim.workload import read_workload_csv
+from accelsim.workload.layer import read_workload_csv
 
 
 def run(capsys, *argv):
@@ -27,7 +27,7 @@ def test_counts_variant_prints_reduction_ratios(capsys):
 
 def test_trace_round_trips(capsys, tmp_path):
     code, _, _ = run(capsys, "trace", "mobilenetv2", "--variant", "B", "-o", str(tmp_path / "t.csv"))
-    from accelsim.networks import load_workload
+    from accelsim.workload.networks import load_workload
 
     assert code == 0
     assert read_workload_csv(tmp_path / "t.csv").layers == load_workload("mobilenetv2:B").layers

@@ -12,12 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from accelsim.cli import main
-from accelsim.compress import (METHODS, Spec, compress_model, cp_factors, load_spec_file,
+from accelsim.workload.compress import (METHODS, Spec, compress_model, cp_factors, load_spec_file,
                                match_budget, prune_chains, spec_to_yaml, spec_workload)
-from accelsim.errors import InputError
-from accelsim.networks import load_workload
-from accelsim.trace import trace
-from accelsim.zoo import build_model, input_shape
+from accelsim.common.errors import InputError
+from accelsim.workload.networks import load_workload
+from accelsim.workload.trace import trace
+from accelsim.workload.zoo import build_model, input_shape
 
 TOL = 1e-10
 
@@ -352,7 +352,7 @@ def test_bad_compare_arguments_exit_2(capsys, argv):
 
 
 def test_check_param_rejects_rank_above_channels():
-    from accelsim.compress import check_param
+    from accelsim.workload.compress import check_param
 
     l = load_workload("resnet18").layer("layer1.0.conv1")
     with pytest.raises(InputError, match="rank r1 must be in 1..64"):
@@ -385,7 +385,7 @@ def test_compare_report_definitions_and_determinism(tmp_path, capsys):
     # the hardware-aware recipe keeps exactly the layers whose realized gain beats 1.2
     gain = list(csv.DictReader((tmp_path / "a" / "gain" / "scalesim-32x32-os__resnet56.csv")
                                .open()))
-    from accelsim.recipe import load_recipe_file
+    from accelsim.workload.recipe import load_recipe_file
 
     rec = load_recipe_file(tmp_path / "a" / "gain" /
                            "scalesim-32x32-os__resnet56_hw_recipe.yaml", load_workload("resnet56"))
@@ -397,7 +397,7 @@ def test_compare_report_definitions_and_determinism(tmp_path, capsys):
 def test_shape_only_structured_transform_leaves_projection_cache_alone():
     """A meta-device (shape-only) structured transform must not leave meta tensors in the
     process-wide pseudo-inverse cache that later least-squares projections read."""
-    from accelsim.structured import structural_loss
+    from accelsim.workload.structured import structural_loss
 
     regular = load_workload("resnet18")
     spec = match_budget(regular, "structured", "macs", 2.0).spec

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from accelsim.arch import Arch, PoolUnit
+from accelsim.hardware.arch import Arch, PoolUnit
 from accelsim.cli import main
-from accelsim.cosim import TOL, cosim_gemm, cosim_structured, run_sumpool
+from accelsim.check.cosim import TOL, cosim_gemm, cosim_structured, run_sumpool
 from accelsim.engine.poolunit import sumpool_as_conv
-from accelsim.workload import Layer
+from accelsim.workload.layer import Layer
 
 
 @st.composite

@@ -6,9 +6,9 @@ import json
 import pytest
 
 from accelsim.cli import main
-from accelsim.networks import load_workload
-from accelsim.workload import read_workload_csv
-from accelsim.zoo import NETWORKS, published_params
+from accelsim.workload.networks import load_workload
+from accelsim.workload.layer import read_workload_csv
+from accelsim.workload.zoo import NETWORKS, published_params
 
 
 def run(capsys, *argv):
@@ -33,7 +33,7 @@ def _torch_counts(model, input_shape):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from accelsim.structured import StructuredConv2d, StructuredLinear
+    from accelsim.workload.structured import StructuredConv2d, StructuredLinear
 
     outputs = []
     gemm = (torch.nn.Conv2d, torch.nn.Linear, StructuredConv2d, StructuredLinear)
@@ -49,10 +49,10 @@ def _torch_counts(model, input_shape):
 
 def _executed_pool_adds(wl):
     """The additions the co-simulation performs when it runs every sum-pool of ``wl`` through
-    each adder-tree kind (accelsim.cosim: pairwise trees, streamed line buffers)."""
+    each adder-tree kind (accelsim.check.cosim: pairwise trees, streamed line buffers)."""
     import numpy as np
 
-    from accelsim import cosim
+    from accelsim.check import cosim
 
     adds = {}
     for tree, run in (("direct", cosim.pool_direct), ("separable", cosim.pool_separable),
@@ -66,7 +66,7 @@ def _executed_pool_adds(wl):
 
 
 def test_counts_structured_json_reductions_and_adds(capsys):
-    from accelsim.networks import variant_model
+    from accelsim.workload.networks import variant_model
 
     code, out, _ = run(capsys, "counts", "resnet56", "--variant", "B", "--json", "--per-layer")
     d = json.loads(out)
@@ -129,7 +129,7 @@ def test_custom_recipe_file(capsys, tmp_path):
                for l in structured)
     code, txt, _ = run(capsys, "counts", "resnet56", "--recipe", str(recipe), "--json")
     # torch's flop counter on the model structured by the same recipe file
-    from accelsim.networks import variant_model
+    from accelsim.workload.networks import variant_model
 
     _, flop_macs, _ = _torch_counts(variant_model("resnet56", str(recipe)), (3, 32, 32))
     assert code == 0 and json.loads(txt)["macs"] == flop_macs < load_workload("resnet56").macs

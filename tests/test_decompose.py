@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from accelsim.cli import main
-from accelsim.decompose import choose_budget, choose_per_layer, decompose, layer_rows
-from accelsim.networks import load_workload
-from accelsim.recipe import load_recipe_file
-from accelsim.workload import Layer
-from accelsim.zoo import build_model
+from accelsim.workload.decompose import choose_budget, choose_per_layer, decompose, layer_rows
+from accelsim.workload.networks import load_workload
+from accelsim.workload.recipe import load_recipe_file
+from accelsim.workload.layer import Layer
+from accelsim.workload.zoo import build_model
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -49,7 +49,7 @@ def _row(rows, c, n):
 
 
 def test_structured_kernel_has_residual_zero():
-    from accelsim.structured import StructuredConv2d
+    from accelsim.workload.structured import StructuredConv2d
 
     torch.manual_seed(0)
     for c, n in ((4, 2), (6, 1), (2, 3), (8, 2)):

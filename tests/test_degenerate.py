@@ -11,11 +11,11 @@ import math
 
 import pytest
 
-from accelsim.arch import Arch, PoolUnit, load_arch
+from accelsim.hardware.arch import Arch, PoolUnit, load_arch
 from accelsim.cli import main
-from accelsim.fastpath import evaluate
-from accelsim.simulate import simulate, summarize
-from accelsim.workload import Layer, Workload, torch_out_hw
+from accelsim.evaluate.fastpath import evaluate
+from accelsim.evaluate.simulate import simulate, summarize
+from accelsim.workload.layer import Layer, Workload, torch_out_hw
 
 LAYERS = {
     # every output but the centre reads only padding
@@ -100,7 +100,7 @@ def test_degenerate_layer_simulates_within_bounds(arch_name, layer_name, evaluat
 def test_one_word_sram_is_refused_up_front():
     """One word cannot be double-buffered (the memory walk would never advance): refused when
     the arch is made, not a hang later."""
-    from accelsim.errors import InputError
+    from accelsim.common.errors import InputError
 
     with pytest.raises(InputError, match="at least 2"):
         Arch("w1", 4, 4, "ws", 1 / 1024, 2 / 1024, 2 / 1024)

@@ -2,12 +2,12 @@
 
 import pytest
 
-from accelsim.arch import Arch, PoolUnit
-from accelsim.energy import (ENERGY_PARTS, arch_area_um2, interp_capacity, interp_width,
+from accelsim.hardware.arch import Arch, PoolUnit
+from accelsim.hardware.energy import (ENERGY_PARTS, arch_area_um2, interp_capacity, interp_width,
                              load_table, unit_energies)
-from accelsim.errors import InputError
-from accelsim.simulate import simulate
-from accelsim.workload import Layer, Workload
+from accelsim.common.errors import InputError
+from accelsim.evaluate.simulate import simulate
+from accelsim.workload.layer import Layer, Workload
 
 
 def _wl():
@@ -107,7 +107,7 @@ def _sram_64bit_pj(kb: float) -> float:
 def _dram_64bit_pj() -> float:
     import yaml
 
-    from accelsim.energy import DATA
+    from accelsim.hardware.energy import DATA
 
     pj = yaml.safe_load((DATA / "horowitz45.yaml").read_text())["dram_64bit_pj"]
     assert 1300 <= pj <= 2600     # inside Horowitz's published range
@@ -214,8 +214,8 @@ def test_energy_terms_on_a_preset_between_table_points():
     """tpu-v1 (8-bit words; SRAMs 16 MB / 4 MB / 4 MB, above Horowitz's largest point): the SRAM
     energy is extrapolated linearly in log2 capacity along the 32 KB -> 1 MB segment, 80 pJ over
     5 doublings = 16 pJ per doubling; a ResNet-18 A layer pair, each term on its own."""
-    from accelsim.arch import load_arch
-    from accelsim.networks import load_workload
+    from accelsim.hardware.arch import load_arch
+    from accelsim.workload.networks import load_workload
 
     arch = load_arch("tpu-v1")
     wl = load_workload("resnet18:A")

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from accelsim.arch import Arch, load_arch
+from accelsim.hardware.arch import Arch, load_arch
 from accelsim.engine.systolic import simulate_compute
-from accelsim.mapping import map_layer
-from accelsim.workload import Layer, macs, read_workload_csv, scalesim_out_hw
+from accelsim.engine.mapping import map_layer
+from accelsim.workload.layer import Layer, macs, read_workload_csv, scalesim_out_hw
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "scalesim"

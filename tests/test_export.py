@@ -55,7 +55,7 @@ def test_onnx_runtime_output_equals_torch(r56b):
     ort = pytest.importorskip("onnxruntime")
     import numpy as np
 
-    from accelsim.networks import variant_model
+    from accelsim.workload.networks import variant_model
 
     # float32 whatever the default dtype (tests/test_structured.py sets float64 for the session)
     model = variant_model("resnet56", "B").float().eval()
@@ -73,8 +73,8 @@ def test_sumpool_function_body_is_the_sum(tmp_path):
     over each output's window (grouped, padded, rectangular)."""
     from onnx.reference import ReferenceEvaluator
 
-    from accelsim.export import export_onnx
-    from accelsim.structured import StructuredConv2d
+    from accelsim.report.export import export_onnx
+    from accelsim.workload.structured import StructuredConv2d
 
     conv = StructuredConv2d(6, 4, (3, 2), c=2, n=2, padding=(1, 1), groups=2).double()
     path = tmp_path / "one.onnx"

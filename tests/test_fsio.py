@@ -4,7 +4,7 @@ has the user-file cases)."""
 
 import pytest
 
-from accelsim.fsio import MANIFEST, atomic_dir, write_text_atomic
+from accelsim.common.fsio import MANIFEST, atomic_dir, write_text_atomic
 
 
 def test_atomic_dir_replaces_own_entries_and_keeps_owned_entries(tmp_path):

@@ -18,13 +18,13 @@ import math
 
 import pytest
 
-from accelsim.arch import list_presets, load_arch
-from accelsim.energy import ENERGY_PARTS
-from accelsim.networks import load_workload
-from accelsim.result import COUNT_COLUMNS, summarize
-from accelsim.simulate import simulate, sumpool_as_array_conv
-from accelsim.workload import input_elems, output_elems
-from accelsim.zoo import NETWORKS
+from accelsim.hardware.arch import list_presets, load_arch
+from accelsim.hardware.energy import ENERGY_PARTS
+from accelsim.workload.networks import load_workload
+from accelsim.evaluate.columns import COUNT_COLUMNS, summarize
+from accelsim.evaluate.simulate import simulate, sumpool_as_array_conv
+from accelsim.workload.layer import input_elems, output_elems
+from accelsim.workload.zoo import NETWORKS
 
 PRESETS = list_presets()
 VARIANTS = ("regular", "A", "B")
@@ -114,7 +114,7 @@ def test_one_by_one_array_margin():
     arch = load_arch("scalesim-32x32-os").with_(rows=1, cols=1)
     wl = load_workload("resnet56")
     layers = [l for l in wl.layers if l.is_gemm][:3]
-    from accelsim.workload import Workload
+    from accelsim.workload.layer import Workload
 
     df = simulate(Workload("r56", "regular", tuple(layers), layers[0].in_shape), arch)
     for _, row in df.iterrows():

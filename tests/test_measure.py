@@ -4,12 +4,12 @@ consistent, bad options are InputErrors."""
 import pytest
 import torch
 
-from accelsim.errors import InputError
-from accelsim.measure import measure, timing_model, window_sum
-from accelsim.networks import load_workload
-from accelsim.structured import StructuredConv2d
-from accelsim.trace import trace
-from accelsim.workload import macs
+from accelsim.common.errors import InputError
+from accelsim.check.measure import measure, timing_model, window_sum
+from accelsim.workload.networks import load_workload
+from accelsim.workload.structured import StructuredConv2d
+from accelsim.workload.trace import trace
+from accelsim.workload.layer import macs
 
 
 def test_window_sum_equals_avg_pool_times_volume():

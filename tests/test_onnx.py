@@ -7,13 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from accelsim import zoo
+from accelsim.workload import zoo
 from accelsim.cli import main
-from accelsim.errors import InputError
-from accelsim.networks import load_workload
-from accelsim.onnx_import import load_onnx
-from accelsim.trace import trace
-from accelsim.workload import macs
+from accelsim.common.errors import InputError
+from accelsim.workload.networks import load_workload
+from accelsim.workload.onnx_import import load_onnx
+from accelsim.workload.trace import trace
+from accelsim.workload.layer import macs
 
 onnx = pytest.importorskip("onnx")
 

@@ -1,4 +1,4 @@
-"""Output folders never destroy what accelsim did not write (accelsim/fsio.py): a user's files
+"""Output folders never destroy what accelsim did not write (accelsim/common/fsio.py): a user's files
 beside the outputs survive every command that writes a folder, a rerun replaces only the
 entries listed in the folder's manifest, and `.`, a file, a folder holding the working directory
 or a non-empty folder accelsim did not write are refused (exit 2, one line, nothing moved)
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from accelsim.cli import main
-from accelsim.errors import InputError
-from accelsim.fsio import MANIFEST, atomic_dir, check_out_dir, safe_name
+from accelsim.common.errors import InputError
+from accelsim.common.fsio import MANIFEST, atomic_dir, check_out_dir, safe_name
 
 SIM = ["simulate", "--arch", "edge-npu", "--workload", "resnet56"]
 
@@ -133,7 +133,7 @@ def test_unwritable_out_is_one_line(tmp_path, capsys, monkeypatch):
     ro.mkdir()
     if os.geteuid() == 0:  # root writes anywhere: make the folder read-only as os.access sees it
         real = os.access
-        monkeypatch.setattr("accelsim.fsio.os.access",
+        monkeypatch.setattr("accelsim.common.fsio.os.access",
                             lambda p, mode: False if Path(p) == ro else real(p, mode))
     ro.chmod(0o555)
     try:

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelsim.cli import main
-from accelsim.pareto import pareto_front, pareto_front_nd
-from accelsim.sweep import load_spec, run_sweep
+from accelsim.explore.pareto import pareto_front, pareto_front_nd
+from accelsim.explore.sweep import load_spec, run_sweep
 
 
 
@@ -72,7 +72,7 @@ def test_pareto_cli_table_plot_and_constraints(tmp_path, capsys):
     xs = [float(r["latency_ms"]) for r in rows]
     assert xs == sorted(xs)
     # every feasible point not on the front is dominated by a front point
-    from accelsim.store import read_results
+    from accelsim.explore.store import read_results
 
     df = read_results(db)
     feas = df[df["area_mm2"] <= 2.5]
@@ -142,7 +142,7 @@ def test_pool_lanes_front_is_the_3_objective_front(tmp_path, capsys):
     assert main(["pareto", str(db), "--out", str(out), "--formats", "png,svg"]) == 0
     text = capsys.readouterr().out
     assert "3-objective front" in text and "area_mm2 <= 80" in text
-    from accelsim.store import read_results
+    from accelsim.explore.store import read_results
 
     df = read_results(db)
     feas = df[df["area_mm2"] <= 80].reset_index(drop=True)
@@ -165,7 +165,7 @@ def test_store_holds_speedup_over_regular_twin(tmp_path):
     the point's axis values (not by the arch JSON the store uses)."""
     db = tmp_path / "pl.db"
     run_sweep(load_spec("sweeps/pool_lanes.yaml"), db, progress=False)
-    from accelsim.store import read_results
+    from accelsim.explore.store import read_results
 
     df = read_results(db)
     axes = ["pool.lanes", "pool.tree", "pool.mode"]

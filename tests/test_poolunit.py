@@ -4,25 +4,25 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from accelsim.arch import Arch, PoolUnit, load_arch
+from accelsim.hardware.arch import Arch, PoolUnit, load_arch
 from accelsim.cli import main
 from dataclasses import replace
 
-from accelsim.cosim import Counter, pool_direct, pool_running, pool_separable
+from accelsim.check.cosim import Counter, pool_direct, pool_running, pool_separable
 from accelsim.engine.operands import unique_ifmap_words
 from accelsim.engine.poolunit import fuse_structured, pipeline_depth, simulate_sumpool
-from accelsim.errors import InputError
-from accelsim.simulate import simulate, simulate_gemm
-from accelsim.workload import Layer, Workload, output_elems, sumpool_adds
+from accelsim.common.errors import InputError
+from accelsim.evaluate.simulate import simulate, simulate_gemm
+from accelsim.workload.layer import Layer, Workload, output_elems, sumpool_adds
 
 # ---- the lead's tests (committed in 99a3d57), kept below mine ----
 import math  # noqa: E402
 
 from accelsim.engine.poolunit import pool_traffic  # noqa: E402
-from accelsim.networks import load_workload  # noqa: E402
-from accelsim.recipe import structure_layer  # noqa: E402
-from accelsim.workload import input_elems, torch_out_hw, weight_count  # noqa: E402
-from accelsim.zoo import NETWORKS  # noqa: E402
+from accelsim.workload.networks import load_workload  # noqa: E402
+from accelsim.workload.recipe import structure_layer  # noqa: E402
+from accelsim.workload.layer import input_elems, torch_out_hw, weight_count  # noqa: E402
+from accelsim.workload.zoo import NETWORKS  # noqa: E402
 
 
 @st.composite
@@ -266,7 +266,7 @@ def test_bad_pool_unit_rejected(tmp_path, pool, field):
 
 
 def test_negative_energy_rejected(tmp_path):
-    from accelsim.energy import load_table
+    from accelsim.hardware.energy import load_table
 
     path = tmp_path / "e.yaml"
     path.write_text("mult_pj: {8: -1.0}\n")
@@ -281,7 +281,7 @@ def test_negative_energy_rejected(tmp_path):
 
 def _levels_executed(window: int) -> int:
     """Adder levels the co-simulation's pairwise tree actually runs over ``window`` inputs."""
-    from accelsim.cosim import _tree_reduce
+    from accelsim.check.cosim import _tree_reduce
 
     levels = []
 

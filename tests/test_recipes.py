@@ -6,13 +6,13 @@ import copy
 import pytest
 import torch
 
-from accelsim.errors import InputError
-from accelsim.networks import load_workload, structured_model, variant_params
-from accelsim.recipe import load_recipe, load_recipe_file
-from accelsim.structured import StructuredConv2d, StructuredLinear
-from accelsim.trace import trace
-from accelsim.workload import sumpool_adds
-from accelsim.zoo import NETWORKS, input_shape, published_params
+from accelsim.common.errors import InputError
+from accelsim.workload.networks import load_workload, structured_model, variant_params
+from accelsim.workload.recipe import load_recipe, load_recipe_file
+from accelsim.workload.structured import StructuredConv2d, StructuredLinear
+from accelsim.workload.trace import trace
+from accelsim.workload.layer import sumpool_adds
+from accelsim.workload.zoo import NETWORKS, input_shape, published_params
 
 
 def densified(model):
@@ -118,5 +118,5 @@ def test_bad_recipes_name_file_field_value(tmp_path):
 def test_every_shipped_recipe_resolves():
     for net in NETWORKS:
         for v in "AB":
-            r = load_recipe(net, v)
+            r = load_recipe(net, v, load_workload(f"{net}:regular"))
             assert r.choices and r.variant == v

@@ -7,11 +7,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from accelsim.arch import load_arch
+from accelsim.hardware.arch import load_arch
 from accelsim.cli import main
-from accelsim.networks import load_workload
-from accelsim.result import summarize
-from accelsim.simulate import simulate
+from accelsim.workload.networks import load_workload
+from accelsim.evaluate.columns import summarize
+from accelsim.evaluate.simulate import simulate
 
 ARGS = ["speedup", "--arch", "edge-npu", "scalesim-eyeriss", "--networks", "resnet56",
         "--formats", "png,svg"]
@@ -208,7 +208,7 @@ def test_html_summary_first_findings_and_tables(report):
     table lists every parameter of each preset used."""
     import html as H
 
-    from accelsim.arch import arch_to_dict
+    from accelsim.hardware.arch import arch_to_dict
 
     page = (report / "report.html").read_text()
     first_table = page.index("<table")

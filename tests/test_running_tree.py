@@ -9,12 +9,12 @@ import torch.nn.functional as F
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from accelsim.arch import PRESET_DIR, Arch, PoolUnit
+from accelsim.hardware.arch import PRESET_DIR, Arch, PoolUnit
 from accelsim.cli import main
-from accelsim.cosim import Counter, cosim_structured, pool_running, run_sumpool
-from accelsim.counts import layer_counts
+from accelsim.check.cosim import Counter, cosim_structured, pool_running, run_sumpool
+from accelsim.workload.counts import layer_counts
 from accelsim.engine.poolunit import pool_traffic
-from accelsim.workload import Layer, running_linebuf_reads, sumpool_adds
+from accelsim.workload.layer import Layer, running_linebuf_reads, sumpool_adds
 
 
 # ---- an independent reference: walk every line of every stage ------------------------------

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.arch import load_arch
+from accelsim.hardware.arch import load_arch
 from accelsim.cli import main
-from accelsim.simulate import simulate
-from accelsim.workload import read_workload_csv
+from accelsim.evaluate.simulate import simulate
+from accelsim.workload.layer import read_workload_csv
 
 scalesim = pytest.importorskip("scalesim.scale_sim")
 
@@ -116,7 +116,7 @@ def test_trace_format_scalesim_runs_in_scalesim(tmp_path, capsys):
 
     topo = tmp_path / "t.csv"
     assert main(["trace", "resnet18", "--format", "scalesim", "-o", str(topo)]) == 0
-    from accelsim.networks import load_workload
+    from accelsim.workload.networks import load_workload
 
     wl = load_workload("resnet18")
     gemm = [l for l in wl.layers if l.is_gemm]
@@ -146,8 +146,8 @@ def test_grouped_layers_export_as_dp_or_per_group_rows(tmp_path):
     """A depthwise layer becomes SCALE-Sim's DP rows, another grouped layer one row per group;
     SCALE-Sim's cycles over those rows are accelsim's minus (groups - 1): SCALE-Sim reports one
     cycle less than its demand rows per row it runs (its #125), accelsim once per layer."""
-    from accelsim.export import scalesim_topology
-    from accelsim.workload import Layer, Workload
+    from accelsim.report.export import scalesim_topology
+    from accelsim.workload.layer import Layer, Workload
 
     wl = Workload("g", "regular", (
         Layer("dw", "conv2d", (4, 8, 8), (4, 8, 8), (3, 3), (1, 1), (1, 1), groups=4),

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.arch import load_arch, list_presets
+from accelsim.hardware.arch import load_arch, list_presets
 from accelsim.cli import main
-from accelsim.result import COLUMNS, summarize
-from accelsim.simulate import simulate, sumpool_as_array_conv
-from accelsim.workload import Layer, Workload, macs, read_workload_csv
+from accelsim.evaluate.columns import COLUMNS, summarize
+from accelsim.evaluate.simulate import simulate, sumpool_as_array_conv
+from accelsim.workload.layer import Layer, Workload, macs, read_workload_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "scalesim"
@@ -145,9 +145,9 @@ def test_gemm_memo_shares_rows_only_across_fields_the_engines_never_read(mode):
     """simulate_gemm memoizes on a projection of the arch: every field it drops (clock, pool
     unit, vector lanes, energy table, names, CALC-mode DRAM bandwidth) must leave the engine row
     unchanged, and a field it keeps (SRAM size) must change it."""
-    from accelsim.arch import Arch, PoolUnit
-    from accelsim.simulate import _gemm_row, simulate_gemm
-    from accelsim.workload import Layer
+    from accelsim.hardware.arch import Arch, PoolUnit
+    from accelsim.evaluate.simulate import _gemm_row, simulate_gemm
+    from accelsim.workload.layer import Layer
 
     layer = Layer("c", "conv2d", (24, 17, 17), (40, 15, 15), (3, 3))
     base = Arch("a", 8, 12, "ws", 2, 1, 1, bandwidth_mode=mode, dram_bw_words_per_cycle=4.0,

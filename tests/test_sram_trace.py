@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 import accelsim.engine.sram_trace as trace
-from accelsim.arch import Arch, load_scalesim_cfg, to_scalesim_cfg
+from accelsim.hardware.arch import Arch, load_scalesim_cfg, to_scalesim_cfg
 from accelsim.cli import main
 from accelsim.engine.memory import simulate_memory
 from accelsim.engine.operands import unique_ifmap_words
 from accelsim.engine.systolic import cycles_per_fold
-from accelsim.errors import InputError
-from accelsim.mapping import map_layer
-from accelsim.workload import Layer, Workload, read_workload_csv, workload_to_csv
+from accelsim.common.errors import InputError
+from accelsim.engine.mapping import map_layer
+from accelsim.workload.layer import Layer, Workload, read_workload_csv, workload_to_csv
 
 TOPO_HEADER = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
                "Num Filter, Strides,\n")

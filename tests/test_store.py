@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from accelsim.errors import InputError
-from accelsim.store import FORMAT, Store, check_store, read_results, read_rows
+from accelsim.common.errors import InputError
+from accelsim.explore.store import FORMAT, Store, check_store, read_results, read_rows
 
 META = {"spec": '{"axes":["rows"]}', "accelsim_version": "test"}
 

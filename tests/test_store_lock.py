@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from accelsim.cli import main
-from accelsim.errors import InputError
-from accelsim.store import acquire_lock, check_store, read_rows, release_lock
-from accelsim.sweep import Constraint, load_spec, points, spec_constraints, store_meta
+from accelsim.common.errors import InputError
+from accelsim.explore.store import acquire_lock, check_store, read_rows, release_lock
+from accelsim.explore.sweep import Constraint, load_spec, points, spec_constraints, store_meta
 
 TOY = "base: edge-npu\nnetworks: [resnet56]\nevaluator: toy\n"
 
@@ -153,7 +153,7 @@ def test_ctrl_c_exits_130_quietly_with_a_consistent_store(tmp_path):
 
 def test_unreachable_dask_scheduler_creates_no_store(tmp_path, monkeypatch, capsys):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("accelsim.sweep.DASK_CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr("accelsim.explore.sweep.DASK_CONNECT_TIMEOUT_S", 1)
     a = spec_file(tmp_path, "one", [4])
     code = main(["sweep", str(a), "--out", str(tmp_path / "s.db"), "--dask",
                  "tcp://127.0.0.1:1", "--no-progress"])
@@ -163,7 +163,7 @@ def test_unreachable_dask_scheduler_creates_no_store(tmp_path, monkeypatch, caps
 
 
 def test_constraint_values_are_stored_exactly(tmp_path, capsys):
-    from accelsim.sweep import toy_evaluate
+    from accelsim.explore.sweep import toy_evaluate
 
     # the toy metric of one point, an 8-digit number ``:g`` would round to 6 digits
     probe = spec_file(tmp_path, "probe", [1])

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
 
-from accelsim.errors import InputError
-from accelsim.structured import (StructuredConv2d, StructuredLinear, composite_basis,
+from accelsim.common.errors import InputError
+from accelsim.workload.structured import (StructuredConv2d, StructuredLinear, composite_basis,
                                  structural_loss)
 
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accelsim.cli import main
-from accelsim.errors import InputError
-from accelsim.store import read_rows
-from accelsim.sweep import (SweepIncomplete, load_spec, point_key, points, run_sweep)
+from accelsim.common.errors import InputError
+from accelsim.explore.store import read_rows
+from accelsim.explore.sweep import (SweepIncomplete, load_spec, point_key, points, run_sweep)
 
 TOY = """
 name: toy
@@ -239,10 +239,10 @@ _NETS = ["resnet18:regular", "resnet18:A", "resnet56:B", "mobilenetv2:A"]
        st.sampled_from([16, 64]))
 def test_fastpath_equals_simulate(net, rows, cols, df, kb, bw_mode, bw, pool, bits, batch, clock,
                                   lanes):
-    from accelsim import fastpath
-    from accelsim.arch import Arch, PoolUnit
-    from accelsim.networks import load_workload
-    from accelsim.simulate import simulate, summarize
+    from accelsim.evaluate import fastpath
+    from accelsim.hardware.arch import Arch, PoolUnit
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.simulate import simulate, summarize
 
     pu = PoolUnit(lanes=pool[0], tree=pool[1], mode=pool[2]) if pool else None
     arch = Arch("t", rows, cols, df, kb, kb // 2 or 1, kb, word_bits=bits, clock_mhz=clock,
@@ -268,9 +268,9 @@ def test_fastpath_equals_simulate(net, rows, cols, df, kb, bw_mode, bw, pool, bi
 # ------------------------------------------------------------------------------ real evaluation
 
 def test_real_sweep_rows_equal_simulate(tmp_path):
-    from accelsim.arch import arch_from_dict
-    from accelsim.networks import load_workload
-    from accelsim.simulate import simulate, summarize
+    from accelsim.hardware.arch import arch_from_dict
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.simulate import simulate, summarize
 
     spec = load_spec(write(tmp_path, """
 base: edge-npu
@@ -292,9 +292,9 @@ constraints: ["energy_uj <= 1e9"]
 
 
 def test_codesign_picks_cheapest_pool_meeting_target(tmp_path, capsys):
-    from accelsim.arch import PoolUnit, load_arch
-    from accelsim.networks import load_workload
-    from accelsim.simulate import simulate, summarize
+    from accelsim.hardware.arch import PoolUnit, load_arch
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.simulate import simulate, summarize
 
     out = tmp_path / "cd"
     assert main(["codesign", "--arch", "edge-npu", "--network", "resnet56", "--variants", "A",
@@ -329,9 +329,9 @@ def test_codesign_searches_the_staging_buffer_and_exits_1_when_nothing_meets(tmp
     """The fused candidates span order x staging size; their area grows with the buffer, and
     the answer is checked against simulate. A target nothing reaches exits 1 naming the
     closest candidate."""
-    from accelsim.arch import PoolUnit, load_arch
-    from accelsim.networks import load_workload
-    from accelsim.simulate import simulate, summarize
+    from accelsim.hardware.arch import PoolUnit, load_arch
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.simulate import simulate, summarize
 
     out = tmp_path / "cd"
     args = ["codesign", "--arch", "edge-npu", "--network", "resnet56", "--variants", "A",
@@ -360,7 +360,7 @@ def test_codesign_searches_the_staging_buffer_and_exits_1_when_nothing_meets(tmp
 
 
 def test_recipe_file_variants_for_codesign(tmp_path):
-    from accelsim.networks import load_workload
+    from accelsim.workload.networks import load_workload
 
     recipe = tmp_path / "half.yaml"
     recipe.write_text("network: resnet56\nvariant: A\nrules:\n"

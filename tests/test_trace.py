@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from accelsim.errors import InputError
-from accelsim.trace import trace
-from accelsim.workload import read_workload_csv, write_workload_csv
+from accelsim.common.errors import InputError
+from accelsim.workload.trace import trace
+from accelsim.workload.layer import read_workload_csv, write_workload_csv
 
 
 
@@ -93,7 +93,7 @@ def test_block_naming_and_option_a_shortcut_is_not_a_layer():
 def test_structured_layers_become_sumpool_then_small_conv():
     from torch.utils.flop_counter import FlopCounterMode
 
-    from accelsim.structured import StructuredConv2d, StructuredLinear, sumpool
+    from accelsim.workload.structured import StructuredConv2d, StructuredLinear, sumpool
 
     class Net(nn.Module):
         def __init__(self):

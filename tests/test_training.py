@@ -13,17 +13,17 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode, conv_backward_flop, conv_flop
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from accelsim.arch import load_arch
-from accelsim.errors import InputError
-from accelsim.recipe import structure_layer
-from accelsim.simulate import simulate
-from accelsim.structured import StructuredConv2d, composite_basis
-from accelsim.training import (
+from accelsim.hardware.arch import load_arch
+from accelsim.common.errors import InputError
+from accelsim.workload.recipe import structure_layer
+from accelsim.evaluate.simulate import simulate
+from accelsim.workload.structured import StructuredConv2d, composite_basis
+from accelsim.evaluate.training import (
     AXIS_METHODS, _band_counts, apply_sumpool_backward, axis_method, dw_ops, dx_ops, gemm_macs,
     gemm_mkn, project, regularizer_grad, simulate_training, summarize_training,
     sumpool_backward_layer, train_rows, training_step)
-from accelsim.workload import Layer
-from accelsim.zoo import build_model, input_shape
+from accelsim.workload.layer import Layer
+from accelsim.workload.zoo import build_model, input_shape
 
 aten = torch.ops.aten
 ARCH = load_arch("scalesim-32x32-os")
@@ -240,7 +240,7 @@ def test_sumpool_backward_equals_autograd(C, K, N, c, n, s, p, g):
     pool, _ = structure_layer(dense, c, n)
     x = torch.randn(2, C, H, H, dtype=torch.float64, requires_grad=True)
     bc, bh, bw = m.pool_window
-    from accelsim.structured import sumpool
+    from accelsim.workload.structured import sumpool
     S = sumpool(F.pad(x, (p, p, p, p)), bc, (bh, bw), g)
     S.retain_grad()
     y = F.conv2d(S, m.alpha, None, m.stride, 0, 1, g)
@@ -298,7 +298,7 @@ def test_regularizer_gradient_needs_no_second_projection(C, N, c, n):
 def test_axis_counts_against_the_cholesky_factor(L, m):
     """The factored solve's MACs are the off-diagonal non-zeros of the Gram matrix's Cholesky
     factor, twice (forward and backward substitution); the chosen method is the cheapest."""
-    from accelsim.structured import _band
+    from accelsim.workload.structured import _band
 
     B = _band(L, m)
     chol = torch.linalg.cholesky(B.T @ B)
@@ -352,8 +352,8 @@ def test_bad_input(kw, msg):
 
 
 def test_a_structured_trace_has_no_dense_backward(tmp_path):
-    from accelsim.networks import load_workload
-    from accelsim.workload import write_workload_csv
+    from accelsim.workload.networks import load_workload
+    from accelsim.workload.layer import write_workload_csv
 
     p = tmp_path / "s.csv"
     write_workload_csv(load_workload("resnet56:A"), p)
@@ -383,7 +383,7 @@ def test_cli_writes_tables_and_plots_deterministically(tmp_path):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     assert (tmp_path / "a" / "overhead_batch.png").stat().st_size > 0
     # the Python API returns the same table
-    from accelsim.report import to_csv
+    from accelsim.report.tables import to_csv
     from accelsim.cli.train import CSV_COLUMNS
 
     rows = train_rows("resnet56", "A", ["regular", "regularized", "direct"], [1, 2], [ARCH])
@@ -406,7 +406,7 @@ def test_cli_bad_input_one_line_exit_2(tmp_path, args, field):
 
 # ---- measure --train ----------------------------------------------------------------------
 def test_measure_train_times_every_mode_and_the_penalty_gradient_is_exact():
-    from accelsim.measure import measure_train, train_model
+    from accelsim.check.measure import measure_train, train_model
 
     rows = measure_train(["resnet56"], "A", ["regular", "regularized", "direct"], batch=2,
                          repeats=1, warmup=0)
@@ -425,7 +425,7 @@ def test_measure_train_times_every_mode_and_the_penalty_gradient_is_exact():
 
 
 def test_measure_train_bad_input():
-    from accelsim.measure import measure_train, train_model
+    from accelsim.check.measure import measure_train, train_model
 
     with pytest.raises(InputError, match="batch"):
         measure_train(["resnet56"], "A", ["regular"], batch=1)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from accelsim.errors import InputError
-from accelsim.workload import (Layer, Workload, accumulate_adds, macs, read_workload_csv,
+from accelsim.common.errors import InputError
+from accelsim.workload.layer import (Layer, Workload, accumulate_adds, macs, read_workload_csv,
                                scalesim_out_hw, sumpool_adds, torch_out_hw, workload_to_csv,
                                write_workload_csv)
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from accelsim import zoo
-from accelsim.errors import InputError
-from accelsim.workload import read_workload_csv, write_workload_csv
+from accelsim.workload import zoo
+from accelsim.common.errors import InputError
+from accelsim.workload.layer import read_workload_csv, write_workload_csv
 from accelsim.workloads.make_traces import fresh_trace
 
 TRACES = Path(__file__).resolve().parents[1] / "workloads" / "traces"

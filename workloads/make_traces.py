@@ -13,8 +13,8 @@ TRACES = Path(__file__).resolve().parent / "traces"
 def fresh_trace(network: str, model=None):
     """The trace shipped for ``network``; ``model`` (default: a freshly built one) lets the tests
     reuse a model they already built."""
-    from accelsim import zoo
-    from accelsim.trace import trace
+    from accelsim.workload import zoo
+    from accelsim.workload.trace import trace
 
     if model is None:
         model = zoo.build_model(network)
@@ -22,8 +22,8 @@ def fresh_trace(network: str, model=None):
 
 
 def main() -> None:
-    from accelsim import zoo
-    from accelsim.workload import write_workload_csv
+    from accelsim.workload import zoo
+    from accelsim.workload.layer import write_workload_csv
 
     for net in zoo.NETWORKS:
         path = TRACES / f"{net}_regular.csv"

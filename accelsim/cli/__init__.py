@@ -15,7 +15,7 @@ import argparse
 import importlib
 import sys
 
-from ..errors import InputError
+from accelsim.common.errors import InputError
 
 # Order is the order ``accelsim --help`` lists them.
 COMMANDS = ("networks", "counts", "trace", "presets", "simulate", "verify", "speedup",
@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from accelsim import __version__
 
     parser = _Parser(
         prog="accelsim",

@@ -3,7 +3,7 @@ HELP = ("co-design: the cheapest pool unit (area) that realizes a target share o
 
 
 def add_arguments(p):
-    from ..names import list_action
+    from accelsim.common.names import list_action
 
     p.add_argument("--arch", required=True, help="base arch: preset, YAML or .cfg")
     p.add_argument("--networks", "--network", dest="network", required=True,
@@ -36,11 +36,11 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..arch import PoolUnit, load_arch
-    from ..errors import check_batch, require
-    from ..fsio import atomic_dir, check_out_dir, dumps_json
-    from ..sweep import codesign_pool, load_point_workload
-    from ..networks import parse_spec
+    from accelsim.hardware.arch import PoolUnit, load_arch
+    from accelsim.common.errors import check_batch, require
+    from accelsim.common.fsio import atomic_dir, check_out_dir, dumps_json
+    from accelsim.explore.sweep import codesign_pool, load_point_workload
+    from accelsim.workload.networks import parse_spec
 
     require(0 < args.target <= 10, "must be in (0, 10]", field="--target", value=args.target)
     check_batch(args.batch)
@@ -64,7 +64,7 @@ def run(args) -> int:
                       for f in (fused if m == "fused" else [dict(staging_kb=None)])]
     for pool in pools[1:]:
         base.with_(pool=pool)  # validates lanes, tree, mode, ports (InputError naming the field)
-    from ..workload import check_run_size
+    from accelsim.workload.layer import check_run_size
 
     for v in ["regular"] + list(args.variants):
         check_run_size(load_point_workload(args.network, v), args.batch)  # validates variant

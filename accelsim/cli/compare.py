@@ -5,7 +5,7 @@ DEFAULT_ARCHS = "tpu-v1,edge-npu,scalesim-32x32-os"
 
 
 def add_arguments(p):
-    from ..compress import METHODS
+    from accelsim.workload.compress import METHODS
 
     p.add_argument("network", help="a shipped network, or a comma list of them")
     p.add_argument("--methods", default=",".join(METHODS),
@@ -58,7 +58,7 @@ GAIN_COLUMNS = [("layer", "layer", "{}", 1), ("c", "c", "{}", 1), ("n", "n", "{}
 
 
 def _parse_match(text):
-    from ..errors import require
+    from accelsim.common.errors import require
 
     metric, eq, val = (text or "").partition("=")
     try:
@@ -74,8 +74,8 @@ def _parse_match(text):
 def _parse_specs(items, methods):
     from pathlib import Path
 
-    from ..compress import method_name
-    from ..errors import require
+    from accelsim.workload.compress import method_name
+    from accelsim.common.errors import require
 
     out = {}
     for it in items:
@@ -110,15 +110,15 @@ def layer_gains(reg_df, str_df, spec) -> list[dict]:
 def run(args) -> int:
     from pathlib import Path
 
-    from .. import report
-    from ..arch import load_arch
-    from ..compress import (Spec, default_spec, load_spec_file, match_budget, method_name,
+    from accelsim.report import tables as report
+    from accelsim.hardware.arch import load_arch
+    from accelsim.workload.compress import (Spec, default_spec, load_spec_file, match_budget, method_name,
                             spec_to_yaml, spec_workload)
-    from ..errors import check_batch, require
-    from ..fsio import atomic_dir, check_out_dir, safe_name
-    from ..networks import load_workload, parse_spec
-    from ..recipe import Recipe
-    from ..zoo import published_params
+    from accelsim.common.errors import check_batch, require
+    from accelsim.common.fsio import atomic_dir, check_out_dir, safe_name
+    from accelsim.workload.networks import load_workload, parse_spec
+    from accelsim.workload.recipe import Recipe
+    from accelsim.workload.zoo import published_params
 
     # validate everything before any work or any write
     check_batch(args.batch)
@@ -165,7 +165,7 @@ def run(args) -> int:
             plans.append((net, f"structured-{args.variant}", spec, f"recipe {args.variant}",
                           spec_workload(regular, spec)))
 
-    from ..simulate import simulate
+    from accelsim.evaluate.simulate import simulate
 
     rows, gains, hw_specs = [], {}, {}
     for arch in archs:
@@ -207,8 +207,8 @@ def run(args) -> int:
     summary = best_methods(methods_rows, matched=bool(metric))
     table = report.to_markdown(rows, COLUMNS)
     if args.json:
-        from ..export import jsonable
-        from ..fsio import dumps_json
+        from accelsim.report.export import jsonable
+        from accelsim.common.fsio import dumps_json
 
         print(dumps_json(jsonable({"rows": rows, "summary": summary})), end="")
     else:
@@ -239,7 +239,7 @@ def run(args) -> int:
             (tmp / "gain" / f"{safe_name(an)}__{net}_hw_recipe.yaml").write_text(
                 _recipe_yaml(hw, args.hardware_aware, an))
         if not args.no_plots:
-            from .. import plots
+            from accelsim.report import plots
 
             compare_plot(plots, rows, tmp)
     print(f"wrote {out}/: compare.csv .md .tex, specs/" + ("" if args.no_plots else

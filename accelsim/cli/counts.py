@@ -13,13 +13,13 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..counts import network_counts
-    from ..errors import require
-    from ..networks import load_variant, parse_spec, variant_model
+    from accelsim.workload.counts import network_counts
+    from accelsim.common.errors import require
+    from accelsim.workload.networks import load_variant, parse_spec, variant_model
 
 
     if args.network.lower().endswith((".csv", ".onnx")):
-        from ..api import load_workload
+        from accelsim.api import load_workload
 
         require(args.variant is None, "a file workload has no shipped variants; use --recipe",
                 field="--variant", value=args.variant)

@@ -28,11 +28,11 @@ COLUMNS = [("layer", "layer", "{}", 1), ("c", "c", "{}", 1), ("n", "n", "{}", 1)
 def run(args) -> int:
     from pathlib import Path
 
-    from .. import report
-    from ..decompose import choose_budget, choose_per_layer, decompose, load_weights, recipe_yaml
-    from ..errors import require
-    from ..fsio import atomic_dir, check_out_dir
-    from ..networks import load_workload, parse_spec
+    from accelsim.report import tables as report
+    from accelsim.workload.decompose import choose_budget, choose_per_layer, decompose, load_weights, recipe_yaml
+    from accelsim.common.errors import require
+    from accelsim.common.fsio import atomic_dir, check_out_dir
+    from accelsim.workload.networks import load_workload, parse_spec
 
     net, _ = parse_spec(args.network)
     r = args.budget if args.budget is not None else args.max_residual
@@ -56,8 +56,8 @@ def run(args) -> int:
             f"structured ({how}); MACs {total / 1e9:.3f} G -> {(total - saved) / 1e9:.3f} G "
             f"({total / (total - saved):.2f}x fewer)")
     if args.json:
-        from ..export import jsonable
-        from ..fsio import dumps_json
+        from accelsim.report.export import jsonable
+        from accelsim.common.fsio import dumps_json
 
         print(dumps_json(jsonable({"network": net, "weights": str(args.weights), "rule": how,
                                    "macs": total, "macs_after": total - saved,

@@ -20,8 +20,8 @@ def add_arguments(p):
 def run(args) -> int:
     from pathlib import Path
 
-    from ..errors import require
-    from ..fsio import dumps_json
+    from accelsim.common.errors import require
+    from accelsim.common.fsio import dumps_json
 
     out = Path(args.out)
     require(not out.is_dir(), "is a folder; expected a file name", field="--out", value=args.out)
@@ -33,8 +33,8 @@ def run(args) -> int:
         require(Path(src).is_file(), "no such results store", source=src)
         require(out.suffix.lower() == ".parquet", "a Parquet file name ends in .parquet",
                 field="--out", value=args.out)
-        from ..export import store_parquet
-        from ..store import check_store
+        from accelsim.report.export import store_parquet
+        from accelsim.explore.store import check_store
 
         check_store(src)
         rows = store_parquet(src, out)
@@ -42,8 +42,8 @@ def run(args) -> int:
     else:
         require(out.suffix.lower() == ".onnx", "an ONNX file name ends in .onnx", field="--out",
                 value=args.out)
-        from ..networks import parse_spec, variant_model
-        from ..zoo import input_shape
+        from accelsim.workload.networks import parse_spec, variant_model
+        from accelsim.workload.zoo import input_shape
 
         net, variant = parse_spec(src)
         if args.variant is not None:
@@ -53,7 +53,7 @@ def run(args) -> int:
         if args.recipe:
             require(Path(args.recipe).is_file(), "no such recipe file", source=args.recipe)
             variant = args.recipe
-        from ..export import export_onnx
+        from accelsim.report.export import export_onnx
 
         export_onnx(variant_model(net, variant), input_shape(net), out)
         info = {"format": "onnx", "network": net, "variant": variant, "out": str(out),

@@ -30,15 +30,15 @@ def add_arguments(p):
 def run(args) -> int:
     import sys
 
-    from ..arch import load_arch
-    from ..fsio import write_text_atomic
-    from ..measure import measure, to_csv
-    from ..networks import load_workload
-    from ..result import summarize
-    from ..simulate import simulate
-    from ..zoo import NETWORKS
+    from accelsim.hardware.arch import load_arch
+    from accelsim.common.fsio import write_text_atomic
+    from accelsim.check.measure import measure, to_csv
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.columns import summarize
+    from accelsim.evaluate.simulate import simulate
+    from accelsim.workload.zoo import NETWORKS
 
-    from ..errors import check_batch, require
+    from accelsim.common.errors import check_batch, require
 
     check_batch(args.batch)
     for flag, v, lo in (("--repeats", args.repeats, 1), ("--warmup", args.warmup, 0),
@@ -54,8 +54,8 @@ def run(args) -> int:
         return _run_train(args, arch)
     from tqdm import tqdm
 
-    from ..names import split_list
-    from ..networks import parse_spec
+    from accelsim.common.names import split_list
+    from accelsim.workload.networks import parse_spec
 
     # every name checked before minutes of timing; one network at a time behind a progress bar
     # (stderr, shown on a terminal only)
@@ -82,7 +82,7 @@ def run(args) -> int:
     if args.out:
         write_text_atomic(args.out, to_csv(rows))
     if args.json:
-        from ..fsio import dumps_json
+        from accelsim.common.fsio import dumps_json
 
         print(dumps_json(rows), end="")
         return 0
@@ -99,14 +99,14 @@ def run(args) -> int:
 
 def _run_train(args, arch) -> int:
     """measure --train: measured step time per mode (median), its ratio to the regular step,
-    and the simulated ratio (accelsim.training) on ``arch`` at the same batch."""
+    and the simulated ratio (accelsim.evaluate.training) on ``arch`` at the same batch."""
     import torch
 
-    from ..fsio import write_text_atomic
-    from ..measure import measure_train, to_csv
-    from ..training import train_rows
+    from accelsim.common.fsio import write_text_atomic
+    from accelsim.check.measure import measure_train, to_csv
+    from accelsim.evaluate.training import train_rows
 
-    from ..names import split_list
+    from accelsim.common.names import split_list
 
     modes = [m for m in args.modes.split(",") if m]
     variant = next((v for v in split_list(args.variants) if v != "regular"), "regular")

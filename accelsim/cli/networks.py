@@ -6,12 +6,12 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..networks import load_variant, variant_params
-    from ..recipe import VARIANTS
-    from ..zoo import NETWORKS, input_shape
+    from accelsim.workload.networks import load_variant, variant_params
+    from accelsim.workload.recipe import VARIANTS
+    from accelsim.workload.zoo import NETWORKS, input_shape
 
     if getattr(args, "json", False):
-        from ..fsio import dumps_json
+        from accelsim.common.fsio import dumps_json
 
         print(dumps_json({n: {"input_shape": list(input_shape(n)), **{
             v: {"params": variant_params(n, v), "macs": load_variant(n, v).macs}

@@ -26,18 +26,19 @@ def run(args) -> int:
 
     import pandas as pd
 
-    from ..errors import InputError, require
-    from ..fsio import atomic_dir, check_out_dir
-    from ..pareto import pareto_front_nd, plot_projections, signed_columns
-    from ..store import read_results, read_rows
-    from ..sweep import feasible, spec_constraints
+    from accelsim.common.errors import InputError, require
+    from accelsim.common.fsio import atomic_dir, check_out_dir
+    from accelsim.explore.pareto import pareto_front_nd, signed_columns
+    from accelsim.report.pareto_plot import plot_projections
+    from accelsim.explore.store import read_results, read_rows
+    from accelsim.explore.sweep import feasible, spec_constraints
 
     if args.out:
         check_out_dir(args.out, args.force)
     meta, _ = read_rows(args.results)
     df = read_results(args.results)
     require(len(df) > 0, "results store has no rows", source=args.results)
-    from ..plots import parse_formats
+    from accelsim.report.plots import parse_formats
 
     formats = parse_formats(args.formats)
     spec = json.loads(meta.get("spec", "{}"))
@@ -69,11 +70,11 @@ def run(args) -> int:
     show = (["idx", "network", "variant", "batch"] + axes + objectives + extra
             + ([args.color] if args.color else []))
     show = list(dict.fromkeys(c for c in show if c in front.columns))
-    from ..pareto import MAXIMIZE
+    from accelsim.explore.pareto import MAXIMIZE
 
     goals = ", ".join(("maximize " if o in MAXIMIZE else "") + o for o in objectives)
     if args.json:
-        from ..fsio import dumps_json
+        from accelsim.common.fsio import dumps_json
 
         recs = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
                 for r in front[show].to_dict("records")]

@@ -8,8 +8,8 @@ def add_arguments(p):
 def run(args) -> int:
     import json
 
-    from ..arch import arch_to_dict, list_presets, load_arch
-    from ..energy import arch_area_um2
+    from accelsim.hardware.arch import arch_to_dict, list_presets, load_arch
+    from accelsim.hardware.energy import arch_area_um2
 
     presets = {name: load_arch(name) for name in list_presets()}
     if args.json:

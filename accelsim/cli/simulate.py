@@ -34,8 +34,8 @@ def add_arguments(p):
 
 def _trace_layers(wl, arch, names, source):
     """The layers --trace names, each as the GEMM the array runs; errors name the layer."""
-    from ..errors import require
-    from ..simulate import sumpool_as_array_conv
+    from accelsim.common.errors import require
+    from accelsim.evaluate.simulate import sumpool_as_array_conv
 
     by_name = {l.name: l for l in wl.layers}
     out = []
@@ -58,11 +58,11 @@ def _trace_layers(wl, arch, names, source):
 
 
 def run(args) -> int:
-    from ..arch import load_arch
-    from ..errors import check_batch, require
-    from ..fsio import atomic_dir, check_out_dir, dumps_json
-    from ..simulate import simulate, summarize
-    from ..workload import Workload, check_run_size, read_workload_csv
+    from accelsim.hardware.arch import load_arch
+    from accelsim.common.errors import check_batch, require
+    from accelsim.common.fsio import atomic_dir, check_out_dir, dumps_json
+    from accelsim.evaluate.simulate import simulate, summarize
+    from accelsim.workload.layer import Workload, check_run_size, read_workload_csv
 
     check_batch(args.batch)
     require(getattr(args, "format", "accelsim") == "accelsim" or args.out,
@@ -79,18 +79,18 @@ def run(args) -> int:
                 field="--variant", value=args.variant)
         wl = read_workload_csv(args.workload)
     else:
-        from ..api import load_workload  # network[:variant] (or .onnx)
+        from accelsim.api import load_workload  # network[:variant] (or .onnx)
 
         wl = load_workload(args.workload, variant=args.variant)
     if args.recipe:
         from pathlib import Path
 
-        from ..api import structure
+        from accelsim.api import structure
 
         require(Path(args.recipe).is_file(), "no such recipe file", source=args.recipe)
         wl = structure(wl, args.recipe)   # its layer names must be the workload's
     if args.layers:
-        from ..names import split_list
+        from accelsim.common.names import split_list
 
         # the workload's order, whatever order they are named in: a sum-pool fuses with the
         # structured conv after it only in that order
@@ -102,7 +102,7 @@ def run(args) -> int:
     if args.trace:
         require(args.out, "--trace writes files: give --out DIR", field="--trace",
                 value=" ".join(args.trace))
-        from ..names import split_list
+        from accelsim.common.names import split_list
 
         traced = _trace_layers(wl, arch, split_list(args.trace), args.workload)
     df = simulate(wl, arch, args.batch, buffer_search=args.pool_buffer_search)
@@ -116,12 +116,12 @@ def run(args) -> int:
             df.to_csv(tmp / "layers.csv", index=False, float_format="%.10g", lineterminator="\n")
             (tmp / "summary.json").write_text(dumps_json(summary), encoding="utf-8")
             if getattr(args, "format", "accelsim") == "scalesim":
-                from ..export import scalesim_reports
+                from accelsim.report.export import scalesim_reports
 
                 for fname, text in scalesim_reports(df).items():
                     (tmp / fname).write_text(text, encoding="utf-8")
             if traced:
-                from ..engine.sram_trace import write_sram_traces
+                from accelsim.engine.sram_trace import write_sram_traces
 
                 for layer in traced:
                     write_sram_traces(layer, arch, tmp / "traces" / layer.name, args.batch)

@@ -4,7 +4,7 @@ DEFAULT_ARCHS = ("scalesim-32x32-os", "scalesim-eyeriss", "tpu-v1", "edge-npu")
 
 
 def add_arguments(p):
-    from ..names import list_action
+    from accelsim.common.names import list_action
 
     p.add_argument("--arch", "--archs", nargs="+", default=list(DEFAULT_ARCHS),
                    help="presets or arch files, space or comma list (default: %(default)s)")
@@ -34,16 +34,16 @@ def add_arguments(p):
 def run(args) -> int:
     from pathlib import Path
 
-    from .. import report
-    from ..arch import load_arch
-    from ..errors import check_batch, require
-    from ..fsio import atomic_dir, check_out_dir, read_manifest
-    from ..networks import load_workload, parse_spec
-    from ..zoo import NETWORKS, published_params
+    from accelsim.report import tables as report
+    from accelsim.hardware.arch import load_arch
+    from accelsim.common.errors import check_batch, require
+    from accelsim.common.fsio import atomic_dir, check_out_dir, read_manifest
+    from accelsim.workload.networks import load_workload, parse_spec
+    from accelsim.workload.zoo import NETWORKS, published_params
 
     # validate everything before any work or any write
     check_batch(args.batch)
-    from ..plots import parse_formats
+    from accelsim.report.plots import parse_formats
 
     formats = parse_formats(args.formats)
     # commas split, repeats kept: the same arch twice is refused below, not merged
@@ -53,7 +53,7 @@ def run(args) -> int:
     networks = [parse_spec(n)[0] for n in args.networks] if args.networks else list(NETWORKS)
     variants = ["regular"] + [v for v in (parse_spec(f"{networks[0]}:{x}")[1]
                                           for x in args.variants) if v != "regular"]
-    from ..workload import check_run_size
+    from accelsim.workload.layer import check_run_size
 
     for n in networks:
         for v in variants:
@@ -77,7 +77,7 @@ def run(args) -> int:
 
     from tqdm import tqdm
 
-    from ..simulate import simulate
+    from accelsim.evaluate.simulate import simulate
 
     rows, frames, layer_rows = [], {}, []
     # one tick per (arch, network); stderr, on a terminal only unless -v (-q: never)
@@ -106,7 +106,7 @@ def run(args) -> int:
                        for a in archs)
     notes = f"Batch {args.batch}. DRAM: {stalls}."
     if args.measure:
-        from ..measure import measure
+        from accelsim.check.measure import measure
 
         measured = measure(networks, variants, repeats=args.repeats)
         rows = report.add_measured(rows, measured)
@@ -135,10 +135,10 @@ def run(args) -> int:
                 stem.with_suffix(".tex").write_text(
                     report.to_latex(lr, report.LAYER_COLUMNS, group=("variant",)))
         svgs: dict = {}  # figure stem -> SVG text, inlined in report.html
-        from .. import html
+        from accelsim.report import html
 
         if not args.no_plots:
-            from .. import plots
+            from accelsim.report import plots
 
             kw = {"formats": formats, "svg_sink": svgs}
             plots.heatmap_plot(rows, tmp, **kw)
@@ -153,7 +153,7 @@ def run(args) -> int:
                                     f"roofline_{arch.name}_{detail}", **kw)
         import shlex
 
-        from .. import __version__
+        from accelsim import __version__
 
         command = shlex.join(["accelsim", "speedup", "--arch", *names, "--networks", *networks,
                               "--variants", ",".join(variants[1:]), "--batch", str(args.batch),
@@ -163,7 +163,7 @@ def run(args) -> int:
             rows, layer_rows, archs, svgs, "accelsim speedup report", notes, command=command,
             version=__version__, date=html.report_date()))
     if args.json:
-        from ..fsio import dumps_json
+        from accelsim.common.fsio import dumps_json
 
         keep = ("arch", "network", "variant", "ideal_speedup", "realized_speedup",
                 "realized_over_ideal", "share_array", "share_pool", "share_vector",

@@ -18,8 +18,8 @@ def add_arguments(p):
 def run(args) -> int:
     import sys
 
-    from ..errors import require
-    from ..sweep import SweepIncomplete, load_spec, run_sweep
+    from accelsim.common.errors import require
+    from accelsim.explore.sweep import SweepIncomplete, load_spec, run_sweep
 
     require(1 <= args.workers <= 1024, "must be in 1..1024", field="--workers", value=args.workers)
     require(args.chunk is None or args.chunk >= 1, "must be >= 1", field="--chunk",
@@ -33,7 +33,7 @@ def run(args) -> int:
         print(f"accelsim sweep: {exc}; rerun with --resume", file=sys.stderr)
         return 1
     if args.json:
-        from ..fsio import dumps_json
+        from accelsim.common.fsio import dumps_json
 
         print(dumps_json({"name": spec.name, "out": str(args.out), **stats}), end="")
         return 0

@@ -14,21 +14,21 @@ def add_arguments(p):
     p.add_argument("--format", choices=("accelsim", "scalesim"), default="accelsim",
                    help="accelsim: the lossless workload CSV (docs/architecture.md); scalesim: "
                         "a SCALE-Sim 2.0.2 topology of the conv/linear layers (sum-pools as "
-                        "all-ones convs; element-wise layers left out; accelsim/export.py)")
+                        "all-ones convs; element-wise layers left out; accelsim/report/export.py)")
 
 
 def run(args) -> int:
-    from ..networks import load_variant, parse_spec
-    from ..workload import write_workload_csv
+    from accelsim.workload.networks import load_variant, parse_spec
+    from accelsim.workload.layer import write_workload_csv
 
     from pathlib import Path
 
-    from ..errors import require
+    from accelsim.common.errors import require
 
     require(not Path(args.output).is_dir(), "is a folder; expected a CSV file name",
             field="--output", value=args.output)
     if args.network.lower().endswith((".csv", ".onnx")):
-        from ..api import load_workload
+        from accelsim.api import load_workload
 
         require(args.variant is None, "a file workload has no shipped variants; use --recipe",
                 field="--variant", value=args.variant)
@@ -41,13 +41,13 @@ def run(args) -> int:
             net, variant = parse_spec(f"{net}:{args.variant}")
         wl = load_variant(net, args.recipe or variant)
     if getattr(args, "format", "accelsim") == "scalesim":
-        from ..export import scalesim_topology
-        from ..fsio import write_text_atomic
+        from accelsim.report.export import scalesim_topology
+        from accelsim.common.fsio import write_text_atomic
 
         text, skipped = scalesim_topology(wl)
         write_text_atomic(args.output, text)
         if args.json:
-            from ..fsio import dumps_json
+            from accelsim.common.fsio import dumps_json
 
             print(dumps_json({"out": args.output, "format": "scalesim", "network": wl.network,
                               "variant": wl.variant, "rows": text.count("\n") - 1,
@@ -58,7 +58,7 @@ def run(args) -> int:
         return 0
     write_workload_csv(wl, args.output)
     if args.json:
-        from ..fsio import dumps_json
+        from accelsim.common.fsio import dumps_json
 
         print(dumps_json({"out": args.output, "format": "accelsim", "network": wl.network,
                           "variant": wl.variant, "layers": len(wl)}), end="")

@@ -1,7 +1,7 @@
 HELP = ("one training step per mode and batch: forward, backward-data, backward-weight, the "
         "structural regularizer and the optimizer (CSV, MD, TeX, plots)")
 
-# the table: every column of accelsim.training.train_rows, in this order
+# the table: every column of accelsim.evaluate.training.train_rows, in this order
 CSV_COLUMNS = [
     "arch", "network", "variant", "mode", "batch", "params", "macs", "cycles", "latency_ms",
     "energy_uj", "dram_bytes", "cycles_forward", "cycles_backward_data",
@@ -37,7 +37,7 @@ def _arch_batches(spec: str, batches: list[int]) -> tuple[str, list[int]]:
 
 
 def _ints(text: str, field: str) -> list[int]:
-    from ..errors import InputError, check_batch
+    from accelsim.common.errors import InputError, check_batch
 
     out = []
     for tok in text.split(","):
@@ -56,7 +56,7 @@ def overhead_plots(rows, krows, folder) -> list[str]:
     over the regular one, against batch; overhead_kernel: the share against kernel size."""
     import matplotlib.pyplot as plt
 
-    from ..plots import gid, save
+    from accelsim.report.plots import gid, save
 
     written = []
     series = list(dict.fromkeys((r["arch"], r["network"]) for r in rows))
@@ -130,8 +130,8 @@ def add_arguments(p):
 
 
 def _rows_for(task):
-    from ..arch import load_arch
-    from ..training import train_rows
+    from accelsim.hardware.arch import load_arch
+    from accelsim.evaluate.training import train_rows
 
     net, variant, modes, batches, arch = task
     return train_rows(net, variant, modes, batches, [load_arch(arch)])
@@ -140,11 +140,11 @@ def _rows_for(task):
 def run(args) -> int:
     from pathlib import Path
 
-    from .. import report
-    from ..arch import load_arch
-    from ..errors import require
-    from ..fsio import atomic_dir, check_out_dir
-    from ..training import MODES, kernel_rows
+    from accelsim.report import tables as report
+    from accelsim.hardware.arch import load_arch
+    from accelsim.common.errors import require
+    from accelsim.common.fsio import atomic_dir, check_out_dir
+    from accelsim.evaluate.training import MODES, kernel_rows
 
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
     require(bool(modes), "no mode given", field="--mode", value=args.mode)
@@ -173,8 +173,8 @@ def run(args) -> int:
     krows = kernel_rows(archs, kb) if out and "regularized" in modes else []
     md = report.to_markdown(rows, MD_COLUMNS)
     if args.json:
-        from ..export import jsonable
-        from ..fsio import dumps_json
+        from accelsim.report.export import jsonable
+        from accelsim.common.fsio import dumps_json
 
         print(dumps_json(jsonable(rows)), end="")
     else:

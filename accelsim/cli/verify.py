@@ -23,10 +23,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..arch import load_arch
-    from ..cosim import TOL, verify_workload
-    from ..errors import check_batch, require
-    from ..networks import load_workload
+    from accelsim.hardware.arch import load_arch
+    from accelsim.check.cosim import TOL, verify_workload
+    from accelsim.common.errors import check_batch, require
+    from accelsim.workload.networks import load_workload
 
     require(args.limit >= 1, "must be >= 1", field="--limit", value=args.limit)
     check_batch(args.batch)
@@ -37,21 +37,21 @@ def run(args) -> int:
     if args.recipe:
         from pathlib import Path
 
-        from ..api import structure
+        from accelsim.api import structure
 
         require(Path(args.recipe).is_file(), "no such recipe file", source=args.recipe)
         wl = structure(wl, args.recipe)
-    from ..workload import check_run_size
+    from accelsim.workload.layer import check_run_size
 
     check_run_size(wl, args.batch)
     pool = (f"{arch.pool.tree} pool unit, {arch.pool.mode}" if arch.pool
             else "no pool unit (sumpool on the array)")
-    from ..names import split_list
+    from accelsim.common.names import split_list
 
     reports = verify_workload(wl, arch, split_list(args.layers) or None,
                               None if args.all else args.limit, args.batch, args.seed)
     if args.json:
-        from ..fsio import dumps_json
+        from accelsim.common.fsio import dumps_json
 
         reps = [{"name": r.name, "kind": r.kind, "passed": bool(r.passed),
                  "max_abs_error": float(r.max_abs_error), "scale": float(r.scale),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..workload import Layer, gemm_dims
+from accelsim.workload.layer import Layer, gemm_dims
 
 
 @dataclass(frozen=True)

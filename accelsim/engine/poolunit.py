@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import math
 
-from ..arch import Arch
-from ..errors import InputError, require
-from ..mapping import ceil_div
-from ..workload import Layer, input_elems, output_elems, running_linebuf_reads, sumpool_adds
+from accelsim.hardware.arch import Arch
+from accelsim.common.errors import InputError, require
+from accelsim.engine.mapping import ceil_div
+from accelsim.workload.layer import Layer, input_elems, output_elems, running_linebuf_reads, sumpool_adds
 
 
 def _log2c(x: int) -> int:
@@ -186,7 +186,7 @@ def _schedule_pair(pool: Layer, conv: Layer, arch: Arch, batch: int):
     """The fused schedule the hardware runs, or None for two-pass: the configured order; on a
     staging deadlock, ``pool.on_deadlock`` says what happens (refold falls back to two-pass if
     refolding deadlocks too)."""
-    from .poolsched import cosim_pair
+    from accelsim.engine.poolsched import cosim_pair
 
     if arch.pool.mode != "fused":
         return None
@@ -245,7 +245,7 @@ def fuse_structured(pool_row: dict, conv_row: dict, arch: Arch, pool: Layer, con
                     staging_peak_words=s.staging_peak_words if s else 0,
                     staging_min_words=0)
     if buffer_search and s is not None:
-        from .poolsched import staging_min_words
+        from accelsim.engine.poolsched import staging_min_words
         pool_row["staging_min_words"] = staging_min_words(pool, conv, arch, batch, s.order)
     stall = 0
     if arch.bandwidth_mode == "user":

@@ -35,19 +35,19 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from ..arch import Arch
-from ..errors import require
-from ..mapping import map_layer
-from ..workload import Layer
+from accelsim.hardware.arch import Arch
+from accelsim.common.errors import require
+from accelsim.engine.mapping import map_layer
+from accelsim.workload.layer import Layer
 # the memory engine's walk helpers, reused as they are (numba caches this module's kernels keyed
 # on this file only: after changing a helper of engine/memory/ used here, clear
 # accelsim/engine/__pycache__ so the copies compiled into _fill_block are rebuilt)
-from .memory import user_line_words
-from .memory.addresses import DF_CODE, _addr, _lanes, geometry
-from .memory.readbuf import _fetch_sequence, _in_window, _miss, _user_windows, read_buffer
-from .memory.writebuf import _write_row
-from .operands import ifmap_addressing
-from .systolic import cycles_per_fold
+from accelsim.engine.memory import user_line_words
+from accelsim.engine.memory.addresses import DF_CODE, _addr, _lanes, geometry
+from accelsim.engine.memory.readbuf import _fetch_sequence, _in_window, _miss, _user_windows, read_buffer
+from accelsim.engine.memory.writebuf import _write_row
+from accelsim.engine.operands import ifmap_addressing
+from accelsim.engine.systolic import cycles_per_fold
 
 TRACE_FILES = ("IFMAP_SRAM_TRACE.csv", "FILTER_SRAM_TRACE.csv", "OFMAP_SRAM_TRACE.csv")
 BLOCK_VALUES = 1 << 20          # trace values per block (~8 MB per operand as int64)

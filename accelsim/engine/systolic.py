@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..mapping import GemmMapping
+from accelsim.engine.mapping import GemmMapping
 
 # SCALE-Sim reports the last demand row's index, not the row count (its issue #125).
 SCALESIM_OFF_BY_ONE = 1

@@ -6,9 +6,9 @@ sit on the producing layer's output path, as on most NPUs, so they add no DRAM t
 
 from __future__ import annotations
 
-from ..arch import Arch
-from ..mapping import ceil_div
-from ..workload import Layer, comparisons, elementwise_adds, elementwise_mults, input_elems, output_elems
+from accelsim.hardware.arch import Arch
+from accelsim.engine.mapping import ceil_div
+from accelsim.workload.layer import Layer, comparisons, elementwise_adds, elementwise_mults, input_elems, output_elems
 
 
 def vector_work(layer: Layer) -> tuple[int, int]:
