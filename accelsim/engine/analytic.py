@@ -1,0 +1,351 @@
+"""The fold-level analytical ("fast") tier: one conv/linear layer on the array, vectorized over
+design points (docs/analytic.md).
+
+The exact tier (engine/systolic.py + engine/memory/) walks SCALE-Sim's buffers address by
+address. This tier evaluates the same model from a handful of numbers per point:
+
+- compute cycles, utilizations and SRAM accesses: the closed forms of engine/systolic.py,
+  called on numpy arrays (one formula, one place), so they are exact;
+- filter DRAM reads (CALC): the filter stream is a sequence of units of distinct words
+  (os: a column fold's filters re-read by every row fold; is: a group's filters re-read by
+  every column fold; ws: every word once), and SCALE-Sim's read buffer over such a stream is
+  a closed form per unit (memory/readbuf.py's _repeat_closed_form): exact;
+- ifmap DRAM reads (CALC): exact below one epoch (the operand's distinct words); above it, a
+  pass over a group's ifmap (re-read per column fold in os/ws) costs its distinct words D
+  plus one re-fetch per reuse interval that an epoch boundary cuts. Boundaries fall every E
+  new words, so an interval of d stream slots, q new words per slot, is cut with probability
+  min(1, d*q/E); q = reads / slots is solved as a fixed point. The intervals come in classes
+  per dataflow (horizontal and vertical window overlap, inside a fold or across folds) with
+  their counts and slot distances in closed form: an estimate, its error measured by
+  bench/bench_fast_tier.py;
+- ofmap DRAM writes: every word the array writes to the ofmap SRAM goes out once (os: M*N,
+  ws/is: M*N per row fold); SCALE-Sim's partial-line quirk (+ < 1 %) is not modelled;
+- stalls: CALC mode's read buffers never stall and its write buffer drains one array row per
+  cycle, so stall = 0 (the exact tier's stalls in CALC need an ofmap SRAM of a few array rows);
+  USER "overlap": the exact rule, max(0, ceil(DRAM words / bw) - stall-free cycles), on the
+  estimated words; USER "scalesim": SCALE-Sim's prefetch windows re-fetch about a window per
+  miss, estimated as the demanded slots re-fetched per pass (see docs/analytic.md for its
+  error; use the exact tier to quote such numbers).
+
+Points are a dict of equal-length int64/float64 numpy arrays (``POINT_FIELDS``); ``points()``
+builds one from (Layer, Arch) lists. ``evaluate(points)`` returns a dict of arrays named as
+simulate_gemm's row columns.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+from numba import njit, prange
+
+from accelsim.engine import systolic
+from accelsim.engine.memory.readbuf import ACTIVE_SETS, SETS
+from accelsim.workload.layer import Layer
+
+DATAFLOWS = ("os", "ws", "is")
+# the fields of one design point, all int64 but dram_bw (float64)
+POINT_FIELDS = (
+    "C", "H", "W",            # ifmap channels, rows, cols (one sample)
+    "filters", "E", "F",      # ofmap channels, rows, cols
+    "R", "S",                 # kernel rows, cols
+    "stride_h", "stride_w", "pad_h", "pad_w", "groups",
+    "batch",
+    "rows", "cols",           # the array
+    "dataflow",               # index into DATAFLOWS
+    "ifmap_words", "filter_words", "ofmap_words",   # SRAM capacities (Arch.sram_words)
+    "user",                   # 1: USER bandwidth mode
+    "overlap",                # 1: USER mode with stall_model "overlap"
+    "dram_bw",                # words/cycle (USER mode)
+)
+
+# the columns evaluate() returns (simulate_gemm's names)
+COLUMNS = ("M", "N", "K", "groups", "row_folds", "col_folds", "folds", "macs",
+           "compute_cycles", "compute_util", "mapping_efficiency",
+           "ifmap_sram_reads", "filter_sram_reads", "ofmap_sram_writes",
+           "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
+           "stall_cycles", "total_cycles")
+
+
+def layer_fields(layer: Layer) -> dict:
+    """A conv/linear layer's point fields (a linear layer is a 1x1 conv on a 1x1 image)."""
+    C, H, W = layer.in_shape
+    Ko, E, F = layer.out_shape
+    return dict(C=C, H=H, W=W, filters=Ko, E=E, F=F, R=layer.kernel[0], S=layer.kernel[1],
+                stride_h=layer.stride[0], stride_w=layer.stride[1], pad_h=layer.padding[0],
+                pad_w=layer.padding[1], groups=layer.groups)
+
+
+def arch_fields(arch) -> dict:
+    """The fields of an Arch that the GEMM engines read."""
+    return dict(rows=arch.rows, cols=arch.cols, dataflow=DATAFLOWS.index(arch.dataflow),
+                ifmap_words=arch.sram_words("ifmap"), filter_words=arch.sram_words("filter"),
+                ofmap_words=arch.sram_words("ofmap"), user=int(arch.bandwidth_mode == "user"),
+                overlap=int(arch.stall_model == "overlap"),
+                dram_bw=float(arch.dram_bw_words_per_cycle))
+
+
+def points(layers, archs, batch=1) -> dict:
+    """Points from equal-length sequences of layers and archs (or one of each, broadcast);
+    ``batch`` an int or a sequence. A helper for callers with objects; the hot path takes
+    arrays."""
+    layers = [layers] if isinstance(layers, Layer) else list(layers)
+    archs = list(archs) if isinstance(archs, (list, tuple)) else [archs]
+    n = max(len(layers), len(archs))
+    lf = [layer_fields(x) for x in layers]
+    af = [arch_fields(a) for a in archs]
+    out = {}
+    for k in lf[0]:
+        out[k] = np.broadcast_to(np.array([d[k] for d in lf], dtype=np.int64), n).copy()
+    for k in af[0]:
+        dt = np.float64 if k == "dram_bw" else np.int64
+        out[k] = np.broadcast_to(np.array([d[k] for d in af], dtype=dt), n).copy()
+    out["batch"] = np.broadcast_to(np.asarray(batch, dtype=np.int64), n).copy()
+    return out
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def _mapping(p: dict, df: int) -> SimpleNamespace:
+    """engine/mapping.py's GemmMapping with array fields, for the points of one dataflow (its
+    table, vectorized: os rows hold M, cols N, stream K; ws K, N, M; is K, M, N)."""
+    g = p["groups"]
+    M = p["batch"] * p["E"] * p["F"]
+    N = p["filters"] // g
+    K = (p["C"] // g) * p["R"] * p["S"]
+    Sr, Sc, T = ((M, N, K), (K, N, M), (K, M, N))[df]
+    rf, cf = _ceil_div(Sr, p["rows"]), _ceil_div(Sc, p["cols"])
+    return SimpleNamespace(dataflow=DATAFLOWS[df], M=M, N=N, K=K, groups=g, batch=p["batch"],
+                           Sr=Sr, Sc=Sc, T=T, row_folds=rf, col_folds=cf,
+                           array_rows=p["rows"], array_cols=p["cols"], folds=g * rf * cf)
+
+
+def _compute(p: dict) -> dict:
+    """Mapping, compute cycles, utilizations and SRAM accesses: engine/systolic.py's closed
+    forms on arrays, one call per dataflow."""
+    n = len(p["rows"])
+    out = {k: np.zeros(n, dtype=np.float64 if k in ("compute_util", "mapping_efficiency")
+                       else np.int64) for k in COLUMNS}
+    for df in range(3):
+        sel = np.flatnonzero(p["dataflow"] == df)
+        if not len(sel):
+            continue
+        mp = _mapping({k: v[sel] for k, v in p.items()}, df)
+        comp = systolic.simulate_compute(mp)
+        for k, v in (("M", mp.M), ("N", mp.N), ("K", mp.K), ("groups", mp.groups),
+                     ("row_folds", mp.row_folds), ("col_folds", mp.col_folds),
+                     ("folds", mp.folds), ("macs", mp.groups * mp.M * mp.N * mp.K),
+                     ("compute_cycles", comp.compute_cycles),
+                     ("compute_util", comp.compute_util),
+                     ("mapping_efficiency", comp.mapping_efficiency),
+                     ("ifmap_sram_reads", comp.ifmap_sram_reads),
+                     ("filter_sram_reads", comp.filter_sram_reads),
+                     ("ofmap_sram_writes", comp.ofmap_sram_writes)):
+            out[k][sel] = v
+    return out
+
+
+# ---- the memory model, per point (numba over points) --------------------------------------------
+@njit(cache=True, inline="always")
+def _valid_and_covered(n_out, stride, pad, kern, size):
+    """(sum over window offsets of the outputs whose input index is inside the image, the
+    input indices any window covers): engine/operands.py's unique_ifmap_words per axis."""
+    valid = 0
+    for r in range(kern):
+        lo = 0
+        if pad - r > 0:
+            lo = -(-(pad - r) // stride)
+        hi = min(n_out - 1, (size - 1 + pad - r) // stride)
+        if hi >= lo:
+            valid += hi - lo + 1
+    if kern >= stride:        # windows touch or overlap: one run of covered indices
+        covered = max(0, min(size, (n_out - 1) * stride - pad + kern) - max(0, -pad))
+    else:                     # disjoint windows: every (output, offset) is its own index
+        covered = valid
+    return valid, covered
+
+
+@njit(cache=True, inline="always")
+def _distinct_unit(s, D, n, E):
+    """SCALE-Sim's CALC read buffer over a unit of D distinct words read n times in the same
+    order, entered with s new words in the current epoch (< E): (new words, s after). After
+    a boundary the next D positions are new, then every position hits until the unit ends
+    (readbuf._repeat_closed_form); with E <= D every position is new."""
+    if D >= E:
+        reads = n * D
+    elif E - s > D:
+        reads = D
+    else:
+        reads = min(E - s + D, n * D)
+    return reads, (s + reads) % E
+
+
+@njit(cache=True, inline="always")
+def _cut(n, d, q, E):
+    """Expected re-fetches of n reuse intervals of d slots, q new words per slot, epochs of E."""
+    return n * min(1.0, d * q / E) if n > 0 else 0.0
+
+
+@njit(cache=True)
+def _ifmap_pass(df, V, Vh, D, E, AR, AC, K, M, F, cg, sh, sw, S):
+    """New words of one pass over a group's ifmap (its D distinct words, V valid slots, Vh of
+    them distinct within an output row) with epochs of E words: the fixed point of
+    reads = D + sum over reuse classes of the intervals an epoch boundary cuts."""
+    nh = V - Vh        # reuses by the next output pixel of the same row (window columns)
+    nv = Vh - D        # reuses by a later output row (window rows)
+    reads = float(D)
+    for _ in range(12):
+        q = reads / V
+        if df == 0:
+            # os: a fold reads AR pixels' whole windows; the next pixel reuses a window column
+            # within the fold (sw*cg elements later) or in the next fold (K rows later); the
+            # next output row F pixels of K elements later
+            extra = _cut(nh, AR * sw * cg + K, q, E) + _cut(nv, F * K, q, E)
+        elif df == 1:
+            # ws: a fold streams all M pixels for AR window elements; consecutive uses of a
+            # word are sw*cg elements apart: in the same fold when AR covers that (an output
+            # row of its lanes apart), else in a later fold (M pixels per element)
+            lanes = min(AR, K)
+            kg = cg * sw
+            fin = max(0.0, 1.0 - kg / AR)
+            n = V - D
+            extra = _cut(n * fin, lanes * F, q, E) + _cut(n * (1 - fin), kg * M, q, E)
+        else:
+            # is: stationary AR x AC blocks, pixel blocks outer; a neighbour pixel in the same
+            # block reuses cg (or S*cg rows for the row below) block rows later, one in the
+            # next block a block pass (K rows of AC) later
+            ph_in = max(0.0, 1.0 - 1.0 / AC)
+            pv_in = max(0.0, 1.0 - F / AC)
+            extra = (_cut(nh * ph_in, sw * cg * AC, q, E)
+                     + _cut(nh * (1 - ph_in), K * AC, q, E)
+                     + _cut(nv * pv_in, sh * S * cg * AC, q, E)
+                     + _cut(nv * (1 - pv_in), K * AC * max(1.0, F / AC), q, E))
+        new = min(float(V), D + extra)
+        if abs(new - reads) < 0.5:
+            reads = new
+            break
+        reads = new
+    return reads
+
+
+@njit(cache=True)
+def _ifmap_dram(df, C, H, W, E_o, F_o, R, S, sh, sw, ph, pw, G, B, AR, AC, K, M, cf, E):
+    """CALC ifmap DRAM reads (words) of one point."""
+    vh, covh = _valid_and_covered(E_o, sh, ph, R, H)
+    vw, covw = _valid_and_covered(F_o, sw, pw, S, W)
+    U = B * C * covh * covw            # distinct words any window reads
+    if E == 0 or U < E:
+        return float(U)                # below one epoch: each word fetched once (exact)
+    cg = C // G
+    D = U // G                         # distinct words of one group's pass
+    V = B * cg * vh * vw               # its valid slots
+    Vh = B * cg * vh * covw
+    npass = 1 if df == 2 else cf       # os/ws: every column fold re-reads the group's ifmap
+    total = 0.0
+    if D < E:
+        # a pass fits an epoch: units of distinct words, exact up to the passes' own reuse
+        s = 0
+        for _ in range(G):
+            r, s = _distinct_unit(s, D, npass, E)
+            total += r
+        return total
+    per_pass = _ifmap_pass(df, V, Vh, D, E, AR, AC, K, M, F_o, cg, sh, sw, S)
+    return G * npass * per_pass
+
+
+@njit(cache=True)
+def _filter_dram(df, G, N, K, AC, rf, cf, E):
+    """CALC filter DRAM reads (words) of one point: exact (units of distinct words)."""
+    space = G * N * K
+    if E == 0 or space < E or df == 1:
+        return space                   # below one epoch, or ws (every word read once)
+    s = 0
+    total = 0
+    if df == 0:
+        # os: column fold c's filters (cu * K words), re-read by each of the rf row folds
+        for _ in range(G):
+            for c in range(cf):
+                r, s = _distinct_unit(s, min(AC, N - c * AC) * K, rf, E)
+                total += r
+        return total
+    # is: a group's N*K filters, re-read by each of the cf column folds
+    for _ in range(G):
+        r, s = _distinct_unit(s, N * K, cf, E)
+        total += r
+    return total
+
+
+@njit(cache=True)
+def _user_scalesim_reads(V_slots, words, bw, npass):
+    """USER mode, SCALE-Sim's read buffer: every pass over the demand walks the prefetch
+    windows once, each window costing ceil(half / bw) lines of bw words; the first half is
+    fetched before cycle 0."""
+    half = words - (words + 1) // 2
+    per_prefetch = -(-half // bw) * bw
+    rot = -(-V_slots // max(1, half)) * npass
+    return float(rot * per_prefetch)
+
+
+@njit(cache=True, parallel=True)
+def _memory_kernel(df_, C_, H_, W_, E_, F_, R_, S_, sh_, sw_, ph_, pw_, G_, B_, AR_, AC_,
+                   N_, K_, M_, rf_, cf_, wif_, wf_, user_, ovl_, bw_, cyc_, sif_, sf_, sof_,
+                   out_if, out_f, out_of, out_stall):
+    for i in prange(len(df_)):
+        df = df_[i]
+        G, N, K, M = G_[i], N_[i], K_[i], M_[i]
+        rf, cf = rf_[i], cf_[i]
+        E_if = ACTIVE_SETS * (wif_[i] // SETS)
+        E_f = ACTIVE_SETS * (wf_[i] // SETS)
+        d_if = _ifmap_dram(df, C_[i], H_[i], W_[i], E_[i], F_[i], R_[i], S_[i], sh_[i],
+                           sw_[i], ph_[i], pw_[i], G, B_[i], AR_[i], AC_[i], K, M, cf, E_if)
+        d_f = float(_filter_dram(df, G, N, K, AC_[i], rf, cf, E_f))
+        # every word the array writes to the ofmap SRAM leaves once (os adds no real words)
+        d_of = float(G * M * N * (1 if df == 0 else rf))
+        stall = 0.0
+        if user_[i]:
+            bw = bw_[i]
+            if not ovl_[i]:
+                b = int(bw)
+                # every pass re-walks the prefetch windows of the valid demanded slots
+                d_if = _user_scalesim_reads(sif_[i], wif_[i], b, 1)
+                d_f = _user_scalesim_reads(sf_[i], wf_[i], b, 1)
+                words = d_if + d_f + d_of
+                stall = max(0.0, math.ceil(words / bw) - cyc_[i])
+            else:
+                words = d_if + d_f + d_of
+                stall = max(0.0, math.ceil(words / bw) - cyc_[i])
+        out_if[i] = d_if
+        out_f[i] = d_f
+        out_of[i] = d_of
+        out_stall[i] = stall
+
+
+def evaluate(p: dict) -> dict:
+    """The fast tier on design points ``p`` (POINT_FIELDS arrays): simulate_gemm's columns as
+    arrays. compute_cycles, SRAM accesses, folds and utilizations are exact; filter DRAM reads
+    exact in CALC mode; ifmap DRAM reads, USER-mode stalls and total cycles estimated."""
+    p = {k: np.ascontiguousarray(p[k], dtype=np.float64 if k == "dram_bw" else np.int64)
+         for k in POINT_FIELDS}
+    out = _compute(p)
+    n = len(p["rows"])
+    d_if, d_f, d_of, stall = (np.empty(n) for _ in range(4))
+    _memory_kernel(p["dataflow"], p["C"], p["H"], p["W"], p["E"], p["F"], p["R"], p["S"],
+                   p["stride_h"], p["stride_w"], p["pad_h"], p["pad_w"], p["groups"],
+                   p["batch"], p["rows"], p["cols"], out["N"], out["K"], out["M"],
+                   out["row_folds"], out["col_folds"], p["ifmap_words"], p["filter_words"],
+                   p["user"], p["overlap"], p["dram_bw"], out["compute_cycles"],
+                   out["ifmap_sram_reads"], out["filter_sram_reads"],
+                   out["ofmap_sram_writes"], d_if, d_f, d_of, stall)
+    out["dram_ifmap_reads"] = np.rint(d_if).astype(np.int64)
+    out["dram_filter_reads"] = np.rint(d_f).astype(np.int64)
+    out["dram_ofmap_writes"] = np.rint(d_of).astype(np.int64)
+    out["stall_cycles"] = np.rint(stall).astype(np.int64)
+    out["total_cycles"] = out["compute_cycles"] + out["stall_cycles"]
+    return out
+
+
+__all__ = ["POINT_FIELDS", "COLUMNS", "DATAFLOWS", "points", "layer_fields", "arch_fields",
+           "evaluate"]
