@@ -123,6 +123,9 @@ def _mapping(p: dict, df: int) -> SimpleNamespace:
                            array_rows=p["rows"], array_cols=p["cols"], folds=g * rf * cf)
 
 
+_MAPPING_FIELDS = ("groups", "batch", "E", "F", "filters", "C", "R", "S", "rows", "cols")
+
+
 def _compute(p: dict) -> dict:
     """Mapping, compute cycles, utilizations and SRAM accesses: engine/systolic.py's closed
     forms on arrays, one call per dataflow."""
@@ -133,7 +136,7 @@ def _compute(p: dict) -> dict:
         sel = np.flatnonzero(p["dataflow"] == df)
         if not len(sel):
             continue
-        mp = _mapping({k: v[sel] for k, v in p.items()}, df)
+        mp = _mapping({k: p[k][sel] for k in _MAPPING_FIELDS}, df)
         comp = systolic.simulate_compute(mp)
         for k, v in (("M", mp.M), ("N", mp.N), ("K", mp.K), ("groups", mp.groups),
                      ("row_folds", mp.row_folds), ("col_folds", mp.col_folds),
@@ -181,6 +184,25 @@ def _distinct_unit(s, D, n, E):
     else:
         reads = min(E - s + D, n * D)
     return reads, (s + reads) % E
+
+
+@njit(cache=True)
+def _distinct_units(s, D, n, E, count):
+    """_distinct_unit over ``count`` identical units, in closed form: once a boundary has
+    fallen inside a unit the state is D, and from there every ceil(E/D) - 1 units bring
+    exactly one boundary and E new words."""
+    if count <= 0:
+        return 0, s
+    if D >= E or n == 1:
+        reads = count * n * D if D >= E else count * D
+        return reads, (s + reads) % E
+    first = -(-(E - s) // D) - 1          # units before the one holding the first boundary
+    if count <= first:
+        return count * D, s + count * D
+    rest = count - first - 1
+    cycle = -(-E // D) - 1
+    left = rest % cycle
+    return E - s + D + (rest // cycle) * E + left * D, D + left * D
 
 
 @njit(cache=True, inline="always")
@@ -244,14 +266,9 @@ def _ifmap_dram(df, C, H, W, E_o, F_o, R, S, sh, sw, ph, pw, G, B, AR, AC, K, M,
     V = B * cg * vh * vw               # its valid slots
     Vh = B * cg * vh * covw
     npass = 1 if df == 2 else cf       # os/ws: every column fold re-reads the group's ifmap
-    total = 0.0
     if D < E:
         # a pass fits an epoch: units of distinct words, exact up to the passes' own reuse
-        s = 0
-        for _ in range(G):
-            r, s = _distinct_unit(s, D, npass, E)
-            total += r
-        return total
+        return float(_distinct_units(0, D, npass, E, G)[0])
     per_pass = _ifmap_pass(df, V, Vh, D, E, AR, AC, K, M, F_o, cg, sh, sw, S)
     return G * npass * per_pass
 
@@ -264,29 +281,32 @@ def _filter_dram(df, G, N, K, AC, rf, cf, E):
         return space                   # below one epoch, or ws (every word read once)
     s = 0
     total = 0
-    if df == 0:
-        # os: column fold c's filters (cu * K words), re-read by each of the rf row folds
-        for _ in range(G):
-            for c in range(cf):
-                r, s = _distinct_unit(s, min(AC, N - c * AC) * K, rf, E)
-                total += r
-        return total
-    # is: a group's N*K filters, re-read by each of the cf column folds
+    if df == 2:
+        # is: a group's N*K filters, re-read by each of the cf column folds
+        return _distinct_units(0, N * K, cf, E, G)[0]
+    # os: column fold c's filters (cu * K words), re-read by each of the rf row folds; the
+    # last column fold may be partial
+    if cf == 1:
+        return _distinct_units(0, N * K, rf, E, G)[0]
     for _ in range(G):
-        r, s = _distinct_unit(s, N * K, cf, E)
+        r, s = _distinct_units(s, AC * K, rf, E, cf - 1)
+        total += r
+        r, s = _distinct_unit(s, (N - (cf - 1) * AC) * K, rf, E)
         total += r
     return total
 
 
 @njit(cache=True)
-def _user_scalesim_reads(V_slots, words, bw, npass):
-    """USER mode, SCALE-Sim's read buffer: every pass over the demand walks the prefetch
-    windows once, each window costing ceil(half / bw) lines of bw words; the first half is
-    fetched before cycle 0."""
-    half = words - (words + 1) // 2
-    per_prefetch = -(-half // bw) * bw
-    rot = -(-V_slots // max(1, half)) * npass
-    return float(rot * per_prefetch)
+def _user_scalesim_reads(slots, words, bw):
+    """USER mode, SCALE-Sim's read buffer, roughly: the active half is fetched before cycle 0
+    (at most the whole prefetch matrix), then the demand walks the prefetch windows about once
+    per half-buffer of demanded slots, each window costing ceil(half / bw) lines of bw words.
+    Misses that send the window round its whole ring are not modelled (docs/analytic.md)."""
+    active = (words + 1) // 2
+    half = words - active
+    fill = min(-(-active // bw), -(-slots // bw)) * bw
+    rot = max(0, -(-(slots - active) // max(1, half)))
+    return float(fill + rot * (-(-half // bw) * bw))
 
 
 @njit(cache=True, parallel=True)
@@ -309,14 +329,11 @@ def _memory_kernel(df_, C_, H_, W_, E_, F_, R_, S_, sh_, sw_, ph_, pw_, G_, B_, 
             bw = bw_[i]
             if not ovl_[i]:
                 b = int(bw)
-                # every pass re-walks the prefetch windows of the valid demanded slots
-                d_if = _user_scalesim_reads(sif_[i], wif_[i], b, 1)
-                d_f = _user_scalesim_reads(sf_[i], wf_[i], b, 1)
-                words = d_if + d_f + d_of
-                stall = max(0.0, math.ceil(words / bw) - cyc_[i])
-            else:
-                words = d_if + d_f + d_of
-                stall = max(0.0, math.ceil(words / bw) - cyc_[i])
+                d_if = _user_scalesim_reads(sif_[i], wif_[i], b)
+                d_f = _user_scalesim_reads(sf_[i], wf_[i], b)
+            # both stall models: the transfer time compute cannot hide (memory/__init__.py's
+            # _overlap rule; for "scalesim" a stand-in for its per-row waits)
+            stall = max(0.0, math.ceil((d_if + d_f + d_of) / bw) - cyc_[i])
         out_if[i] = d_if
         out_f[i] = d_f
         out_of[i] = d_of
