@@ -1,0 +1,93 @@
+"""``fidelity: fast``: a whole network with its conv/linear rows from the analytical tier
+(engine/analytic.py, docs/analytic.md) and every other row from the exact engines.
+
+The non-GEMM rows (pool unit, vector unit, the fused pool/conv placement) are cheap and exact,
+so they are reused as they are; only the array's layers, the expensive memory walk, change
+tier. The rows then go through the same steps as ``simulate`` (derived columns, energy) and
+``summarize``, so a fast summary has exactly the keys of an exact one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accelsim.engine import analytic, poolunit
+from accelsim.evaluate.columns import finish_columns, summarize
+from accelsim.evaluate.simulate import _frame, _pool_pairs, simulate_layer, sumpool_as_array_conv
+from accelsim.hardware import energy
+from accelsim.hardware.arch import Arch
+from accelsim.workload.layer import Workload, accumulate_adds, macs
+
+
+def _array_layers(workload: Workload, arch: Arch):
+    """(index, the layer the array runs) of every row the MAC array runs."""
+    for i, layer in enumerate(workload.layers):
+        if layer.is_gemm:
+            yield i, layer
+        elif layer.op == "sumpool" and arch.pool is None:
+            yield i, sumpool_as_array_conv(layer)
+
+
+def fast_rows(workload: Workload, arch: Arch, batch: int = 1) -> list[dict]:
+    """simulate's per-layer rows, the array's from one vectorized analytic call."""
+    arr = list(_array_layers(workload, arch))
+    rows: list[dict | None] = [None] * len(workload.layers)
+    if arr:
+        r = analytic.evaluate(analytic.points([lay for _, lay in arr], arch, batch))
+        for j, (i, lay) in enumerate(arr):
+            orig = workload.layers[i]
+            n_macs = batch * macs(lay)
+            n_acc = batch * accumulate_adds(lay)
+            row = {"layer": orig.name, "op": orig.op,
+                   "engine": "array" if orig.is_gemm else "array-as-pool",
+                   "macs": n_macs if orig.is_gemm else 0, "mults": n_macs,
+                   "mults_array": n_macs, "mac_adds": n_acc, "adds": n_acc}
+            for c in analytic.COLUMNS:
+                if c != "macs":
+                    v = r[c][j]
+                    row[c] = float(v) if v.dtype.kind == "f" else int(v)
+            row["bound"] = "memory" if row["stall_cycles"] > 0 else "array"
+            rows[i] = row
+    for i, layer in enumerate(workload.layers):
+        if rows[i] is None:
+            rows[i] = simulate_layer(layer, arch, batch)
+    if arch.pool is not None:
+        for i in _pool_pairs(workload):
+            rows[i], rows[i + 1] = poolunit.fuse_structured(
+                rows[i], rows[i + 1], arch, workload.layers[i], workload.layers[i + 1], batch,
+                False)
+    return rows
+
+
+def fast_simulate(workload: Workload, arch: Arch, batch: int = 1):
+    """``simulate`` with fidelity fast: the same DataFrame columns."""
+    return energy.add_energy_columns(finish_columns(_frame(fast_rows(workload, arch, batch)),
+                                                    arch), arch)
+
+
+def fast_network(workload: Workload, arch: Arch, batch: int = 1) -> dict:
+    """``summarize(simulate(...))`` with fidelity fast: the same keys."""
+    return summarize(fast_simulate(workload, arch, batch), arch)
+
+
+def gemm_totals(workload: Workload, archs: list[Arch], batch: int = 1) -> dict:
+    """The array's share of a network on many archs in one vectorized call (a search's inner
+    loop): per arch, sums over the conv/linear layers of compute/stall/total cycles and the
+    DRAM words. Sum-pools run as array convs are not included."""
+    layers = [lay for lay in workload.layers if lay.is_gemm]
+    lf = [analytic.layer_fields(x) for x in layers]
+    af = [analytic.arch_fields(a) for a in archs]
+    L, A = len(layers), len(archs)
+    p = {k: np.tile(np.array([d[k] for d in lf], dtype=np.int64), A) for k in lf[0]}
+    for k in af[0]:
+        p[k] = np.repeat(np.array([d[k] for d in af]), L)
+    p["batch"] = np.full(L * A, batch, dtype=np.int64)
+    r = analytic.evaluate(p)
+    starts = np.arange(0, L * A, L)
+    cols = ("compute_cycles", "stall_cycles", "total_cycles", "dram_ifmap_reads",
+            "dram_filter_reads", "dram_ofmap_writes")
+    return {c: np.add.reduceat(r[c], starts) if L else np.zeros(A, dtype=np.int64)
+            for c in cols}
+
+
+__all__ = ["fast_rows", "fast_simulate", "fast_network", "gemm_totals"]
