@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from accelsim.engine import analytic, poolunit
-from accelsim.evaluate.columns import finish_columns, summarize
-from accelsim.evaluate.simulate import _frame, _pool_pairs, simulate_layer, sumpool_as_array_conv
-from accelsim.hardware import energy
+from accelsim.evaluate.columns import columns_from_rows, summarize, with_derived
+from accelsim.evaluate.layers import is_pool_pair, simulate_layer, sumpool_as_array_conv
+from accelsim.evaluate.simulate import to_frame
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Workload, accumulate_adds, macs
 
@@ -51,23 +51,29 @@ def fast_rows(workload: Workload, arch: Arch, batch: int = 1) -> list[dict]:
     for i, layer in enumerate(workload.layers):
         if rows[i] is None:
             rows[i] = simulate_layer(layer, arch, batch)
+    ls = workload.layers
     if arch.pool is not None:
-        for i in _pool_pairs(workload):
-            rows[i], rows[i + 1] = poolunit.fuse_structured(
-                rows[i], rows[i + 1], arch, workload.layers[i], workload.layers[i + 1], batch,
-                False)
+        for i in range(len(ls) - 1):
+            if is_pool_pair(ls[i], ls[i + 1]):
+                rows[i], rows[i + 1] = poolunit.fuse_structured(
+                    rows[i], rows[i + 1], arch, ls[i], ls[i + 1], batch, False)
     return rows
+
+
+def fast_table(workload: Workload, arch: Arch, batch: int = 1) -> dict[str, np.ndarray]:
+    """``layer_table`` with fidelity fast: one numpy array per column, derived and energy
+    columns included."""
+    return with_derived(columns_from_rows(fast_rows(workload, arch, batch)), arch)
 
 
 def fast_simulate(workload: Workload, arch: Arch, batch: int = 1):
     """``simulate`` with fidelity fast: the same DataFrame columns."""
-    return energy.add_energy_columns(finish_columns(_frame(fast_rows(workload, arch, batch)),
-                                                    arch), arch)
+    return to_frame(fast_table(workload, arch, batch))
 
 
 def fast_network(workload: Workload, arch: Arch, batch: int = 1) -> dict:
-    """``summarize(simulate(...))`` with fidelity fast: the same keys."""
-    return summarize(fast_simulate(workload, arch, batch), arch)
+    """``evaluate`` (= summarize(simulate(...))) with fidelity fast: the same keys."""
+    return summarize(fast_table(workload, arch, batch), arch)
 
 
 def gemm_totals(workload: Workload, archs: list[Arch], batch: int = 1) -> dict:
@@ -90,4 +96,4 @@ def gemm_totals(workload: Workload, archs: list[Arch], batch: int = 1) -> dict:
             for c in cols}
 
 
-__all__ = ["fast_rows", "fast_simulate", "fast_network", "gemm_totals"]
+__all__ = ["fast_rows", "fast_table", "fast_simulate", "fast_network", "gemm_totals"]
