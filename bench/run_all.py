@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/run_all.py                  # everything (~10 min on 2 cores)
     .venv/bin/python bench/run_all.py --only sweep     # some of: engine_resnet18, engine_layers,
-                                                       # engine_presets, sweep, mutations
+                                                       # engine_presets, sweep, poolunit,
+                                                       # fast_tier, mutations
 
 Each benchmark runs alone, one after another, and its output is written verbatim (atomically)
 to bench/results/<name>.md under a header with the exact command, the date (UTC), the git
@@ -45,6 +46,10 @@ JOBS = {
                  "the pool unit at cycle level vs the previous closed form on tpu-v1 and "
                  "edge-npu (which pairs fuse, the buffer each needs, speedups before and after), "
                  "and ResNet-50 A's whole-network time in a fresh process"),
+    "fast_tier": (["bench/bench_fast_tier.py"],
+                  "the fold-level analytical (fast) tier against the exact tier on 10,000 "
+                  "random (layer, arch) points (relative error per column), and its "
+                  "throughput (new geometry at every point; whole ResNet-50)"),
     "mutations": (["bench/mutate.py"],
                   "each engine mutation of bench/mutate.py against its target tests (HEAD copy)"),
 }
