@@ -175,11 +175,11 @@ def test_repeated_unit_closed_form_equals_the_walk(monkeypatch):
     walk = mm._walk
     checked = []
 
-    def both(*args):
-        fast = walk(*args)
-        slow_args = list(args)
-        slow_args[28] = slow_args[29] = False      # dist_if, dist_f: walk everything
-        assert list(fast) == list(walk(*slow_args))
+    def both(folds, im2col, bufs, paths):
+        fast = walk(folds, im2col, bufs, paths)
+        # dist_if, dist_f off: walk everything
+        assert list(fast) == list(walk(folds, im2col, bufs,
+                                       paths._replace(dist_if=False, dist_f=False)))
         checked.append(1)
         return fast
 

@@ -10,8 +10,8 @@ import random
 import pytest
 
 import accelsim.engine.memory as mm
-from accelsim.arch import Arch
-from accelsim.mapping import map_layer
+from accelsim.hardware.arch import Arch
+from accelsim.engine.mapping import map_layer
 from accelsim.workload import Layer
 
 
@@ -44,17 +44,15 @@ def test_calc_engine_equals_the_plain_walk(monkeypatch, seed):
     walk = mm._walk
     seen = {"of_drains": 0, "if_epochs": 0, "f_epochs": 0, "overlap_if": 0, "distinct_if": 0}
 
-    def both(*args):
-        fast = walk(*args)
-        slow_args = list(args)
-        slow_args[28] = slow_args[29] = False      # dist_if, dist_f: the plain walk
-        slow = walk(*slow_args)
+    def both(folds, im2col, bufs, paths):
+        fast = walk(folds, im2col, bufs, paths)
+        slow = walk(folds, im2col, bufs, paths._replace(dist_if=False, dist_f=False))
         assert list(fast) == list(slow)
         seen["of_drains"] += fast[10] > fast[9] + 2
         seen["if_epochs"] += fast[11] > 0
         seen["f_epochs"] += fast[15] > 0
         if fast[11] > 0:
-            seen["distinct_if" if args[28] else "overlap_if"] += 1
+            seen["distinct_if" if paths.dist_if else "overlap_if"] += 1
         return fast
 
     monkeypatch.setattr(mm, "_walk", both)
@@ -81,13 +79,12 @@ def test_below_one_epoch_shortcut_equals_the_full_walk(monkeypatch, seed):
     walk = mm._walk
     seen = {"shortcut": 0, "first_fold_empty": 0}
 
-    def full(*args):
-        slow_args = list(args)
-        if args[25] or args[26]:
+    def full(folds, im2col, bufs, paths):
+        if paths.nowalk_if or paths.nowalk_f:
             seen["shortcut"] += 1
-            seen["first_fold_empty"] += bool(args[25] and args[27][0] > 0)
-        slow_args[25] = slow_args[26] = False      # nowalk_if, nowalk_f: walk every fold
-        return walk(*slow_args)
+            seen["first_fold_empty"] += bool(paths.nowalk_if and paths.if_span[0] > 0)
+        # walk every fold
+        return walk(folds, im2col, bufs, paths._replace(nowalk_if=False, nowalk_f=False))
 
     layers = []
     rng = random.Random(seed)
@@ -114,3 +111,39 @@ def test_windows_on_padding_only_read_no_ifmap_word(df):
     mem = mm.simulate_memory(layer, arch, map_layer(layer, arch, 2))
     assert mem.dram_ifmap_reads == 0 and mem.dram_ifmap_bw_words_per_cycle == 0.0
     assert mem.dram_filter_reads >= 37 * 16 and mem.dram_ofmap_writes >= 2 * 37 * 2 * 10
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_user_engine_equals_the_plain_walk(monkeypatch, seed):
+    """USER mode with SCALE-Sim's stall model: the event engine (memory/user.py: miss rows from
+    the prefetch matrix's set ranges, the write buffer event to event) against the plain walk
+    (every address of every row through the read buffers), all 32 results, on random small
+    layers with 1-4 kB SRAMs and 1-10 words/cycle so that the windows rotate and rows stall;
+    and the engine's per-address set lists (dist_if off) against its own-set path."""
+    walk = mm._walk
+    seen = {"if_rotations": 0, "f_rotations": 0, "stalls": 0, "all_active": 0,
+            "distinct_if": 0, "overlap_if": 0}
+
+    def both(folds, im2col, bufs, paths):
+        fast = walk(folds, im2col, bufs, paths)
+        slow = walk(folds, im2col, bufs, paths._replace(events=False))
+        assert list(fast) == list(slow)
+        assert list(walk(folds, im2col, bufs, paths._replace(dist_if=False))) == list(slow)
+        # the first fill is ceil(active words / bw) lines: anything above is a rotation
+        fill = [-(-((w + 1) // 2) // bufs.rd_bw) * bufs.rd_bw for w in (bufs.if_words,
+                                                                          bufs.f_words)]
+        seen["if_rotations"] += fast[11] > fill[0]
+        seen["f_rotations"] += fast[14] > fill[1]
+        seen["all_active"] += fast[11] <= fill[0] and fast[14] <= fill[1]
+        seen["stalls"] += fast[1] > 0
+        if fast[11] > fill[0]:
+            seen["distinct_if" if paths.dist_if else "overlap_if"] += 1
+        return fast
+
+    monkeypatch.setattr(mm, "_walk", both)
+    rng = random.Random(seed)
+    for layer, arch, batch in _random_layers(seed, 80):
+        arch = arch.with_(bandwidth_mode="user", stall_model="scalesim",
+                          dram_bw_words_per_cycle=rng.choice([1, 2, 4, 8, 10]))
+        mm.simulate_memory(layer, arch, map_layer(layer, arch, batch))
+    assert min(seen.values()) > 0, seen

@@ -106,16 +106,15 @@ EXTENSIONS = [   # (layer, batch): padding, batch, groups, depthwise
 
 def _plain_walk(monkeypatch):
     """simulate_memory through the memory engine's plain walk, every fold and address visited
-    (its fast paths off: positional args 25, 26 nowalk_if/f, 28, 29 dist_if/f), the
-    reference tests/test_memory_speedpaths.py checks the fast paths against."""
+    (its fast paths off: memory.FastPaths), the reference tests/test_memory_speedpaths.py
+    checks the fast paths against."""
     import accelsim.engine.memory as mm
 
     walk = mm._walk
 
-    def plain(*args):
-        a = list(args)
-        a[25] = a[26] = a[28] = a[29] = False
-        return walk(*a)
+    def plain(folds, im2col, bufs, paths):
+        return walk(folds, im2col, bufs, paths._replace(
+            nowalk_if=False, nowalk_f=False, dist_if=False, dist_f=False, events=False))
 
     monkeypatch.setattr(mm, "_walk", plain)
 

@@ -42,21 +42,24 @@ words; SRAM capacity in words = kB*1024*8/word_bits; SCALE-Sim is 8-bit only).
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
-from ...arch import Arch
-from ...errors import InputError
-from ...mapping import GemmMapping
-from ...workload import Layer
+from accelsim.common.errors import InputError
+from accelsim.engine.mapping import GemmMapping
+from accelsim.hardware.arch import Arch
+from accelsim.workload.layer import Layer
 from ..operands import ifmap_addressing, unique_ifmap_words
 # DF_CODE and _ifa stay importable from here: engine/poolsched.py uses them
 from .addresses import DF_CODE, Folds, Im2col, _ifa, _ifmap_fold_span, geometry  # noqa: F401
 from .calc import _MAX_UNIT, _calc_engine
 from .readbuf import (ACTIVE_SETS, CALC_FILL_WORDS_PER_CYCLE, SETS, ReadBuffer,  # noqa: F401
-                      _fetch_sequence, no_read_buffer, read_buffer)
+                      _fetch_sequence, _prefetch_shape, all_active_buffer, no_read_buffer,
+                      read_buffer)
+from .user import _user_engine
 from .walk import _walk_kernel
 
 
@@ -94,27 +97,66 @@ class MemoryCounts:
     total_cycles: int            # stall-free cycles (SCALE-Sim's, incl. its -1) + stalls
 
 
-def _walk(df, AR, AC, M, N, K, G, rf, cf, rb, cb, pb, wr, wc, wo, H, W, goff, if_space, f_space,
-          user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span, dist_if, dist_f,
-          if_buf, f_buf, rd_bw):
+# the walk's buffers (words; user: USER mode with SCALE-Sim's stall model; P_*: CALC set size;
+# of_bw / rd_bw: the write buffer's and the USER read buffers' DRAM line)
+Buffers = namedtuple("Buffers", "user if_words f_words if_space f_space P_if P_f of_words of_bw "
+                                "rd_bw")
+# the walk's shortcuts, each of which a test can switch off to compare with the plain walk:
+# nowalk_*: CALC operand below one epoch (closed form; if_span: first/last fold reading the
+# ifmap); dist_*: every slot a distinct address (dist_f False: the plain walk for CALC);
+# events: USER mode event by event (user.py; False: the plain walk)
+FastPaths = namedtuple("FastPaths", "nowalk_if nowalk_f if_span dist_if dist_f events")
+
+
+def _user_buffer(folds, im2col, ifmap: bool, bufs: Buffers, distinct: bool,
+                 index: bool) -> ReadBuffer:
+    """A USER read buffer over the operand's prefetch matrix; ``index``: with per-address set
+    lists (the plain walk; the engine needs them only for an operand that repeats addresses)."""
+    words, space = (bufs.if_words, bufs.if_space) if ifmap else (bufs.f_words, bufs.f_space)
+    if not index:
+        nb, T, L, _ = _prefetch_shape(folds, ifmap)
+        if ifmap:     # valid (pixel, window element) slots: each once in the prefetch matrix
+            from .calc_epochs import _valid_prefix
+            n_valid = int(_valid_prefix(folds, im2col)[0][-1]) * folds.groups
+        else:
+            n_valid = space
+        buf = all_active_buffer(words, n_valid, folds.groups * nb * T * L, bufs.rd_bw)
+        if buf is not None:
+            return buf
+    return read_buffer(_fetch_sequence(folds, im2col, ifmap), words, space, bufs.rd_bw,
+                       index or not distinct)
+
+
+def _walk(folds, im2col, bufs: Buffers, paths: FastPaths):
     """The walk's 32 results. CALC mode goes to _calc_engine (exact, docs/memory.md "Speed"),
-    unless dist_f is False: then _walk_kernel walks every address, the plain reference the
-    tests compare against. USER mode is always _walk_kernel.
+    USER mode to _user_engine (exact, user.py), unless the tests switch that path off
+    (paths.dist_f False for CALC, paths.events False for USER): then _walk_kernel walks every
+    address, the plain reference the tests compare against.
     CALC fields of an operand below one epoch (nowalk) that the caller replaces by closed forms
-    (boundaries, words in the last epoch) are returned as 0.
-    The arguments stay flat and in this order (25, 26: nowalk_if/f, 28, 29: dist_if/f): the
-    tests switch the fast paths off by position."""
-    folds = Folds(df, AR, AC, M, N, K, G, rf, cf)
-    im2col = Im2col(rb, cb, pb, wr, wc, wo, H, W, goff)
-    E_if, E_f = ACTIVE_SETS * P_if, ACTIVE_SETS * P_f     # epoch: new words before a slide
-    fast = (not user and dist_f
-            and (nowalk_if or dist_if or M * K <= _MAX_UNIT) and if_space < 2 ** 31)
-    if fast:
-        res = _calc_engine(folds, im2col, if_space, E_if, E_f, of_words, of_bw, nowalk_if,
-                           nowalk_f, if_span, dist_if)
+    (boundaries, words in the last epoch) are returned as 0."""
+    user = bufs.user
+    nowalk_if, nowalk_f = paths.nowalk_if, paths.nowalk_f
+    if user and paths.events:
+        rbs = (_user_buffer(folds, im2col, True, bufs, paths.dist_if, False),
+               _user_buffer(folds, im2col, False, bufs, True, False))
+        return _user_engine(folds, im2col, bufs.of_words, bufs.of_bw, bufs.rd_bw, rbs,
+                            (paths.dist_if, True))
+    if user:
+        if_buf = _user_buffer(folds, im2col, True, bufs, False, True)
+        f_buf = _user_buffer(folds, im2col, False, bufs, False, True)
     else:
-        res = _walk_kernel(folds, im2col, if_space, f_space, user, E_if, E_f, of_words, of_bw,
-                           nowalk_if, nowalk_f, if_span, dist_if, dist_f, rd_bw, if_buf, f_buf)
+        if_buf, f_buf = no_read_buffer(bufs.if_words), no_read_buffer(bufs.f_words)
+    E_if, E_f = ACTIVE_SETS * bufs.P_if, ACTIVE_SETS * bufs.P_f   # epoch: new words per slide
+    fast = (not user and paths.dist_f
+            and (nowalk_if or paths.dist_if or folds.pixels * folds.window <= _MAX_UNIT)
+            and bufs.if_space < 2 ** 31)
+    if fast:
+        res = _calc_engine(folds, im2col, bufs.if_space, E_if, E_f, bufs.of_words, bufs.of_bw,
+                           nowalk_if, nowalk_f, paths.if_span, paths.dist_if)
+    else:
+        res = _walk_kernel(folds, im2col, bufs.if_space, bufs.f_space, user, E_if, E_f,
+                           bufs.of_words, bufs.of_bw, nowalk_if, nowalk_f, paths.if_span,
+                           paths.dist_if, paths.dist_f, bufs.rd_bw, if_buf, f_buf)
     if not user:
         if nowalk_if:
             res[11] = res[12] = res[13] = 0
@@ -169,11 +211,8 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
     folds, im2col = geometry(mp, ad, df)
     if user:
         rd_bw = of_bw = user_line_words(arch)
-        if_buf = read_buffer(_fetch_sequence(folds, im2col, True), if_words, ad.space, rd_bw)
-        f_buf = read_buffer(_fetch_sequence(folds, im2col, False), f_words, f_space, rd_bw)
     else:
         rd_bw, of_bw = 1, AC     # CALC drains the ofmap at one array row per cycle
-        if_buf, f_buf = no_read_buffer(if_words), no_read_buffer(f_words)
     P_if, P_f = if_words // SETS, f_words // SETS
     # operands below one epoch (E = 50*P new words) never slide the window: DRAM reads are
     # their unique words, no walk needed
@@ -185,11 +224,10 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
         if_span = _ifmap_fold_span(folds, im2col)
     # every valid ifmap slot is a distinct word when windows do not overlap
     dist_if = layer.kernel[0] <= layer.stride[0] and layer.kernel[1] <= layer.stride[1]
-    res = _walk(df, AR, AC, M, N, K, G, mp.row_folds, mp.col_folds,
-                ad.row_base, ad.col_base, ad.pix_base, ad.win_row, ad.win_col, ad.win_off,
-                ad.H, ad.W, ad.group_ifmap_offset, ad.space, f_space,
-                user, P_if, P_f, of_words, of_bw, nowalk_if, nowalk_f, if_span,
-                dist_if, True, if_buf, f_buf, rd_bw)
+    res = _walk(folds, im2col,
+                Buffers(user, if_words, f_words, ad.space, f_space, P_if, P_f, of_words, of_bw,
+                        rd_bw),
+                FastPaths(nowalk_if, nowalk_f, if_span, dist_if, True, True))
     res = [int(x) for x in res]
     total, stall = res[0], res[1]
     if user:

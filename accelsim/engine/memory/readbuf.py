@@ -24,20 +24,41 @@ ReadBuffer = namedtuple("ReadBuffer", (
     "ptr",             # the sets holding address a: set_ids[ptr[a]:ptr[a + 1]] (sorted)
     "set_ids",
     "fetch_lines",     # DRAM lines of the whole prefetch matrix (caps the first fill)
+    "seq",             # the prefetch matrix in fetch order (-1: no word)
+    "before",          # valid entries of seq before each position (len(seq) + 1)
 ))
 
 
-def read_buffer(seq: np.ndarray, words: int, space: int, line_words: int) -> ReadBuffer:
+def read_buffer(seq: np.ndarray, words: int, space: int, line_words: int,
+                index: bool = True) -> ReadBuffer:
     """The USER read buffer of ``words`` words over prefetch sequence ``seq`` (addresses in
-    [0, space)), fetched in DRAM lines of ``line_words``."""
-    nl, eps, ptr, sets = _set_index(seq, words, space)
-    return ReadBuffer(words, nl, eps, ptr, sets, -(-len(seq) // line_words))
+    [0, space)), fetched in DRAM lines of ``line_words``. ``index=False``: no per-address set
+    lists (the USER engine's operands of distinct addresses find their set from ``before``)."""
+    before = np.zeros(len(seq) + 1, dtype=np.int64)
+    np.cumsum(seq >= 0, out=before[1:])
+    eps = math.ceil(words / SETS)
+    if index:
+        nl, eps, ptr, sets = _set_index(seq, words, space)
+    else:
+        nl, ptr, sets = int(before[-1]) // eps + 1, before[:1], before[:1]
+    return ReadBuffer(words, nl, eps, ptr, sets, -(-len(seq) // line_words), seq, before)
+
+
+def all_active_buffer(words: int, n_valid: int, n_entries: int, line_words: int):
+    """The USER read buffer when its active sets hold the whole prefetch matrix (``n_valid``
+    words in ``n_entries`` slots): nothing ever misses, so no sequence is built; else None."""
+    eps = math.ceil(words / SETS)
+    nl = n_valid // eps + 1
+    if -(-((words + 1) // 2) // eps) < nl:
+        return None
+    empty = np.zeros(1, dtype=np.int64)
+    return ReadBuffer(words, nl, eps, empty, empty, -(-n_entries // line_words), empty, empty)
 
 
 def no_read_buffer(words: int) -> ReadBuffer:
     """CALC mode has no hashed sets: a placeholder of the same type."""
     empty = np.zeros(1, dtype=np.int64)
-    return ReadBuffer(words, 1, 1, empty, empty, 1)
+    return ReadBuffer(words, 1, 1, empty, empty, 1, empty, empty)
 
 
 @njit(cache=True, inline="always")
@@ -52,18 +73,24 @@ def _user_windows(buf, line_words):
 
 
 # ---- USER mode: SCALE-Sim's prefetch matrix (fetch order) ---------------------------------------
+@njit(cache=True, inline="always")
+def _prefetch_shape(folds, ifmap):
+    """(blocks, rows per block, lanes, diagonal-unrolled?) of an operand's prefetch matrix: the
+    blocks are row folds (os / ws ifmap, is filter) or column folds (os / ws filter, is ifmap)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    if df == 0:
+        return (rf, K, AR, True) if ifmap else (cf, K, AC, True)
+    if df == 1:
+        return (rf, M, AR, True) if ifmap else (cf, K, AC, False)
+    return (cf, K, AC, False) if ifmap else (rf, N, AR, True)
+
+
 @njit(cache=True)
 def _fetch_sequence(folds, im2col, ifmap):
     """The prefetch matrix's entries in fetch order (-1: no word), G * blocks * rows * lanes."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
-    # (blocks, rows per block, lanes, diagonal-unrolled?) per dataflow and operand
-    if df == 0:
-        nb, T, L, diag = (rf, K, AR, True) if ifmap else (cf, K, AC, True)
-    elif df == 1:
-        nb, T, L, diag = (rf, M, AR, True) if ifmap else (cf, K, AC, False)
-    else:
-        nb, T, L, diag = (cf, K, AC, False) if ifmap else (rf, N, AR, True)
+    nb, T, L, diag = _prefetch_shape(folds, ifmap)
     rows = nb * T
     # the lane's step in the operand matrix: block b, row t, lane j read entry (u, v) =
     # (b * bu + j * ju + t * tu, b * bv + j * jv + t * tv) of ifmap (m, k) / filter (k, n);

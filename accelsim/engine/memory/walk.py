@@ -1,6 +1,6 @@
-"""The plain walk: every row of every fold, every address through the three buffers. USER mode
-runs here; CALC runs here for ifmap units too large for the CALC engine, and as the reference
-the tests compare the CALC engine against."""
+"""The plain walk: every row of every fold, every address through the three buffers. The
+reference the tests compare the CALC engine (calc.py) and the USER engine (user.py) against;
+CALC also runs here for ifmap units too large for the CALC engine."""
 
 from __future__ import annotations
 
@@ -9,20 +9,29 @@ from numba import njit
 
 from .addresses import _fold_extent, _fold_rows, _lanes, _ofmap_row_words, _slot_mk
 from .readbuf import _in_window, _miss, _repeat_closed_form, _user_windows
-from .writebuf import _finish, _seen, _wbuf_new, _write_row
+from .writebuf import _finish, _ofmap_row, _seen, _wbuf_state
+
+# a read buffer's walk state, one int64 row per operand: USER window [ws, we), prefetch and
+# active sets, DRAM lines per prefetch, words fetched, last prefetch's cycle, first fill's
+# start; CALC epoch stamp, new words in the epoch, epoch words, boundaries, last boundary's
+# cycle, stream position of the last boundary, positions recorded (_repeat_closed_form)
+(R_WS, R_WE, R_NPF, R_NACT, R_LINES, R_ACC, R_LPF, R_DSTART, R_EP, R_CNT, R_E, R_NSH, R_LSH,
+ R_B, R_D, R_NFIELDS) = range(16)
 
 
 @njit(cache=True, inline="always")
-def _read_row(folds, im2col, ifmap, g, c, r, tau, cycle, user, buf, rd_bw,
-              ws, we, npf, nact, pf_lines, acc, lpf, st, ep, cnt, E, nsh, lsh, b, rec, rm, D,
+def _read_row(folds, im2col, ifmap, g, c, r, tau, cycle, user, buf, rd_bw, rs, st, rec, rm,
               rec_row):
     """One operand's slots of row ``tau`` of fold (g, c, r) at ``cycle`` through its read
-    buffer: USER (``read_buffer``) rotates the window on a miss and the row waits for the
-    prefetch; CALC stamps each word with its epoch and counts the epoch's new words (E per
-    epoch; E = 0: one epoch). ``rec``: record the row (``rec_row``) of each valid slot in
-    ``rm`` for _repeat_closed_form. Returns (any valid slot, service cycle) and the state."""
+    buffer (state ``rs``, updated): USER (``read_buffer``) rotates the window on a miss and the
+    row waits for the prefetch; CALC stamps each word with its epoch in ``st`` and counts the
+    epoch's new words (E per epoch; E = 0: one epoch). ``rec``: record the row (``rec_row``)
+    of each valid slot in ``rm`` for _repeat_closed_form. Returns (any valid slot, service
+    cycle)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    ws, we, acc, lpf = rs[R_WS], rs[R_WE], rs[R_ACC], rs[R_LPF]
+    ep, cnt, E, nsh, lsh, b, D = rs[R_EP], rs[R_CNT], rs[R_E], rs[R_NSH], rs[R_LSH], rs[R_B], rs[R_D]
     served = cycle + 1
     anyv = False
     lo, hi = _lanes(folds, ifmap, tau)
@@ -46,8 +55,9 @@ def _read_row(folds, im2col, ifmap, g, c, r, tau, cycle, user, buf, rd_bw,
             D += 1
         if user:
             if not _in_window(a, buf.ptr, buf.set_ids, ws, we):
-                ws, we, acc, lpf = _miss(a, buf.ptr, buf.set_ids, ws, we, npf, nact, buf.n_sets,
-                                         acc, pf_lines * rd_bw, lpf, pf_lines)
+                ws, we, acc, lpf = _miss(a, buf.ptr, buf.set_ids, ws, we, rs[R_NPF],
+                                         rs[R_NACT], buf.n_sets, acc, rs[R_LINES] * rd_bw, lpf,
+                                         rs[R_LINES])
                 served = lpf
         elif st[a] != ep:
             st[a] = ep
@@ -58,7 +68,9 @@ def _read_row(folds, im2col, ifmap, g, c, r, tau, cycle, user, buf, rd_bw,
                 b = D - 1
                 ep += 1
                 cnt = 0
-    return anyv, served, ws, we, acc, lpf, ep, cnt, nsh, lsh, b, D
+    rs[R_WS], rs[R_WE], rs[R_ACC], rs[R_LPF] = ws, we, acc, lpf
+    rs[R_EP], rs[R_CNT], rs[R_NSH], rs[R_LSH], rs[R_B], rs[R_D] = ep, cnt, nsh, lsh, b, D
+    return anyv, served
 
 
 @njit(cache=True)
@@ -70,29 +82,26 @@ def _walk_kernel(folds, im2col, if_space, f_space, user, E_if, E_f, of_words, of
     df, AR, AC, M, N, K, G, rf, cf = folds
     res = np.zeros(32, dtype=np.int64)
     T, rows_fold = _fold_rows(folds)
+    bufs = (if_buf, f_buf)
+    nowalk = (nowalk_if, nowalk_f)
 
-    # CALC state per read buffer: epoch stamps, and per fold slice the epoch it was walked in
-    # (all hits when walked again in that epoch) and its last valid row
+    # per read buffer (row 0 ifmap, 1 filter): its state; CALC epoch stamps, and per fold
+    # slice the epoch it was walked in (all hits when walked again in that epoch) and its last
+    # valid row
+    rs = np.zeros((2, R_NFIELDS), dtype=np.int64)
+    stamps = (np.zeros(if_space if not user else 1, dtype=np.int32),
+              np.zeros(f_space if not user else 1, dtype=np.int32))
     nkeys = G * rf * cf
-    st_if = np.zeros(if_space if not user else 1, dtype=np.int32)
-    st_f = np.zeros(f_space if not user else 1, dtype=np.int32)
-    key_ep_if = np.full(nkeys, -1, dtype=np.int64)
-    key_ep_f = np.full(nkeys, -1, dtype=np.int64)
-    key_last_if = np.full(nkeys, -1, dtype=np.int64)
-    key_last_f = np.full(nkeys, -1, dtype=np.int64)
-    ep_if, cnt_if, nsh_if, lsh_if = 1, 0, 0, 0
-    ep_f, cnt_f, nsh_f, lsh_f = 1, 0, 0, 0
+    key_ep = np.full((2, nkeys), -1, dtype=np.int64)
+    key_last = np.full((2, nkeys), -1, dtype=np.int64)
+    for op in range(2):
+        A, lines, nact, npf = _user_windows(bufs[op], rd_bw)
+        rs[op, R_WE], rs[op, R_NPF], rs[op, R_NACT], rs[op, R_LINES] = nact, npf, nact, lines
+        rs[op, R_EP], rs[op, R_B] = 1, -1
+    rs[0, R_E], rs[1, R_E] = E_if, E_f
 
-    # USER state per read buffer
-    A_if, pf_lines_if, nact_if, npf_if = _user_windows(if_buf, rd_bw)
-    A_f, pf_lines_f, nact_f, npf_f = _user_windows(f_buf, rd_bw)
-    ws_if, we_if, ws_f, we_f = 0, nact_if, 0, nact_f
-    acc_if = acc_f = lpf_if = lpf_f = dstart_if = dstart_f = 0
-
-    # write buffer state (dsl: first undrained line; part_*: forced partial lines)
-    Aw, Ld, free, part_line, part_val = _wbuf_new(of_words, of_bw)
-    line_idx = nlines = dsl = npart = ppos = drain_end = of_acc = of_dstart = of_dstop = 0
-    of_drained = False
+    # write buffer
+    wb, part_line, part_val = _wbuf_state(of_words, of_bw)
 
     # Repeated units of distinct addresses (CALC): os/ws ifmap with non-overlapping windows and
     # is filter repeat one unit per column fold (scope = group); the os filter repeats one fold
@@ -105,16 +114,20 @@ def _walk_kernel(folds, im2col, if_space, f_space, user, E_if, E_f, of_words, of
             rep_f = 2
         elif df == 2 and cf >= 2:
             rep_f = 1
-    rm_if = np.zeros(M * K + 1 if rep_if else 1, dtype=np.int64)
-    rm_f = np.zeros((K * AC + 1 if rep_f == 2 else K * N + 1) if rep_f else 1, dtype=np.int64)
-    D_if, b_if, D_f, b_f = 0, -1, 0, -1
-    rec_if, rec_f = False, False
-    frz_if, frz_f = False, False
-    scope0_if, scope0_f = 0, 0
-    tgt_if, tgt_f = -1, -1
+    rms = (np.zeros(M * K + 1 if rep_if else 1, dtype=np.int64),
+           np.zeros((K * AC + 1 if rep_f == 2 else K * N + 1) if rep_f else 1, dtype=np.int64))
+    rec = np.zeros(2, dtype=np.bool_)
+    frz = np.zeros(2, dtype=np.bool_)
+    skip = np.zeros(2, dtype=np.bool_)
+    scope0 = np.zeros(2, dtype=np.int64)
+    tgt = np.full(2, -1, dtype=np.int64)
+    first = np.full(2, -1, dtype=np.int64)
+    last = np.full(2, -1, dtype=np.int64)
+    lastv = np.full(2, -1, dtype=np.int64)
+    ep0 = np.zeros(2, dtype=np.int64)
+    keys = np.zeros(2, dtype=np.int64)
+    edge = np.zeros(2, dtype=np.bool_)
     stall = 0
-    first_if, first_f, first_of = -1, -1, -1
-    last_if, last_f, last_of = -1, -1, -1
     of_out = 0
     row0 = 0
     started = False
@@ -122,118 +135,93 @@ def _walk_kernel(folds, im2col, if_space, f_space, user, E_if, E_f, of_words, of
         for c in range(cf):
             for r in range(rf):
                 cu, ru = _fold_extent(folds, c, r)
+                base = g * rf * cf
                 if df == 0:
-                    kif, kf = g * rf * cf + r, g * rf * cf + c
+                    keys[0], keys[1] = base + r, base + c
                 elif df == 1:
-                    kif, kf = g * rf * cf + r, g * rf * cf + c * rf + r
+                    keys[0], keys[1] = base + r, base + c * rf + r
                 else:
-                    kif, kf = g * rf * cf + c * rf + r, g * rf * cf + r
+                    keys[0], keys[1] = base + c * rf + r, base + r
                 # an operand smaller than one epoch is fetched once (closed form by the
                 # caller); only its first and last folds are walked, for the SRAM start/stop
                 fold = (g * cf + c) * rf + r
-                edge_if = fold == if_span[0] or fold == if_span[1]
-                edge_f = fold == 0 or fold == G * cf * rf - 1
-                if rep_if:
-                    if c == 0 and r == 0:
-                        frz_if, rec_if, D_if, b_if, scope0_if = False, True, 0, -1, row0
-                    elif c == 1 and r == 0:
-                        rec_if = False
-                        frz_if = True
-                        if b_if >= 0:
-                            kk, cnt_if, tgt_if = _repeat_closed_form(
-                                D_if, b_if, cf, E_if, rf * rows_fold, rm_if, scope0_if)
-                            nsh_if += kk
-                            ep_if += kk
-                if rep_f:
-                    if (rep_f == 2 and r == 0) or (rep_f == 1 and c == 0 and r == 0):
-                        frz_f, rec_f, D_f, b_f, scope0_f = False, True, 0, -1, row0
-                    elif (rep_f == 2 and r == 1) or (rep_f == 1 and c == 1 and r == 0):
-                        rec_f = False
-                        frz_f = True
-                        if b_f >= 0:
-                            n_u = rf if rep_f == 2 else cf
-                            u_rows = rows_fold if rep_f == 2 else rf * rows_fold
-                            kk, cnt_f, tgt_f = _repeat_closed_form(
-                                D_f, b_f, n_u, E_f, u_rows, rm_f, scope0_f)
-                            nsh_f += kk
-                            ep_f += kk
-                skip_if = (not user) and (frz_if or key_ep_if[kif] == ep_if
-                                          or (nowalk_if and not edge_if))
-                skip_f = (not user) and (frz_f or key_ep_f[kf] == ep_f
-                                         or (nowalk_f and not edge_f))
-                ep0_if, ep0_f = ep_if, ep_f
-                lastv_if, lastv_f = -1, -1
+                edge[0] = fold == if_span[0] or fold == if_span[1]
+                edge[1] = fold == 0 or fold == G * cf * rf - 1
+                # unit starts and ends (op, repeat kind, start?, end?, units, rows per unit)
+                for op in range(2):
+                    rep = rep_if if op == 0 else rep_f
+                    if rep == 0:
+                        continue
+                    if rep == 2:
+                        begin, end, n_u, u_rows = r == 0, r == 1, rf, rows_fold
+                    else:
+                        begin, end, n_u, u_rows = (c == 0 and r == 0, c == 1 and r == 0, cf,
+                                                   rf * rows_fold)
+                    if begin:
+                        frz[op], rec[op], rs[op, R_D], rs[op, R_B] = False, True, 0, -1
+                        scope0[op] = row0
+                    elif end:
+                        rec[op] = False
+                        frz[op] = True
+                        if rs[op, R_B] >= 0:
+                            kk, rs[op, R_CNT], tgt[op] = _repeat_closed_form(
+                                rs[op, R_D], rs[op, R_B], n_u, rs[op, R_E], u_rows, rms[op],
+                                scope0[op])
+                            rs[op, R_NSH] += kk
+                            rs[op, R_EP] += kk
+                for op in range(2):
+                    skip[op] = (not user) and (frz[op] or key_ep[op, keys[op]] == rs[op, R_EP]
+                                               or (nowalk[op] and not edge[op]))
+                    ep0[op] = rs[op, R_EP]
+                    lastv[op] = -1
                 for tau in range(rows_fold):
                     cycle = row0 + tau + stall
-                    if row0 + tau == tgt_if:
-                        lsh_if = cycle
-                        tgt_if = -1
-                    if row0 + tau == tgt_f:
-                        lsh_f = cycle
-                        tgt_f = -1
                     if user and not started:
                         # prefetch_active_buffer on the first request row
-                        n0 = min(-(-A_if // rd_bw), if_buf.fetch_lines)
-                        acc_if += n0 * rd_bw
-                        lpf_if = cycle - 1
-                        dstart_if = cycle - n0
-                        n0 = min(-(-A_f // rd_bw), f_buf.fetch_lines)
-                        acc_f += n0 * rd_bw
-                        lpf_f = cycle - 1
-                        dstart_f = cycle - n0
+                        for op in range(2):
+                            n0 = min(-(-((bufs[op].words + 1) // 2) // rd_bw),
+                                     bufs[op].fetch_lines)
+                            rs[op, R_ACC] += n0 * rd_bw
+                            rs[op, R_LPF] = cycle - 1
+                            rs[op, R_DSTART] = cycle - n0
                     started = True
-                    # a skipped slice is as when walked: only its last valid row can move the
-                    # stop cycle (the start was set by the first fold)
-                    if skip_if:
-                        anyv, if_out = tau == key_last_if[kif], cycle + 1
-                    else:
-                        (anyv, if_out, ws_if, we_if, acc_if, lpf_if, ep_if, cnt_if, nsh_if,
-                         lsh_if, b_if, D_if) = _read_row(
-                            folds, im2col, True, g, c, r, tau, cycle, user, if_buf, rd_bw,
-                            ws_if, we_if, npf_if, nact_if, pf_lines_if, acc_if, lpf_if, st_if,
-                            ep_if, cnt_if, E_if, nsh_if, lsh_if, b_if, rec_if, rm_if, D_if,
-                            row0 + tau - scope0_if)
-                        if anyv:
-                            lastv_if = tau
-                    first_if, last_if = _seen(first_if, last_if, anyv, if_out)
-                    if skip_f:
-                        anyv, f_out = tau == key_last_f[kf], cycle + 1
-                    else:
-                        (anyv, f_out, ws_f, we_f, acc_f, lpf_f, ep_f, cnt_f, nsh_f,
-                         lsh_f, b_f, D_f) = _read_row(
-                            folds, im2col, False, g, c, r, tau, cycle, user, f_buf, rd_bw,
-                            ws_f, we_f, npf_f, nact_f, pf_lines_f, acc_f, lpf_f, st_f,
-                            ep_f, cnt_f, E_f, nsh_f, lsh_f, b_f, rec_f, rm_f, D_f,
-                            row0 + tau - scope0_f)
-                        if anyv:
-                            lastv_f = tau
-                    first_f, last_f = _seen(first_f, last_f, anyv, f_out)
+                    wait = -(1 << 62)
+                    for op in range(2):
+                        if row0 + tau == tgt[op]:
+                            rs[op, R_LSH] = cycle
+                            tgt[op] = -1
+                        # a skipped slice is as when walked: only its last valid row can move
+                        # the stop cycle (the start was set by the first fold)
+                        if skip[op]:
+                            anyv, out = tau == key_last[op, keys[op]], cycle + 1
+                        else:
+                            anyv, out = _read_row(folds, im2col, op == 0, g, c, r, tau, cycle,
+                                                  user, bufs[op], rd_bw, rs[op], stamps[op],
+                                                  rec[op], rms[op], row0 + tau - scope0[op])
+                            if anyv:
+                                lastv[op] = tau
+                        first[op], last[op] = _seen(first[op], last[op], anyv, out)
+                        wait = max(wait, out - cycle - 1)
                     # ---------------- ofmap (write buffer) ----------------
                     v = _ofmap_row_words(df, tau, cu, ru, AR, K, T)
-                    (of_out, free, drain_end, line_idx, nlines, npart, part_line, part_val,
-                     dsl, ppos, of_acc, of_drained, of_dstart, of_dstop) = _write_row(
-                        v, cycle, free, drain_end, line_idx, nlines, npart, part_line,
-                        part_val, dsl, ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart,
-                        of_dstop)
-                    first_of, last_of = _seen(first_of, last_of, v > 0, of_out)
-                    stall += max(if_out - cycle - 1, f_out - cycle - 1, of_out - cycle - 1)
+                    of_out, part_line, part_val = _ofmap_row(wb, part_line, part_val, v, cycle)
+                    stall += max(wait, of_out - cycle - 1)
                 # fold done: a slice walked without an epoch boundary is all hits next time
                 if not user:
-                    if not skip_if and not (nowalk_if and not edge_if):
-                        key_last_if[kif] = lastv_if
-                        key_ep_if[kif] = ep_if if ep_if == ep0_if else -1
-                    if not skip_f and not (nowalk_f and not edge_f):
-                        key_last_f[kf] = lastv_f
-                        key_ep_f[kf] = ep_f if ep_f == ep0_f else -1
+                    for op in range(2):
+                        if not skip[op] and not (nowalk[op] and not edge[op]):
+                            key_last[op, keys[op]] = lastv[op]
+                            key_ep[op, keys[op]] = (rs[op, R_EP] if rs[op, R_EP] == ep0[op]
+                                                    else -1)
                 row0 += rows_fold
     # drain what is left, back to back from the last row's service cycle
-    _finish(res, of_out, stall, first_of, last_of, line_idx, nlines, npart, part_line, part_val,
-            dsl, Ld, of_bw, ppos, of_acc, of_drained, of_dstart, of_dstop)
-    res[2], res[3], res[4], res[5] = first_if, last_if, first_f, last_f
-    if user:
-        res[11], res[12], res[13] = acc_if, dstart_if, lpf_if
-        res[14], res[15], res[16] = acc_f, dstart_f, lpf_f
-    else:
-        res[11], res[12], res[13], res[14] = nsh_if, lsh_if, cnt_if, first_if - 1
-        res[15], res[16], res[17], res[18] = nsh_f, lsh_f, cnt_f, first_f - 1
+    _finish(res, wb, part_line, part_val, of_out, stall)
+    res[2], res[3], res[4], res[5] = first[0], last[0], first[1], last[1]
+    for op in range(2):
+        at = 11 if op == 0 else (14 if user else 15)
+        if user:
+            res[at], res[at + 1], res[at + 2] = rs[op, R_ACC], rs[op, R_DSTART], rs[op, R_LPF]
+        else:
+            res[at], res[at + 1], res[at + 2] = rs[op, R_NSH], rs[op, R_LSH], rs[op, R_CNT]
+            res[at + 3] = first[op] - 1
     return res
