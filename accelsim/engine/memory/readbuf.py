@@ -140,33 +140,35 @@ def _fetch_sequence(folds, im2col, ifmap):
 
 
 @njit(cache=True)
+def _set_pass(seq, eps, last, at, sets):
+    """Each (address, set) of the fetch sequence once, in order: counted in at[a], or, when
+    ``sets`` is given, stored at sets[at[a]] (at[a] advanced). Returns the valid entries."""
+    last[:] = -1
+    store = sets.shape[0] > 0
+    q = 0
+    for a in seq:
+        if a >= 0:
+            s = q // eps
+            q += 1
+            if last[a] != s:
+                last[a] = s
+                if store:
+                    sets[at[a]] = s
+                at[a] += 1
+    return q
+
+
+@njit(cache=True)
 def _set_index_kernel(seq, eps, space):
     # an address's sets come in increasing order along the sequence: a counting sort by address
     # keeps them sorted, and a set repeated back to back is one entry
-    last = np.full(space, -1, dtype=np.int64)
+    last = np.empty(space, dtype=np.int64)
     ptr = np.zeros(space + 1, dtype=np.int64)
-    q = 0
-    for a in seq:
-        if a >= 0:
-            s = q // eps
-            q += 1
-            if last[a] != s:
-                last[a] = s
-                ptr[a + 1] += 1
+    q = _set_pass(seq, eps, last, ptr[1:], np.zeros(0, dtype=np.int64))
     for a in range(space):
         ptr[a + 1] += ptr[a]
     sets = np.empty(ptr[space], dtype=np.int64)
-    fill = ptr[:space].copy()
-    last[:] = -1
-    q = 0
-    for a in seq:
-        if a >= 0:
-            s = q // eps
-            q += 1
-            if last[a] != s:
-                last[a] = s
-                sets[fill[a]] = s
-                fill[a] += 1
+    _set_pass(seq, eps, last, ptr[:space].copy(), sets)
     return q // eps + 1, ptr, sets
 
 

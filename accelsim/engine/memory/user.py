@@ -22,7 +22,7 @@ from numba import njit
 from .addresses import _fold_rows, _lanes
 from .calc import _request_rows
 from .readbuf import _in_window, _miss, _prefetch_shape, _user_windows
-from .writebuf import NO_MISS, _cycle_of, _write_events
+from .writebuf import NO_MISS, _cycle_of, _history, _push, _write_events
 
 
 @njit(cache=True)
@@ -83,9 +83,7 @@ def _misses(folds, ifmap, buf, distinct, nact, npf):
     E = _diagonal_starts(rows, L) if diag else np.zeros(1, dtype=np.int64)
     seq, before, ptr, sets = buf.seq, buf.before, buf.ptr, buf.set_ids
     eps, nl = buf.set_words, buf.n_sets
-    out_row = np.empty(64, dtype=np.int64)
-    out_rot = np.empty(64, dtype=np.int64)
-    n = 0
+    out_row, out_rot, n = _history()
     ws = 0
     nrot = 0
     row0 = 0
@@ -119,11 +117,7 @@ def _misses(folds, ifmap, buf, distinct, nact, npf):
                             ws, _, nrot, _ = _miss(seq[p], ptr, sets, ws, (ws + nact) % nl, npf,
                                                    nact, nl, nrot, 1, 0, 0)
                     if nrot > n0:
-                        if n == out_row.shape[0]:
-                            out_row = np.concatenate((out_row, np.empty_like(out_row)))
-                            out_rot = np.concatenate((out_rot, np.empty_like(out_rot)))
-                        out_row[n] = row0 + tau
-                        out_rot[n] = nrot
+                        out_row, out_rot = _push(out_row, out_rot, n, row0 + tau, nrot)
                         n += 1
                 row0 += rows_fold
     return out_row[:n], out_rot[:n], nrot

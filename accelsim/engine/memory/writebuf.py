@@ -165,6 +165,23 @@ def _finish(res, st, part_line, part_val, of_out, stall):
 NO_MISS = -(1 << 62)             # a forced row where this read buffer did not miss
 
 
+@njit(cache=True, inline="always")
+def _history():
+    """Two empty growable histories (rows, values) and their length, for _push."""
+    return np.empty(16, dtype=np.int64), np.empty(16, dtype=np.int64), 0
+
+
+@njit(cache=True)
+def _push(rows, vals, n, row, val):
+    """Append (row, val) as entry n of two growable histories; returns them (maybe regrown)."""
+    if n == rows.shape[0]:
+        rows = np.concatenate((rows, np.empty_like(rows)))
+        vals = np.concatenate((vals, np.empty_like(vals)))
+    rows[n] = row
+    vals[n] = val
+    return rows, vals
+
+
 @njit(cache=True)
 def _ofmap_profile(df, cu, ru, rows_fold, AR, K, T):
     """Prefix sums of the ofmap words written per row of a fold, and its first/last such row."""
@@ -224,9 +241,7 @@ def _write_events(folds, of_words, of_bw, res, fr_row, fr_if, fr_f):
         fzs[s] = fz
         lzs[s] = lz
     wb, part_line, part_val = _wbuf_state(of_words, of_bw)
-    srow = np.empty(16, dtype=np.int64)
-    scum = np.empty(16, dtype=np.int64)
-    nst = 0
+    srow, scum, nst = _history()
     stall = 0
     of_out = 0
     row0 = 0
@@ -299,11 +314,7 @@ def _write_events(folds, of_words, of_bw, res, fr_row, fr_if, fr_f):
                     st = max(wait, of_out - cycle - 1)
                     if st != 0:
                         stall += st
-                        if nst == srow.shape[0]:
-                            srow = np.concatenate((srow, np.empty_like(srow)))
-                            scum = np.concatenate((scum, np.empty_like(scum)))
-                        srow[nst] = row0 + te
-                        scum[nst] = stall
+                        srow, scum = _push(srow, scum, nst, row0 + te, stall)
                         nst += 1
                     t = te + 1
                 row0 += rows_fold
