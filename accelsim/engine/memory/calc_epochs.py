@@ -174,11 +174,10 @@ def _build_unit(folds, im2col, uf, L, space, rows_fold):
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     last = np.full(space, -1, dtype=np.int32)
-    rstart = np.zeros(uf * rows_fold + 1 if df != 2 else 1, dtype=np.int64)
+    # int32 throughout (positions < 2^31, calc._MAX_UNIT): at batch 32 a unit holds ~6e7
+    # positions, so every byte per position is 60 MB of peak memory
+    rstart = np.zeros(uf * rows_fold + 1 if df != 2 else 1, dtype=np.int32)
     pp = np.empty(L, dtype=np.int32)
-    fpos = np.empty(min(L, space), dtype=np.int32)
-    faddr = np.empty(min(L, space), dtype=np.int32)
-    nf = 0
     q = 0
     for f in range(uf):
         c = (f // rf) % cf
@@ -197,17 +196,17 @@ def _build_unit(folds, im2col, uf, L, space, rows_fold):
                     continue
                 a = pb[m] + wo[k]                # group 0's words
                 p = last[a]
-                if p < 0:
-                    fpos[nf] = q
-                    faddr[nf] = a
-                    nf += 1
-                pp[q] = p
+                # a first occurrence holds its address (as -1 - a) until the unit's last
+                # occurrences are known: no list of first positions (2 x 4 bytes per word)
+                pp[q] = p if p >= 0 else -1 - a
                 last[a] = q
                 q += 1
     if df != 2:
         rstart[uf * rows_fold] = q
-    for i in range(nf):
-        pp[fpos[i]] = last[faddr[i]] - L
+    for i in range(L):
+        v = pp[i]
+        if v < 0:
+            pp[i] = last[-1 - v] - L
     nb = (L + (1 << _BSH) - 1) >> _BSH
     bmin = np.empty(nb, dtype=np.int32)
     bmax = np.empty(nb, dtype=np.int32)
@@ -269,7 +268,7 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space):
     pp = np.zeros(1, dtype=np.int32)
     bmin = pp
     bmax = pp
-    rstart = np.zeros(1, dtype=np.int64)
+    rstart = np.zeros(1, dtype=np.int32)
     if not distinct:
         pp, bmin, bmax, rstart = _build_unit(folds, im2col, uf, L0, space, rows_fold)
     th = 0          # epoch start relative to the current unit's first position
