@@ -89,6 +89,7 @@ def _rel(fast, exact, c):
 
 def test_compute_and_sram_equal_the_exact_tier(sample):
     _, _, _, exact, fast = sample
+    assert fast["bounded"].all()
     for c in EXACT:
         assert np.array_equal(fast[c], _col(exact, c).astype(np.int64)), c
     for c in ("compute_util", "mapping_efficiency"):
@@ -171,18 +172,25 @@ def test_distinct_units_closed_form_against_a_replay():
         assert (int(got[0]), int(got[1]) % E) == ref, (s0, D, n, E, count)
 
 
-def test_user_scalesim_compute_and_sram_exact():
-    """USER mode with SCALE-Sim's stall model: the estimate's DRAM and stalls are rough
-    (docs/analytic.md), but cycles and SRAM accesses are the exact ones."""
+def test_user_scalesim_is_flagged_and_the_network_falls_back_to_exact():
+    """USER mode with SCALE-Sim's stall model has no fast model (docs/analytic.md): its rows
+    say so (bounded False), cycles and SRAM accesses are still the exact ones, and a fast
+    network evaluation on such an arch is the exact one."""
     rng = np.random.default_rng(5)
     layers = _synthetic(rng, 12)
     archs = [_arch(rng, "scalesim") for _ in layers]
     fast = analytic.evaluate(analytic.points(layers, archs))
+    assert not fast["bounded"].any()
     for i, (lay, a) in enumerate(zip(layers, archs)):
         row = simulate_gemm(lay, a)
         for c in EXACT:
             assert fast[c][i] == row[c], c
         assert fast["total_cycles"][i] >= fast["compute_cycles"][i]
+    wl = load_workload("resnet18:regular")
+    a = Arch("u", 16, 16, "os", 64.0, 64.0, 32.0, bandwidth_mode="user",
+             dram_bw_words_per_cycle=16.0, stall_model="scalesim")
+    assert fast_network(wl, a) == summarize(simulate(wl, a), a)
+    assert not gemm_totals(wl, [a])["bounded"][0]
 
 
 def test_fast_network_has_the_exact_summary_keys_and_close_totals():

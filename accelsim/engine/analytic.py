@@ -23,9 +23,10 @@ address. This tier evaluates the same model from a handful of numbers per point:
 - stalls: CALC mode's read buffers never stall and its write buffer drains one array row per
   cycle, so stall = 0 (the exact tier's stalls in CALC need an ofmap SRAM of a few array rows);
   USER "overlap": the exact rule, max(0, ceil(DRAM words / bw) - stall-free cycles), on the
-  estimated words; USER "scalesim": SCALE-Sim's prefetch windows re-fetch about a window per
-  miss, estimated as the demanded slots re-fetched per pass (see docs/analytic.md for its
-  error; use the exact tier to quote such numbers).
+  estimated words; USER "scalesim" is NOT modelled: SCALE-Sim's prefetch windows re-fetch up
+  to the whole prefetch ring per miss (10-1000x the demanded words on some layers), which no
+  fold-level count follows. Those points get the overlap rule as a stand-in and
+  ``bounded = False``: evaluate them with the exact tier (docs/analytic.md).
 
 Points are a dict of equal-length int64/float64 numpy arrays (``POINT_FIELDS``); ``points()``
 builds one from (Layer, Arch) lists. ``evaluate(points)`` returns a dict of arrays named as
@@ -206,50 +207,84 @@ def _distinct_units(s, D, n, E, count):
 
 
 @njit(cache=True, inline="always")
-def _cut(n, d, q, E):
-    """Expected re-fetches of n reuse intervals of d slots, q new words per slot, epochs of E."""
-    return n * min(1.0, d * q / E) if n > 0 else 0.0
+def _cut(n, d, q, E, first, step, V):
+    """Expected re-fetches of n reuse intervals of d stream slots, q new words a slot, epochs
+    of E new words. step <= 0: many passes, boundaries at random offsets: an interval is cut
+    with probability d*q / E. step > 0: a single pass of V slots with few boundaries, at
+    slots first, first + step, ...: an interval (starting uniformly over the pass) is cut
+    only if one falls inside it, so a boundary near the end of the pass, where little is
+    left to reuse, cuts few."""
+    if n <= 0:
+        return 0.0
+    if step <= 0:
+        return n * min(1.0, d * q / E)
+    if d >= V:
+        return n
+    p = 0.0
+    x = first
+    while x < V:
+        p += (min(x, V - d) - max(0.0, x - d)) / (V - d)
+        x += step
+    return n * min(1.0, p)
+
+
+@njit(cache=True, inline="always")
+def _split(n, p_in, d_in, d_out, q, E, first, step, V):
+    """n intervals, a fraction p_in of them d_in slots long, the rest d_out."""
+    p_in = min(1.0, max(0.0, p_in))
+    return (_cut(n * p_in, d_in, q, E, first, step, V)
+            + _cut(n * (1.0 - p_in), d_out, q, E, first, step, V))
 
 
 @njit(cache=True)
-def _ifmap_pass(df, V, Vh, D, E, AR, AC, K, M, F, cg, sh, sw, S):
-    """New words of one pass over a group's ifmap (its D distinct words, V valid slots, Vh of
-    them distinct within an output row) with epochs of E words: the fixed point of
-    reads = D + sum over reuse classes of the intervals an epoch boundary cuts."""
-    nh = V - Vh        # reuses by the next output pixel of the same row (window columns)
-    nv = Vh - D        # reuses by a later output row (window rows)
+def _ifmap_pass(df, V, Vh, D, E, passes, AR, AC, K, M, F, cg, sh, sw, R, S):
+    """New words of one pass over a group's ifmap (D distinct words, V valid slots, Vh of them
+    distinct within an output row; ``passes`` such passes in the layer) with epochs of E
+    words: the fixed point of reads = D + the reuse intervals an epoch boundary cuts.
+
+    A word's consecutive uses are horizontal (the next output pixel, sw*cg window elements
+    earlier: V - Vh intervals) or vertical (the next output row, F pixels later, sh*S*cg
+    elements earlier: Vh - D intervals). Each class lies inside one fold or across folds,
+    which fixes its length in stream slots; q new words per slot turns that into new words.
+    A single pass with few boundaries places them: the first where E first uses have been
+    made, the next E / reads of the pass later each. First uses are spread evenly over an
+    os or is pass, but come early in a ws pass (its first window offsets touch most of the
+    image): within the first sh*sw / (R*S) of it."""
+    nh = V - Vh
+    nv = Vh - D
+    kh, kv = sw * cg, sh * S * cg        # window elements between the two uses
+    single = passes == 1 and D < 8 * E
+    early = min(1.0, sh * sw / (R * S)) if df == 1 else 1.0
     reads = float(D)
-    for _ in range(12):
+    for _ in range(30):
         q = reads / V
+        first = step = 0.0
+        if single:
+            first, step = early * V * E / D, V * E / reads
         if df == 0:
-            # os: a fold reads AR pixels' whole windows; the next pixel reuses a window column
-            # within the fold (sw*cg elements later) or in the next fold (K rows later); the
-            # next output row F pixels of K elements later
-            extra = _cut(nh, AR * sw * cg + K, q, E) + _cut(nv, F * K, q, E)
+            # os: a fold is AR pixels x K elements; pixel j reads element k in row k + j
+            # (min(AR, K) slots a row on the skewed band), so two uses inside a fold are
+            # |pixels - elements| rows apart
+            band = min(AR, K)
+            extra = (_split(nh, 1.0 - 1.0 / AR, abs(1 - kh) * band, K * AR, q, E, first, step, V)
+                     + _split(nv, 1.0 - F / AR, abs(F - kv) * band, F * K, q, E, first, step, V))
         elif df == 1:
-            # ws: a fold streams all M pixels for AR window elements; consecutive uses of a
-            # word are sw*cg elements apart: in the same fold when AR covers that (an output
-            # row of its lanes apart), else in a later fold (M pixels per element)
+            # ws: a fold is AR elements streamed over M pixels; element lane l of pixel m
+            # is read in row m + l, so again |pixels - elements| rows of `lanes` slots
             lanes = min(AR, K)
-            kg = cg * sw
-            fin = max(0.0, 1.0 - kg / AR)
-            n = V - D
-            extra = _cut(n * fin, lanes * F, q, E) + _cut(n * (1 - fin), kg * M, q, E)
+            extra = (_split(nh, 1.0 - kh / AR, abs(1 - kh) * lanes, kh * M, q, E, first, step, V)
+                     + _split(nv, 1.0 - kv / AR, abs(F - kv) * lanes, kv * M, q, E, first,
+                              step, V))
         else:
-            # is: stationary AR x AC blocks, pixel blocks outer; a neighbour pixel in the same
-            # block reuses cg (or S*cg rows for the row below) block rows later, one in the
-            # next block a block pass (K rows of AC) later
-            ph_in = max(0.0, 1.0 - 1.0 / AC)
-            pv_in = max(0.0, 1.0 - F / AC)
-            extra = (_cut(nh * ph_in, sw * cg * AC, q, E)
-                     + _cut(nh * (1 - ph_in), K * AC, q, E)
-                     + _cut(nv * pv_in, sh * S * cg * AC, q, E)
-                     + _cut(nv * (1 - pv_in), K * AC * max(1.0, F / AC), q, E))
+            # is: stationary AR x AC blocks (AR elements x AC pixels), pixel blocks outer;
+            # a use in the next pixel block is a block pass (K rows of AC) later
+            extra = (_split(nh, 1.0 - 1.0 / AC, kh * AC, K * AC, q, E, first, step, V)
+                     + _split(nv, 1.0 - F / AC, kv * AC, K * AC * max(1.0, F / AC), q, E,
+                              first, step, V))
         new = min(float(V), D + extra)
         if abs(new - reads) < 0.5:
-            reads = new
-            break
-        reads = new
+            return new
+        reads = 0.5 * (reads + new)      # damped: the boundary count moves in steps
     return reads
 
 
@@ -269,7 +304,8 @@ def _ifmap_dram(df, C, H, W, E_o, F_o, R, S, sh, sw, ph, pw, G, B, AR, AC, K, M,
     if D < E:
         # a pass fits an epoch: units of distinct words, exact up to the passes' own reuse
         return float(_distinct_units(0, D, npass, E, G)[0])
-    per_pass = _ifmap_pass(df, V, Vh, D, E, AR, AC, K, M, F_o, cg, sh, sw, S)
+    per_pass = _ifmap_pass(df, V, Vh, D, E, G * npass, AR, AC, K, M // B, F_o, cg, sh, sw, R,
+                           S)
     return G * npass * per_pass
 
 
@@ -296,22 +332,9 @@ def _filter_dram(df, G, N, K, AC, rf, cf, E):
     return total
 
 
-@njit(cache=True)
-def _user_scalesim_reads(slots, words, bw):
-    """USER mode, SCALE-Sim's read buffer, roughly: the active half is fetched before cycle 0
-    (at most the whole prefetch matrix), then the demand walks the prefetch windows about once
-    per half-buffer of demanded slots, each window costing ceil(half / bw) lines of bw words.
-    Misses that send the window round its whole ring are not modelled (docs/analytic.md)."""
-    active = (words + 1) // 2
-    half = words - active
-    fill = min(-(-active // bw), -(-slots // bw)) * bw
-    rot = max(0, -(-(slots - active) // max(1, half)))
-    return float(fill + rot * (-(-half // bw) * bw))
-
-
 @njit(cache=True, parallel=True)
 def _memory_kernel(df_, C_, H_, W_, E_, F_, R_, S_, sh_, sw_, ph_, pw_, G_, B_, AR_, AC_,
-                   N_, K_, M_, rf_, cf_, wif_, wf_, user_, ovl_, bw_, cyc_, sif_, sf_, sof_,
+                   N_, K_, M_, rf_, cf_, wif_, wf_, user_, bw_, cyc_,
                    out_if, out_f, out_of, out_stall):
     for i in prange(len(df_)):
         df = df_[i]
@@ -326,14 +349,10 @@ def _memory_kernel(df_, C_, H_, W_, E_, F_, R_, S_, sh_, sw_, ph_, pw_, G_, B_, 
         d_of = float(G * M * N * (1 if df == 0 else rf))
         stall = 0.0
         if user_[i]:
-            bw = bw_[i]
-            if not ovl_[i]:
-                b = int(bw)
-                d_if = _user_scalesim_reads(sif_[i], wif_[i], b)
-                d_f = _user_scalesim_reads(sf_[i], wf_[i], b)
-            # both stall models: the transfer time compute cannot hide (memory/__init__.py's
-            # _overlap rule; for "scalesim" a stand-in for its per-row waits)
-            stall = max(0.0, math.ceil((d_if + d_f + d_of) / bw) - cyc_[i])
+            # memory/__init__.py's "overlap" rule: the transfer time compute cannot hide.
+            # For stall_model "scalesim" this is only a stand-in (no error bound; the rows
+            # are flagged, see evaluate)
+            stall = max(0.0, math.ceil((d_if + d_f + d_of) / bw_[i]) - cyc_[i])
         out_if[i] = d_if
         out_f[i] = d_f
         out_of[i] = d_of
@@ -341,9 +360,12 @@ def _memory_kernel(df_, C_, H_, W_, E_, F_, R_, S_, sh_, sw_, ph_, pw_, G_, B_, 
 
 
 def evaluate(p: dict) -> dict:
-    """The fast tier on design points ``p`` (POINT_FIELDS arrays): simulate_gemm's columns as
-    arrays. compute_cycles, SRAM accesses, folds and utilizations are exact; filter DRAM reads
-    exact in CALC mode; ifmap DRAM reads, USER-mode stalls and total cycles estimated."""
+    """The fast tier on design points ``p`` (POINT_FIELDS arrays): simulate_gemm's columns
+    (COLUMNS) as arrays, plus ``bounded`` (bool): False where the estimate has no stated
+    error bound (USER mode with stall_model "scalesim"). compute_cycles, SRAM accesses, folds
+    and utilizations are exact; filter DRAM reads exact (CALC, and USER "overlap", which reads
+    the CALC walk's words); ifmap DRAM reads, ofmap writes, USER stalls and total cycles are
+    estimates (docs/analytic.md states their error)."""
     p = {k: np.ascontiguousarray(p[k], dtype=np.float64 if k == "dram_bw" else np.int64)
          for k in POINT_FIELDS}
     out = _compute(p)
@@ -353,14 +375,15 @@ def evaluate(p: dict) -> dict:
                    p["stride_h"], p["stride_w"], p["pad_h"], p["pad_w"], p["groups"],
                    p["batch"], p["rows"], p["cols"], out["N"], out["K"], out["M"],
                    out["row_folds"], out["col_folds"], p["ifmap_words"], p["filter_words"],
-                   p["user"], p["overlap"], p["dram_bw"], out["compute_cycles"],
-                   out["ifmap_sram_reads"], out["filter_sram_reads"],
-                   out["ofmap_sram_writes"], d_if, d_f, d_of, stall)
+                   p["user"], p["dram_bw"], out["compute_cycles"], d_if, d_f, d_of, stall)
     out["dram_ifmap_reads"] = np.rint(d_if).astype(np.int64)
     out["dram_filter_reads"] = np.rint(d_f).astype(np.int64)
     out["dram_ofmap_writes"] = np.rint(d_of).astype(np.int64)
     out["stall_cycles"] = np.rint(stall).astype(np.int64)
     out["total_cycles"] = out["compute_cycles"] + out["stall_cycles"]
+    # SCALE-Sim's USER read buffer (stall_model "scalesim") is not modelled: its DRAM reads
+    # and stalls here carry no error bound; route these points to the exact tier
+    out["bounded"] = ~((p["user"] != 0) & (p["overlap"] == 0))
     return out
 
 

@@ -28,9 +28,16 @@ def _array_layers(workload: Workload, arch: Arch):
             yield i, sumpool_as_array_conv(layer)
 
 
+def fast_is_bounded(arch: Arch) -> bool:
+    """Whether the fast tier has a stated error bound on ``arch`` (all but USER mode with
+    stall_model "scalesim", where fast_rows falls back to the exact engines)."""
+    return not (arch.bandwidth_mode == "user" and arch.stall_model == "scalesim")
+
+
 def fast_rows(workload: Workload, arch: Arch, batch: int = 1) -> list[dict]:
     """simulate's per-layer rows, the array's from one vectorized analytic call."""
-    arr = list(_array_layers(workload, arch))
+    # SCALE-Sim's USER read buffer has no fast model (engine/analytic.py): exact rows there
+    arr = list(_array_layers(workload, arch)) if fast_is_bounded(arch) else []
     rows: list[dict | None] = [None] * len(workload.layers)
     if arr:
         r = analytic.evaluate(analytic.points([lay for _, lay in arr], arch, batch))
@@ -79,7 +86,8 @@ def fast_network(workload: Workload, arch: Arch, batch: int = 1) -> dict:
 def gemm_totals(workload: Workload, archs: list[Arch], batch: int = 1) -> dict:
     """The array's share of a network on many archs in one vectorized call (a search's inner
     loop): per arch, sums over the conv/linear layers of compute/stall/total cycles and the
-    DRAM words. Sum-pools run as array convs are not included."""
+    DRAM words, and ``bounded`` (False for USER "scalesim" archs: re-evaluate those exactly).
+    Sum-pools run as array convs are not included."""
     layers = [lay for lay in workload.layers if lay.is_gemm]
     lf = [analytic.layer_fields(x) for x in layers]
     af = [analytic.arch_fields(a) for a in archs]
@@ -92,8 +100,10 @@ def gemm_totals(workload: Workload, archs: list[Arch], batch: int = 1) -> dict:
     starts = np.arange(0, L * A, L)
     cols = ("compute_cycles", "stall_cycles", "total_cycles", "dram_ifmap_reads",
             "dram_filter_reads", "dram_ofmap_writes")
-    return {c: np.add.reduceat(r[c], starts) if L else np.zeros(A, dtype=np.int64)
-            for c in cols}
+    out = {c: np.add.reduceat(r[c], starts) if L else np.zeros(A, dtype=np.int64)
+           for c in cols}
+    out["bounded"] = np.array([fast_is_bounded(a) for a in archs], dtype=bool)
+    return out
 
 
-__all__ = ["fast_rows", "fast_table", "fast_simulate", "fast_network", "gemm_totals"]
+__all__ = ["fast_is_bounded", "fast_rows", "fast_table", "fast_simulate", "fast_network", "gemm_totals"]
