@@ -22,17 +22,16 @@ torch model) into its structured twin.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
 from accelsim.common.errors import InputError, require
 from accelsim.workload.layer import Layer, Workload
+from accelsim.workload.layer_rules import KINDS, layer_kind, read_rules  # noqa: F401 (re-exported)
 
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "workloads" / "recipes"
 if not RECIPE_DIR.is_dir():  # editable install: accelsim.workloads maps to the repo's workloads/
     RECIPE_DIR = Path(__file__).resolve().parents[2] / "workloads" / "recipes"
-KINDS = ("conv3x3", "conv1x1", "depthwise", "conv", "linear", "any")
 VARIANTS = ("regular", "A", "B")
 
 
@@ -49,18 +48,6 @@ class Recipe:
             if lname == name:
                 return c, n
         return None
-
-
-def layer_kind(layer: Layer) -> str:
-    if layer.op == "linear":
-        return "linear"
-    if layer.groups > 1 and layer.groups == layer.in_shape[0]:
-        return "depthwise"
-    if layer.kernel == (1, 1):
-        return "conv1x1"
-    if layer.kernel == (3, 3):
-        return "conv3x3"
-    return "conv"
 
 
 def _resolve_c(expr, cg: int, src: str, field: str) -> int:
@@ -111,60 +98,15 @@ def resolve_recipe(data: dict, regular: Workload, src: str) -> Recipe:
             f"recipe is for another network than {regular.network}", source=src,
             field="network", value=data.get("network"))
     targets = [l for l in regular if l.is_gemm]
-    by_name = {l.name: l for l in targets}
-    chosen: dict[str, tuple[int, int]] = {}
-    decided: set[str] = set()
-    rules = data.get("rules") or []
-    require(isinstance(rules, list), "rules must be a list", source=src, field="rules",
-            value=rules)
-    for i, rule in enumerate(rules):
-        f = f"rules[{i}]"
-        require(isinstance(rule, dict) and "match" in rule, "a rule needs 'match'", source=src,
-                field=f, value=rule)
-        require(isinstance(rule["match"], str), "match is a glob pattern (a string)",
-                source=src, field=f"{f}.match", value=rule["match"])
-        require(isinstance(rule.get("skip", False), bool), "skip is true or false",
-                source=src, field=f"{f}.skip", value=rule.get("skip"))
-        bad = sorted(set(rule) - {"match", "kind", "c", "n", "skip"})
-        require(not bad, "unknown key in rule", source=src, field=f"{f}.{bad[0]}" if bad else f,
-                value=rule.get(bad[0]) if bad else None)
-        kind = rule.get("kind", "any")
-        require(kind in KINDS, f"unknown layer kind; expected one of {KINDS}", source=src,
-                field=f"{f}.kind", value=kind)
-        hits = [l for l in targets if fnmatch.fnmatchcase(l.name, rule["match"])
-                and (kind == "any" or layer_kind(l) == kind or (kind == "conv"
-                                                               and l.op == "conv2d"))]
-        require(bool(hits), "rule matches no layer of the network", source=src,
-                field=f"{f}.match", value=rule["match"])
-        for l in hits:
-            if l.name in decided:
-                continue
-            decided.add(l.name)
-            if rule.get("skip"):
-                continue
-            cg = l.in_shape[0] // l.groups
-            c = _resolve_c(rule.get("c", "C"), cg, src, f"{f}.c")
-            n = _resolve_n(rule.get("n", "N"), l, src, f"{f}.n")
-            _check(l, c, n, src, f)
-            chosen[l.name] = (c, n)
-    overrides = data.get("layers") or {}
-    require(isinstance(overrides, dict), "layers is a mapping of layer name -> {c, n}",
-            source=src, field="layers", value=overrides)
-    for name, spec in overrides.items():
-        f = f"layers.{name}"
-        require(name in by_name, "no such conv/linear layer in the network", source=src,
-                field="layers", value=name)
-        require(isinstance(spec, dict), "override must be a mapping {c, n}", source=src,
-                field=f, value=spec)
-        bad = sorted(set(spec) - {"c", "n"})
-        require(not bad, "unknown key in override; expected c, n", source=src,
-                field=f"{f}.{bad[0]}" if bad else f, value=spec.get(bad[0]) if bad else None)
-        l = by_name[name]
-        cg = l.in_shape[0] // l.groups
-        c = _resolve_c(spec.get("c", "C"), cg, src, f"{f}.c")
-        n = _resolve_n(spec.get("n", "N"), l, src, f"{f}.n")
+
+    def choose(l: Layer, given: dict, f: str) -> tuple[int, int]:
+        c = _resolve_c(given.get("c", "C"), l.in_shape[0] // l.groups, src, f"{f}.c")
+        n = _resolve_n(given.get("n", "N"), l, src, f"{f}.n")
         _check(l, c, n, src, f)
-        chosen[name] = (c, n)
+        return c, n
+
+    chosen = read_rules(data, targets, ("c", "n"), choose, src,
+                        "that a recipe structures (conv/linear)")
     # a choice that keeps the full kernel (c = C/g and n = N) is the dense layer itself
     choices = tuple((l.name, *chosen[l.name]) for l in targets if l.name in chosen
                     and chosen[l.name] != (l.in_shape[0] // l.groups, max(l.kernel)))
