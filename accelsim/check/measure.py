@@ -134,8 +134,6 @@ def measure(networks, variants, *, repeats: int = 5, warmup: int = 2, batch: int
             device: str = "cpu", threads: int = 1, sumpool: str = "cumsum") -> list[dict]:
     """One row per network and variant (regular first): median milliseconds and the measured
     speedup over the regular model."""
-    import torch
-
     from accelsim.workload.networks import parse_spec
     from accelsim.workload.zoo import input_shape
 
@@ -148,22 +146,36 @@ def measure(networks, variants, *, repeats: int = 5, warmup: int = 2, batch: int
     for net in networks:
         for v in variants:
             parse_spec(f"{net}:{v}")
+
+    def time_one(net, v):
+        return time_forward(timing_model(net, v, sumpool), input_shape(net), batch=batch,
+                            repeats=repeats, warmup=warmup, device=device)
+
+    def row(net, v, med, fastest, base):
+        return {"network": net, "variant": v, "device": device,
+                "threads": threads, "sumpool": sumpool, "batch": batch, "repeats": repeats,
+                "measured_ms": med, "measured_min_ms": fastest, "measured_speedup": base / med}
+
+    return _timed_rows(networks, variants, threads, time_one, row)
+
+
+def _timed_rows(networks, cases, threads: int, time_one, row) -> list[dict]:
+    """One row per network and case (``cases[0]`` is "regular", the baseline): the case's
+    times in seconds from ``time_one(net, case)``, then ``row(net, case, median_ms, min_ms,
+    regular_median_ms)``; torch runs on ``threads`` threads meanwhile."""
+    import torch
+
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     rows = []
     try:
         for net in networks:
             base = None
-            for v in variants:
-                model = timing_model(net, v, sumpool)
-                ts = time_forward(model, input_shape(net), batch=batch, repeats=repeats,
-                                  warmup=warmup, device=device)
+            for case in cases:
+                ts = time_one(net, case)
                 med = statistics.median(ts) * 1e3
-                base = med if v == "regular" else base
-                rows.append({"network": net, "variant": v, "device": device,
-                             "threads": threads, "sumpool": sumpool, "batch": batch, "repeats": repeats,
-                             "measured_ms": med, "measured_min_ms": min(ts) * 1e3,
-                             "measured_speedup": base / med})
+                base = med if case == "regular" else base
+                rows.append(row(net, case, med, min(ts) * 1e3, base))
     finally:
         torch.set_num_threads(old_threads)
     return rows
@@ -249,8 +261,6 @@ def measure_train(networks, variant: str, modes, *, batch: int = 8, repeats: int
                   sumpool: str = "cumsum") -> list[dict]:
     """One row per network and training mode (regular first): median step milliseconds and the
     ratio to the regular step."""
-    import torch
-
     from accelsim.workload.zoo import input_shape
 
     require(repeats >= 1, "repeats must be >= 1", field="--repeats", value=repeats)
@@ -260,25 +270,19 @@ def measure_train(networks, variant: str, modes, *, batch: int = 8, repeats: int
     require(threads >= 1, "threads must be >= 1", field="--threads", value=threads)
     check_device(device)
     modes = ["regular"] + [m for m in modes if m != "regular"]
-    old_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    rows = []
-    try:
-        for net in networks:
-            base = None
-            for mode in modes:
-                model, penalty = train_model(net, variant, mode, sumpool)
-                ts = time_train_step(model, penalty, input_shape(net), batch=batch,
-                                     repeats=repeats, warmup=warmup, device=device)
-                med = statistics.median(ts) * 1e3
-                base = med if mode == "regular" else base
-                rows.append({"network": net, "variant": variant, "mode": mode,
-                             "device": device, "threads": threads, "batch": batch,
-                             "repeats": repeats, "measured_ms": med,
-                             "measured_min_ms": min(ts) * 1e3, "measured_vs_regular": med / base})
-    finally:
-        torch.set_num_threads(old_threads)
-    return rows
+
+    def time_one(net, mode):
+        model, penalty = train_model(net, variant, mode, sumpool)
+        return time_train_step(model, penalty, input_shape(net), batch=batch, repeats=repeats,
+                               warmup=warmup, device=device)
+
+    def row(net, mode, med, fastest, base):
+        return {"network": net, "variant": variant, "mode": mode,
+                "device": device, "threads": threads, "batch": batch,
+                "repeats": repeats, "measured_ms": med,
+                "measured_min_ms": fastest, "measured_vs_regular": med / base}
+
+    return _timed_rows(networks, modes, threads, time_one, row)
 
 
 def to_csv(rows: list[dict]) -> str:
