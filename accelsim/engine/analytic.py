@@ -229,11 +229,22 @@ def _cut(n, d, q, E, first, step, V):
 
 
 @njit(cache=True, inline="always")
-def _split(n, p_in, d_in, d_out, q, E, first, step, V):
-    """n intervals, a fraction p_in of them d_in slots long, the rest d_out."""
-    p_in = min(1.0, max(0.0, p_in))
-    return (_cut(n * p_in, d_in, q, E, first, step, V)
-            + _cut(n * (1.0 - p_in), d_out, q, E, first, step, V))
+def _grid(n_h, n_v, D, h, v, q, E, first, step, V):
+    """Re-fetches of the intervals of words whose uses all lie in one fold. A word's uses
+    form a grid, a horizontal x b vertical (a = V / Vh, b = Vh / D), the horizontal ones h
+    slots apart, the vertical v. Sorted in time they leave b(a-1) gaps of h and b-1 gaps of
+    v - (a-1)h when v > (a-1)h (or the mirror image when h is the longer), else they
+    interleave into a*b - 1 gaps of the span / (a*b - 1); the span is (a-1)h + (b-1)v."""
+    a = (n_h + n_v + D) / (n_v + D)
+    b = (n_v + D) / D
+    if h <= v and v > (a - 1.0) * h:
+        return (_cut(n_h, h, q, E, first, step, V)
+                + _cut(n_v, v - (a - 1.0) * h, q, E, first, step, V))
+    if h > v and h > (b - 1.0) * v:
+        return (_cut(D * a * (b - 1.0), v, q, E, first, step, V)
+                + _cut(D * (a - 1.0), h - (b - 1.0) * v, q, E, first, step, V))
+    n = n_h + n_v
+    return _cut(n, ((a - 1.0) * h + (b - 1.0) * v) * D / n, q, E, first, step, V)
 
 
 @njit(cache=True)
@@ -242,17 +253,39 @@ def _ifmap_pass(df, V, Vh, D, E, passes, AR, AC, K, M, F, cg, sh, sw, R, S):
     distinct within an output row; ``passes`` such passes in the layer) with epochs of E
     words: the fixed point of reads = D + the reuse intervals an epoch boundary cuts.
 
-    A word's consecutive uses are horizontal (the next output pixel, sw*cg window elements
-    earlier: V - Vh intervals) or vertical (the next output row, F pixels later, sh*S*cg
-    elements earlier: Vh - D intervals). Each class lies inside one fold or across folds,
-    which fixes its length in stream slots; q new words per slot turns that into new words.
-    A single pass with few boundaries places them: the first where E first uses have been
-    made, the next E / reads of the pass later each. First uses are spread evenly over an
-    os or is pass, but come early in a ws pass (its first window offsets touch most of the
-    image): within the first sh*sw / (R*S) of it."""
-    nh = V - Vh
-    nv = Vh - D
+    A word's uses are horizontal neighbours (the next output pixel, sw*cg window elements
+    earlier: V - Vh of them) and vertical ones (the next output row, F pixels later, sh*S*cg
+    elements earlier: Vh - D). Inside a fold, the dataflow fixes how many stream slots apart
+    two such uses are (see the branches); across folds, a fold's length. q new words per
+    slot turns slots into new words. A single pass with few boundaries places them: the
+    first where E first uses have been made, the next E / reads of the pass later each.
+    First uses are spread evenly over an os or is pass, but come early in a ws pass (its
+    first window offsets touch most of the image): within the first sh*sw / (R*S) of it."""
+    n_h = V - Vh
+    n_v = Vh - D
     kh, kv = sw * cg, sh * S * cg        # window elements between the two uses
+    if df == 0:
+        # os: a fold is AR pixels x K elements; pixel j reads element k in row k + j
+        # (min(AR, K) slots a row on the skewed band), so two uses inside a fold are
+        # |pixels - elements| rows apart; the next fold is K rows of AR later
+        band = min(AR, K)
+        h_in, h_out, ph_in = abs(1 - kh) * band, K * AR, 1.0 - 1.0 / AR
+        v_in, v_out, pv_in = abs(F - kv) * band, F * K, 1.0 - F / AR
+    elif df == 1:
+        # ws: a fold is AR elements streamed over M pixels; element lane l of pixel m is read
+        # in row m + l, so again |pixels - elements| rows of min(AR, K) slots; a use in
+        # another fold is its element distance x M pixels later
+        band = min(AR, K)
+        h_in, h_out, ph_in = abs(1 - kh) * band, kh * M, 1.0 - kh / AR
+        v_in, v_out, pv_in = abs(F - kv) * band, kv * M, 1.0 - kv / AR
+    else:
+        # is: stationary AR x AC blocks (AR elements x AC pixels) loaded a row of AC per
+        # element, pixel blocks outer; a use in the next pixel block is a block pass later
+        h_in, h_out, ph_in = kh * AC, K * AC, 1.0 - 1.0 / AC
+        v_in, v_out, pv_in = kv * AC, K * AC * max(1.0, F / AC), 1.0 - F / AC
+    ph_in = min(1.0, max(0.0, ph_in))
+    pv_in = min(1.0, max(0.0, pv_in))
+    both = ph_in * pv_in                 # words whose uses all lie in one fold
     single = passes == 1 and D < 8 * E
     early = min(1.0, sh * sw / (R * S)) if df == 1 else 1.0
     reads = float(D)
@@ -261,26 +294,14 @@ def _ifmap_pass(df, V, Vh, D, E, passes, AR, AC, K, M, F, cg, sh, sw, R, S):
         first = step = 0.0
         if single:
             first, step = early * V * E / D, V * E / reads
-        if df == 0:
-            # os: a fold is AR pixels x K elements; pixel j reads element k in row k + j
-            # (min(AR, K) slots a row on the skewed band), so two uses inside a fold are
-            # |pixels - elements| rows apart
-            band = min(AR, K)
-            extra = (_split(nh, 1.0 - 1.0 / AR, abs(1 - kh) * band, K * AR, q, E, first, step, V)
-                     + _split(nv, 1.0 - F / AR, abs(F - kv) * band, F * K, q, E, first, step, V))
-        elif df == 1:
-            # ws: a fold is AR elements streamed over M pixels; element lane l of pixel m
-            # is read in row m + l, so again |pixels - elements| rows of `lanes` slots
-            lanes = min(AR, K)
-            extra = (_split(nh, 1.0 - kh / AR, abs(1 - kh) * lanes, kh * M, q, E, first, step, V)
-                     + _split(nv, 1.0 - kv / AR, abs(F - kv) * lanes, kv * M, q, E, first,
-                              step, V))
-        else:
-            # is: stationary AR x AC blocks (AR elements x AC pixels), pixel blocks outer;
-            # a use in the next pixel block is a block pass (K rows of AC) later
-            extra = (_split(nh, 1.0 - 1.0 / AC, kh * AC, K * AC, q, E, first, step, V)
-                     + _split(nv, 1.0 - F / AC, kv * AC, K * AC * max(1.0, F / AC), q, E,
-                              first, step, V))
+        extra = both * _grid(n_h, n_v, D, h_in, v_in, q, E, first, step, V)
+        if both < 1.0:
+            # the rest: each gap on its own, inside its fold or across folds
+            rest = ((1.0 - ph_in) * _cut(n_h, h_out, q, E, first, step, V)
+                    + (ph_in - both) * _cut(n_h, h_in, q, E, first, step, V)
+                    + (1.0 - pv_in) * _cut(n_v, v_out, q, E, first, step, V)
+                    + (pv_in - both) * _cut(n_v, v_in, q, E, first, step, V))
+            extra += rest
         new = min(float(V), D + extra)
         if abs(new - reads) < 0.5:
             return new
