@@ -1,16 +1,17 @@
-"""Sweep speed: the fast evaluation path (accelsim.fastpath) against ``simulate`` + ``summarize``
-on the same random ResNet-50 design points, in one run.
+"""Sweep speed: a sweep's evaluation (``accelsim.evaluate.simulate.evaluate``: memoized engine rows,
+the numpy table, no DataFrame) against ``simulate`` + ``summarize`` on the same random ResNet-50
+design points, in one run.
 
     .venv/bin/python bench/bench_sweep.py [--points 2000] [--check 150] [--workers 2]
                                           [--network resnet50:regular]
 
 1. ``simulate`` + ``summarize`` on the first --check points (the reference path), timed.
-2. ``fastpath.evaluate`` on the same points from cold caches; every summary number must be
+2. ``evaluate`` on the same points from cold caches; every summary number must be
    equal (==, same type) to the reference, else the script exits 1.
-3. ``fastpath.evaluate`` on all --points points, serially from cold caches, with the time split
+3. ``evaluate`` on all --points points, serially from cold caches, with the time split
    between the engines (cache misses: mapping, systolic, memory, pool, vector) and the rest
    (the column table, derived columns, energy, summary).
-4. The same points through ``accelsim.sweep``'s process runner (--workers processes, results
+4. The same points through ``accelsim.explore.sweep``'s process runner (--workers processes, results
    into a fresh store), as a sweep runs them: full-network evaluations per minute.
 5. A real grid spec (--spec, default sweeps/codesign_grid.yaml: 14,400 ResNet-50 evaluations,
    array shape x DRAM bandwidth x clock x pool unit x vector lanes) through ``accelsim sweep``'s
@@ -79,12 +80,14 @@ def main() -> int:
     if args.only_spec:
         return grid_sweep(args.spec, args.workers, args.spec_check)
 
-    from accelsim import fastpath
     from dataclasses import replace
 
-    from accelsim.arch import PoolUnit, load_arch
-    from accelsim.networks import load_workload
-    from accelsim.simulate import simulate, summarize
+    from accelsim.evaluate.rows import clear_caches
+    from accelsim.evaluate.simulate import evaluate
+
+    from accelsim.hardware.arch import PoolUnit, load_arch
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.simulate import simulate, summarize
 
     base = load_arch("tpu-v1")
     pts = random_points(args.points)
@@ -102,9 +105,9 @@ def main() -> int:
     t0 = time.perf_counter()
     ref = [summarize(simulate(wl, a), a) for a in archs[:k]]
     t_sim = time.perf_counter() - t0
-    fastpath.clear_caches()
+    clear_caches()
     t0 = time.perf_counter()
-    fast = [fastpath.evaluate(wl, a) for a in archs[:k]]
+    fast = [evaluate(wl, a) for a in archs[:k]]
     t_fast_k = time.perf_counter() - t0
     bad = [(i, key) for i, (r, f) in enumerate(zip(ref, fast)) for key in r
            if f.get(key) != r[key] or type(f.get(key)) is not type(r[key])]
@@ -112,7 +115,7 @@ def main() -> int:
     n_numbers = sum(len(r) for r in ref)
     print(f"simulate+summarize : {t_sim / k * 1e3:8.2f} ms/point  "
           f"{60 * k / t_sim:10,.0f} evaluations/min (1 core)")
-    print(f"fastpath (cold)    : {t_fast_k / k * 1e3:8.2f} ms/point  "
+    print(f"evaluate (cold)    : {t_fast_k / k * 1e3:8.2f} ms/point  "
           f"{60 * k / t_fast_k:10,.0f} evaluations/min (1 core)   "
           f"agreement: {n_numbers - len(bad)}/{n_numbers} numbers equal")
     if bad:
@@ -120,9 +123,9 @@ def main() -> int:
         return 1
 
     # serial, all points, cold caches: where the time goes
-    import accelsim.fastpath as fp
+    import accelsim.evaluate.rows as fp
 
-    fastpath.clear_caches()
+    clear_caches()
     engine_s = 0.0
     orig = fp.simulate_layer
 
@@ -137,20 +140,20 @@ def main() -> int:
     fp.simulate_layer = timed
     t0 = time.perf_counter()
     for a in archs:
-        fastpath.evaluate(wl, a)
+        evaluate(wl, a)
     t_all = time.perf_counter() - t0
     fp.simulate_layer = orig
-    print(f"fastpath serial    : {t_all / len(archs) * 1e3:8.2f} ms/point  "
+    print(f"evaluate serial    : {t_all / len(archs) * 1e3:8.2f} ms/point  "
           f"{60 * len(archs) / t_all:10,.0f} evaluations/min (1 core); time in engines "
           f"(cache misses) {100 * engine_s / t_all:.0f}%, column table + energy + summary "
           f"{100 * (t_all - engine_s) / t_all:.0f}%")
 
     # the sweep runner itself: points -> worker processes -> store
-    from accelsim import sweep
+    from accelsim.explore import sweep
 
     spec_pts = []
     for i, (a, d) in enumerate(zip(archs, pts)):
-        from accelsim.arch import arch_to_dict
+        from accelsim.hardware.arch import arch_to_dict
 
         ad = arch_to_dict(a)
         net, _, var = args.network.partition(":")
@@ -160,17 +163,12 @@ def main() -> int:
     spec = sweep.Spec("bench", "bench", "tpu-v1", (), (net,), (var or "regular",), (1,),
                       ("latency_ms",), (), None, "fast")
     with tempfile.TemporaryDirectory() as tmp:
-        orig_points = sweep.points
-        sweep.points = lambda _spec: spec_pts
-        fastpath.clear_caches()
-        try:
-            t0 = time.perf_counter()
-            stats = sweep.run_sweep(spec, Path(tmp) / "r.db", workers=args.workers,
-                                    progress=False)
-            t_run = time.perf_counter() - t0
-        finally:
-            sweep.points = orig_points
-        from accelsim.store import read_rows
+        clear_caches()
+        t0 = time.perf_counter()
+        stats = sweep.run_sweep(spec, Path(tmp) / "r.db", workers=args.workers,
+                                progress=False, pts=spec_pts)
+        t_run = time.perf_counter() - t0
+        from accelsim.explore.store import read_rows
 
         _, rows = read_rows(Path(tmp) / "r.db")
     same = all(rows[i][3] == {kk: v for kk, v in ref[i].items() if not isinstance(v, str)}
@@ -192,9 +190,9 @@ def main() -> int:
     pool_archs.sort(key=repr)
     kk = min(k, len(pool_archs), 40)
     ref_p = [summarize(simulate(wl_a, a), a) for a in pool_archs[:kk]]
-    fastpath.clear_caches()
+    clear_caches()
     t0 = time.perf_counter()
-    fast_p = [fastpath.evaluate(wl_a, a) for a in pool_archs]
+    fast_p = [evaluate(wl_a, a) for a in pool_archs]
     t_p = time.perf_counter() - t0
     ok_p = all(f == r for f, r in zip(fast_p, ref_p))
     print(f"pool-unit sweep    : {len(pool_archs)} points of {wl_a.network}:A on one array: "
@@ -207,14 +205,15 @@ def main() -> int:
 
 def grid_sweep(spec_path: str, workers: int, n_check: int) -> int:
     """Step 5: a whole grid spec through the sweep runner, then a sample against simulate."""
-    from accelsim import fastpath, sweep
-    from accelsim.simulate import simulate, summarize
-    from accelsim.store import read_derived, read_rows
+    from accelsim.evaluate.rows import clear_caches
+    from accelsim.evaluate.simulate import simulate, summarize
+    from accelsim.explore import sweep
+    from accelsim.explore.store import read_derived, read_rows
 
     spec = sweep.load_spec(spec_path)
     n = len(sweep.points(spec))
     with tempfile.TemporaryDirectory() as tmp:
-        fastpath.clear_caches()
+        clear_caches()
         t0 = time.perf_counter()
         stats = sweep.run_sweep(spec, Path(tmp) / "grid.db", workers=workers, progress=False)
         t_run = time.perf_counter() - t0

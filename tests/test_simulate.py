@@ -146,7 +146,7 @@ def test_gemm_memo_shares_rows_only_across_fields_the_engines_never_read(mode):
     unit, vector lanes, energy table, names, CALC-mode DRAM bandwidth) must leave the engine row
     unchanged, and a field it keeps (SRAM size) must change it."""
     from accelsim.hardware.arch import Arch, PoolUnit
-    from accelsim.evaluate.simulate import _gemm_row, simulate_gemm
+    from accelsim.evaluate.layers import _gemm_row, simulate_gemm
     from accelsim.workload.layer import Layer
 
     layer = Layer("c", "conv2d", (24, 17, 17), (40, 15, 15), (3, 3))

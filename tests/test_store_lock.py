@@ -153,7 +153,7 @@ def test_ctrl_c_exits_130_quietly_with_a_consistent_store(tmp_path):
 
 def test_unreachable_dask_scheduler_creates_no_store(tmp_path, monkeypatch, capsys):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("accelsim.explore.sweep.DASK_CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr("accelsim.explore.sweep.dask_runner.DASK_CONNECT_TIMEOUT_S", 1)
     a = spec_file(tmp_path, "one", [4])
     code = main(["sweep", str(a), "--out", str(tmp_path / "s.db"), "--dask",
                  "tcp://127.0.0.1:1", "--no-progress"])

@@ -239,10 +239,9 @@ _NETS = ["resnet18:regular", "resnet18:A", "resnet56:B", "mobilenetv2:A"]
        st.sampled_from([16, 64]))
 def test_fastpath_equals_simulate(net, rows, cols, df, kb, bw_mode, bw, pool, bits, batch, clock,
                                   lanes):
-    from accelsim.evaluate import fastpath
     from accelsim.hardware.arch import Arch, PoolUnit
     from accelsim.workload.networks import load_workload
-    from accelsim.evaluate.simulate import simulate, summarize
+    from accelsim.evaluate.simulate import evaluate, layer_table, simulate, summarize
 
     pu = PoolUnit(lanes=pool[0], tree=pool[1], mode=pool[2]) if pool else None
     arch = Arch("t", rows, cols, df, kb, kb // 2 or 1, kb, word_bits=bits, clock_mhz=clock,
@@ -255,14 +254,14 @@ def test_fastpath_equals_simulate(net, rows, cols, df, kb, bw_mode, bw, pool, bi
     full = simulate(wl, arch, batch)
     # twice: a cold and a warm cache give the same numbers
     for _ in range(2):
-        fast = fastpath.evaluate(wl, arch, batch)
+        fast = evaluate(wl, arch, batch)
         ref = summarize(full, arch)
         assert fast.keys() == ref.keys()
         for k in ref:
             assert fast[k] == ref[k] and type(fast[k]) is type(ref[k]), k
-    f = fastpath.frame(wl, arch, batch)
-    for col in f.columns:  # every per-layer number too
-        assert list(f[col]) == list(full[col]), col
+    table = layer_table(wl, arch, batch, memo=True)
+    for col in table:  # every per-layer number too
+        assert list(table[col]) == list(full[col]), col
 
 
 # ------------------------------------------------------------------------------ real evaluation

@@ -5,7 +5,8 @@ path in ``Arch.energy``) overrides any entry. Op energies and areas at widths be
 follow the power law through the two nearest points (log-log interpolation: an add grows about
 linearly with width, a multiply about quadratically); SRAM energies are linear in log2 capacity,
 extrapolated above the largest entry and clamped at the smallest. docs/poolunit.md lists the
-assumptions (accumulator width, pool adder width, line buffers).
+assumptions (accumulator width, pool adder width, line buffers). The unit costs live here; a
+row's energy columns (counts times these) are an evaluation step, evaluate/columns.py.
 """
 
 from __future__ import annotations
@@ -123,35 +124,10 @@ def unit_energies(arch) -> dict:
     }
 
 
-def add_energy_columns(df, arch):
-    """Energy by component (pJ) from a result frame's count columns (result.COUNT_COLUMNS)."""
-    e = unit_energies(arch)
-    df = df.copy()
-    df["energy_mac_pj"] = df["mults_array"] * e["mult"] + df["mac_adds"] * e["acc_add"]
-    df["energy_pool_pj"] = (df["pool_adds"] * e["pool_add"]
-                            + (df["linebuf_reads"] + df["linebuf_writes"]) * e["linebuf"]
-                            + (df["staging_reads"] + df["staging_writes"])
-                            * staging_pj_per_word(df, arch))
-    # vector-unit arithmetic: every add/mult not done by the array or the pool unit (an array
-    # running a sumpool as a conv reports its products in mults_array)
-    df["energy_vector_pj"] = ((df["adds"] - df["mac_adds"] - df["pool_adds"]).clip(lower=0)
-                              * e["add"]
-                              + (df["mults"] - df["mults_array"]).clip(lower=0) * e["mult"])
-    if "comparisons" in df.columns:  # a max-pool comparison costs about an add
-        df["energy_vector_pj"] += df["comparisons"].fillna(0) * e["add"]
-    df["energy_sram_ifmap_pj"] = (df["ifmap_sram_reads"] + df["pool_sram_reads"]
-                                  + df["pool_sram_writes"] + df["vector_sram_reads"]) * e["sram_ifmap"]
-    df["energy_sram_filter_pj"] = df["filter_sram_reads"] * e["sram_filter"]
-    df["energy_sram_ofmap_pj"] = (df["ofmap_sram_writes"] + df["vector_sram_writes"]) * e["sram_ofmap"]
-    df["energy_dram_pj"] = (df["dram_ifmap_reads"] + df["dram_filter_reads"]
-                            + df["dram_ofmap_writes"]) * e["dram"]
-    df["energy_pj"] = df[list(ENERGY_PARTS)].sum(axis=1)
-    return df
-
-
-def staging_pj_per_word(df, arch):
+def staging_pj_per_word(cols, arch):
     """pJ per staging-buffer word, charged as an SRAM of the buffer's real size: ``staging_kb``,
-    or, for an unbounded buffer, the size each pair actually filled (its staging_peak_words)."""
+    or, for an unbounded buffer, the size each pair actually filled (its staging_peak_words
+    column in ``cols``, a table or a DataFrame: one value per row)."""
     import numpy as np
 
     if arch.pool is None:
@@ -160,7 +136,7 @@ def staging_pj_per_word(df, arch):
     scale = arch.word_bits / 64
     if arch.pool.staging_kb is not None:
         return interp_capacity(t["sram_64bit_pj"], arch.pool.staging_kb) * scale
-    kb = np.asarray(df["staging_peak_words"], dtype=np.float64) * arch.word_bits / 8192
+    kb = np.asarray(cols["staging_peak_words"], dtype=np.float64) * arch.word_bits / 8192
     per = {k: interp_capacity(t["sram_64bit_pj"], k) * scale for k in set(kb.tolist()) if k > 0}
     return np.array([per.get(k, 0.0) for k in kb.tolist()])
 
@@ -189,3 +165,17 @@ def arch_area_um2(arch) -> dict:
     total = array + pool + sram
     return {"area_array_um2": array, "area_pool_um2": pool, "area_sram_um2": sram,
             "area_mm2": total / 1e6}
+
+
+def __getattr__(name):
+    # the energy columns are an evaluation step (evaluate/columns.py); the old name forwards for
+    # one release, looked up by name at call time, since hardware/ imports nothing after it
+    if name == "add_energy_columns":
+        import importlib
+        import warnings
+
+        warnings.warn("accelsim.hardware.energy.add_energy_columns has moved to "
+                      "accelsim.evaluate.columns; the old name will be removed in the next "
+                      "release", DeprecationWarning, stacklevel=2)
+        return importlib.import_module("accelsim.evaluate.columns").add_energy_columns
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
