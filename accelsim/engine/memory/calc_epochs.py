@@ -8,8 +8,13 @@ import numpy as np
 from numba import njit
 
 from .addresses import _addr, _fold_coords, _fold_extent, _lanes, _lanes_in, _slot_mk
+from .calc_stream import _epochs_streamed
 
 _BSH = 6                         # scan blocks of 64 stream positions
+# a non-distinct ifmap unit above this many positions is not stored position by position
+# (4 bytes each) but summarized per block and walked where mixed (calc_stream.py): memory
+# bounded by the ifmap, not by the stream (issue 14: ResNet-50 at batch 32 under 300 MB)
+_STREAM_POSITIONS = 1 << 23
 
 
 @njit(cache=True)
@@ -270,6 +275,8 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space):
     bmax = pp
     rstart = np.zeros(1, dtype=np.int32)
     if not distinct:
+        if L0 > _STREAM_POSITIONS:
+            return _epochs_streamed(folds, im2col, E, rows_fold, L0, space, uf, n_u, nunits)
         pp, bmin, bmax, rstart = _build_unit(folds, im2col, uf, L0, space, rows_fold)
     th = 0          # epoch start relative to the current unit's first position
     cnt = 0

@@ -1,0 +1,237 @@
+"""CALC mode, a large ifmap unit's epochs with memory bounded by the ifmap, not by the stream.
+
+calc_epochs._epochs describes a re-read unit once by the previous occurrence of every stream
+position (4 bytes a position: 236 MB for ResNet-50's conv1 at batch 32) and scans it in blocks of
+64. Here the unit is summarized per block only (min / max previous occurrence, and where its first
+position lies: row and lane), from one streaming pass with a per-word table; the scan skips
+blocks that are all hits or all new exactly as _epochs does, and walks the stream only through
+"mixed" blocks, where it keeps, per word, its last position walked (a word is new iff that lies
+before the epoch start). The walk is continuous from the epoch start whenever it classifies (a
+gap since the last walk is walked first, recording only), so every occurrence since the epoch
+start has been seen: the same answer as the stored previous occurrences, position by position.
+
+Memory: two int32 and one int64 per ifmap word, 16 bytes per block of 64 positions. Time: one
+pass over the unit plus the walked mixed blocks (and their gaps), per unit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .addresses import _lanes, _slot_mk
+
+_BSH = 6                         # blocks of 64 stream positions, as calc_epochs
+_BIG = np.int64(1) << 62
+
+
+@njit(cache=True)
+def _summary(folds, im2col, uf, L, space, rows_fold):
+    """Per block of unit 0's ifmap stream: min / max previous occurrence (cyclic for a word's
+    first occurrence: its last occurrence - L, as calc_epochs._build_unit), and its first
+    position's row (in the unit) and how many valid lanes of that row come before it."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    nb = (L + (1 << _BSH) - 1) >> _BSH
+    bmin = np.full(nb, np.iinfo(np.int32).max, dtype=np.int32)
+    bmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
+    ckrow = np.zeros(nb, dtype=np.int32)
+    ckoff = np.zeros(nb, dtype=np.int32)
+    last = np.full(space, -1, dtype=np.int32)
+    first = np.full(space, -1, dtype=np.int32)
+    q = 0
+    for f in range(uf):
+        c = (f // rf) % cf
+        r = f % rf
+        for tau in range(rows_fold):
+            lo, hi = _lanes(folds, True, tau)
+            o = 0
+            for j in range(lo, hi + 1):
+                m, k = _slot_mk(df, True, c, r, tau, j, AR, AC)
+                if m >= M or k >= K:             # written out (see addresses.py)
+                    continue
+                y = rb[m] + wr[k]
+                x = cb[m] + wc[k]
+                if y < 0 or y >= H or x < 0 or x >= W:
+                    continue
+                a = pb[m] + wo[k]                # group 0's words
+                b = q >> _BSH
+                if (q & ((1 << _BSH) - 1)) == 0:
+                    ckrow[b] = f * rows_fold + tau
+                    ckoff[b] = o
+                p = last[a]
+                if p < 0:
+                    first[a] = q
+                else:
+                    if p < bmin[b]:
+                        bmin[b] = p
+                    if p > bmax[b]:
+                        bmax[b] = p
+                last[a] = q
+                q += 1
+                o += 1
+    for a in range(space):
+        fq = first[a]
+        if fq >= 0:
+            p = last[a] - L
+            b = fq >> _BSH
+            if p < bmin[b]:
+                bmin[b] = p
+            if p > bmax[b]:
+                bmax[b] = p
+    return bmin, bmax, ckrow, ckoff
+
+
+@njit(cache=True)
+def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, classify, E):
+    """Positions [s, e) of the unit whose first position is global position ``base``: record
+    each word's position in ``wl``; with ``classify`` also count new words (last walked position
+    before the epoch start st[2]) and close epochs. st: boundaries, words in the epoch, epoch
+    start (global), unit and position of the last boundary, current unit."""
+    if s >= e:
+        return
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    b = s >> _BSH
+    R = ckrow[b]
+    skip = ckoff[b]
+    q = b << _BSH
+    f = R // rows_fold
+    tau = R % rows_fold
+    while True:
+        c = (f // rf) % cf
+        r = f % rf
+        lo, hi = _lanes(folds, True, tau)
+        for j in range(lo, hi + 1):
+            m, k = _slot_mk(df, True, c, r, tau, j, AR, AC)
+            if m >= M or k >= K:
+                continue
+            y = rb[m] + wr[k]
+            x = cb[m] + wc[k]
+            if y < 0 or y >= H or x < 0 or x >= W:
+                continue
+            if skip > 0:                         # lanes of the row before the block
+                skip -= 1
+                continue
+            if q >= s:
+                a = pb[m] + wo[k]
+                g = base + q
+                if classify and wl[a] < st[2]:
+                    st[1] += 1
+                    if st[1] == E:
+                        st[0] += 1
+                        st[1] = 0
+                        st[2] = g + 1
+                        st[3] = st[5]
+                        st[4] = q
+                wl[a] = g
+            q += 1
+            if q >= e:
+                return
+        tau += 1
+        if tau == rows_fold:
+            tau = 0
+            f += 1
+
+
+@njit(cache=True)
+def _walk_global(folds, im2col, rows_fold, ckrow, ckoff, g0, g1, L, wl, st, E):
+    """Record-only walk of global positions [g0, g1) (units of one segment share content)."""
+    while g0 < g1:
+        u = g0 // L
+        e = min(g1, (u + 1) * L)
+        _walk_span(folds, im2col, rows_fold, ckrow, ckoff, g0 - u * L, e - u * L, u * L, wl,
+                   st, False, E)
+        g0 = e
+
+
+@njit(cache=True)
+def _row_of(folds, im2col, rows_fold, ckrow, ckoff, q):
+    """Row (in the unit) of unit position q."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    b = q >> _BSH
+    R = ckrow[b]
+    skip = ckoff[b]
+    p = b << _BSH
+    while True:
+        f = R // rows_fold
+        tau = R % rows_fold
+        c = (f // rf) % cf
+        r = f % rf
+        lo, hi = _lanes(folds, True, tau)
+        for j in range(lo, hi + 1):
+            m, k = _slot_mk(df, True, c, r, tau, j, AR, AC)
+            if m >= M or k >= K:
+                continue
+            y = rb[m] + wr[k]
+            x = cb[m] + wc[k]
+            if y < 0 or y >= H or x < 0 or x >= W:
+                continue
+            if skip > 0:
+                skip -= 1
+                continue
+            if p == q:
+                return R
+            p += 1
+        R += 1
+
+
+@njit(cache=True)
+def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits):
+    """calc_epochs._epochs for a non-distinct ifmap unit: (epoch boundaries, words recorded
+    since the last, row of the last boundary or -1)."""
+    bmin, bmax, ckrow, ckoff = _summary(folds, im2col, uf, L, space, rows_fold)
+    wl = np.full(space, -1, dtype=np.int64)
+    st = np.zeros(6, dtype=np.int64)
+    st[3] = -1
+    st[4] = -1
+    wfrom = 0          # positions [wfrom, wpos) have been walked, in order
+    wpos = 0
+    for u in range(nunits):
+        base = u * L
+        st[5] = u
+        if u % n_u == 0:
+            # a segment's first unit: its words were never read before (_epochs' max(th, 0));
+            # the walk table's older positions (other groups alias group 0's words) fall below
+            st[2] = max(st[2], base)
+        q = 0
+        while q < L:
+            bi = q >> _BSH
+            bend = min(L, (bi + 1) << _BSH)
+            if q == (bi << _BSH):
+                thr = st[2] - base
+                if bmin[bi] >= thr:              # all hits
+                    q = bend
+                    continue
+                if bmax[bi] < thr:               # all new
+                    n = bend - q
+                    if st[1] + n < E:
+                        st[1] += n
+                        q = bend
+                        continue
+                    qb = q + (E - st[1]) - 1
+                    st[0] += 1
+                    st[1] = 0
+                    st[2] = base + qb + 1
+                    st[3] = u
+                    st[4] = qb
+                    q = qb + 1
+                    continue
+            # a mixed block (or the rest of one after a boundary): walk it, continuously from
+            # the epoch start
+            thr_g = st[2]
+            if wfrom <= thr_g <= wpos:
+                _walk_global(folds, im2col, rows_fold, ckrow, ckoff, wpos, base + q, L, wl,
+                             st, E)
+            else:
+                _walk_global(folds, im2col, rows_fold, ckrow, ckoff, thr_g, base + q, L, wl,
+                             st, E)
+                wfrom = thr_g
+            _walk_span(folds, im2col, rows_fold, ckrow, ckoff, q, bend, base, wl, st, True, E)
+            wpos = base + bend
+            q = bend
+    row = -1
+    if st[3] >= 0:
+        row = st[3] * uf * rows_fold + _row_of(folds, im2col, rows_fold, ckrow, ckoff, st[4])
+    return st[0], st[1], row
