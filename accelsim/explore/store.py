@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 from accelsim.common.errors import InputError
@@ -158,6 +159,19 @@ def twin_speedups(rows) -> dict[str, float]:
     return out
 
 
+@contextmanager
+def _own_lock(path: Path, lock_fd: int | None):
+    """The store's lock for opening it: ``lock_fd`` when the caller already holds it, else
+    taken here, and then released again if the opening fails."""
+    fd = lock_fd if lock_fd is not None else acquire_lock(path)
+    try:
+        yield fd
+    except BaseException:
+        if lock_fd is None:
+            release_lock(path, fd)
+        raise
+
+
 class Store:
     """The writer side. ``create`` refuses an existing file; ``open_resume`` validates first.
     Both take the store's lock first (see the module docstring) and keep it until ``close``."""
@@ -168,8 +182,7 @@ class Store:
     @classmethod
     def create(cls, path: str | os.PathLike, meta: dict, lock_fd: int | None = None) -> "Store":
         path = Path(path)
-        fd = lock_fd if lock_fd is not None else acquire_lock(path)
-        try:
+        with _own_lock(path, lock_fd) as fd:
             if path.exists() or path.is_symlink():
                 raise InputError("results store already exists; pass --resume to continue it, "
                                  "or choose another --out", source=str(path))
@@ -212,17 +225,12 @@ class Store:
                 if tmp.exists():
                     tmp.unlink()
             return cls._open(path, fd)
-        except BaseException:
-            if lock_fd is None:
-                release_lock(path, fd)
-            raise
 
     @classmethod
     def open_resume(cls, path: str | os.PathLike, meta: dict,
                     lock_fd: int | None = None) -> "Store":
         path = Path(path)
-        fd = lock_fd if lock_fd is not None else acquire_lock(path)
-        try:
+        with _own_lock(path, lock_fd) as fd:
             old = check_store(path)
             for k in ("spec",):
                 if old.get(k) != meta.get(k):
@@ -230,10 +238,6 @@ class Store:
                                      "with the same spec or choose another --out",
                                      source=str(path), field=k, value="(changed)")
             return cls._open(path, fd)
-        except BaseException:
-            if lock_fd is None:
-                release_lock(path, fd)
-            raise
 
     @classmethod
     def _open(cls, path: Path, lock_fd: int | None = None) -> "Store":
