@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit, prange
 
 from accelsim.engine import systolic
+from accelsim.engine.mapping import map_layer
 from accelsim.engine.memory.readbuf import ACTIVE_SETS, SETS
 from accelsim.workload.layer import Layer
 
@@ -106,25 +107,21 @@ def points(layers, archs, batch=1) -> dict:
     return out
 
 
-def _ceil_div(a, b):
-    return -(-a // b)
+def _mapping(p: dict, df: int):
+    """engine/mapping.py's own map_layer (and workload.layer.gemm_dims) run on arrays, for the
+    points of one dataflow: the layer and the arch are stand-ins whose fields are arrays (one
+    formula, one place). Batch is folded into the ofmap rows (M = batch * E * F, as map_layer
+    does), so map_layer sees batch 1; its ``batch`` field is not used here."""
+    layer = SimpleNamespace(in_shape=(p["C"], p["H"], p["W"]),
+                            out_shape=(p["filters"], p["batch"] * p["E"], p["F"]),
+                            kernel=(p["R"], p["S"]), groups=p["groups"], op="conv2d",
+                            is_gemm=True)
+    arch = SimpleNamespace(dataflow=DATAFLOWS[df], rows=p["rows"], cols=p["cols"])
+    return map_layer(layer, arch, 1)
 
 
-def _mapping(p: dict, df: int) -> SimpleNamespace:
-    """engine/mapping.py's GemmMapping with array fields, for the points of one dataflow (its
-    table, vectorized: os rows hold M, cols N, stream K; ws K, N, M; is K, M, N)."""
-    g = p["groups"]
-    M = p["batch"] * p["E"] * p["F"]
-    N = p["filters"] // g
-    K = (p["C"] // g) * p["R"] * p["S"]
-    Sr, Sc, T = ((M, N, K), (K, N, M), (K, M, N))[df]
-    rf, cf = _ceil_div(Sr, p["rows"]), _ceil_div(Sc, p["cols"])
-    return SimpleNamespace(dataflow=DATAFLOWS[df], M=M, N=N, K=K, groups=g, batch=p["batch"],
-                           Sr=Sr, Sc=Sc, T=T, row_folds=rf, col_folds=cf,
-                           array_rows=p["rows"], array_cols=p["cols"], folds=g * rf * cf)
-
-
-_MAPPING_FIELDS = ("groups", "batch", "E", "F", "filters", "C", "R", "S", "rows", "cols")
+_MAPPING_FIELDS = ("groups", "batch", "E", "F", "filters", "C", "H", "W", "R", "S", "rows",
+                   "cols")
 
 
 def _compute(p: dict) -> dict:
