@@ -245,7 +245,7 @@ def _grid(n_h, n_v, D, h, v, q, E, first, step, V):
 
 
 @njit(cache=True)
-def _ifmap_pass(df, V, Vh, D, E, passes, AR, AC, K, M, F, cg, sh, sw, R, S):
+def _ifmap_pass(df, V, Vh, D, E, passes, folds, AR, AC, K, M, F, cg, sh, sw, R, S):
     """New words of one pass over a group's ifmap (D distinct words, V valid slots, Vh of them
     distinct within an output row; ``passes`` such passes in the layer) with epochs of E
     words: the fixed point of reads = D + the reuse intervals an epoch boundary cuts.
@@ -261,27 +261,31 @@ def _ifmap_pass(df, V, Vh, D, E, passes, AR, AC, K, M, F, cg, sh, sw, R, S):
     n_h = V - Vh
     n_v = Vh - D
     kh, kv = sw * cg, sh * S * cg        # window elements between the two uses
+    split = 1.0 - 1.0 / folds            # folds: of the array dimension the pairs run along
     if df == 0:
         # os: a fold is AR pixels x K elements; pixel j reads element k in row k + j
         # (min(AR, K) slots a row on the skewed band), so two uses inside a fold are
         # |pixels - elements| rows apart; the next fold is K rows of AR later
         band = min(AR, K)
-        h_in, h_out, ph_in = abs(1 - kh) * band, K * AR, 1.0 - 1.0 / AR
-        v_in, v_out, pv_in = abs(F - kv) * band, F * K, 1.0 - F / AR
+        h_in, h_out, ph_in = abs(1 - kh) * band, K * AR, min(1.0, 1.0 / AR) * split
+        v_in, v_out, pv_in = abs(F - kv) * band, F * K, min(1.0, F / AR) * split
     elif df == 1:
         # ws: a fold is AR elements streamed over M pixels; element lane l of pixel m is read
         # in row m + l, so again |pixels - elements| rows of min(AR, K) slots; a use in
         # another fold is its element distance x M pixels later
         band = min(AR, K)
-        h_in, h_out, ph_in = abs(1 - kh) * band, kh * M, 1.0 - kh / AR
-        v_in, v_out, pv_in = abs(F - kv) * band, kv * M, 1.0 - kv / AR
+        h_in, h_out, ph_in = abs(1 - kh) * band, kh * M, min(1.0, kh / AR) * split
+        v_in, v_out, pv_in = abs(F - kv) * band, kv * M, min(1.0, kv / AR) * split
     else:
         # is: stationary AR x AC blocks (AR elements x AC pixels) loaded a row of AC per
         # element, pixel blocks outer; a use in the next pixel block is a block pass later
-        h_in, h_out, ph_in = kh * AC, K * AC, 1.0 - 1.0 / AC
-        v_in, v_out, pv_in = kv * AC, K * AC * max(1.0, F / AC), 1.0 - F / AC
-    ph_in = min(1.0, max(0.0, ph_in))
-    pv_in = min(1.0, max(0.0, pv_in))
+        h_in, h_out, ph_in = kh * AC, K * AC, min(1.0, 1.0 / AC) * split
+        v_in, v_out, pv_in = kv * AC, K * AC * max(1.0, F / AC), min(1.0, F / AC) * split
+    # ph_in, pv_in so far: the fraction of neighbour pairs split by a fold boundary (a pair
+    # d apart among folds of width w straddles one with probability d / w, and only where
+    # there is more than one fold)
+    ph_in = 1.0 - ph_in
+    pv_in = 1.0 - pv_in
     both = ph_in * pv_in                 # words whose uses all lie in one fold
     single = passes == 1 and D < 8 * E
     early = min(1.0, sh * sw / (R * S)) if df == 1 else 1.0
@@ -307,7 +311,7 @@ def _ifmap_pass(df, V, Vh, D, E, passes, AR, AC, K, M, F, cg, sh, sw, R, S):
 
 
 @njit(cache=True)
-def _ifmap_dram(df, C, H, W, E_o, F_o, R, S, sh, sw, ph, pw, G, B, AR, AC, K, M, cf, E):
+def _ifmap_dram(df, C, H, W, E_o, F_o, R, S, sh, sw, ph, pw, G, B, AR, AC, K, M, rf, cf, E):
     """CALC ifmap DRAM reads (words) of one point."""
     vh, covh = _valid_and_covered(E_o, sh, ph, R, H)
     vw, covw = _valid_and_covered(F_o, sw, pw, S, W)
@@ -322,8 +326,11 @@ def _ifmap_dram(df, C, H, W, E_o, F_o, R, S, sh, sw, ph, pw, G, B, AR, AC, K, M,
     if D < E:
         # a pass fits an epoch: units of distinct words, exact up to the passes' own reuse
         return float(_distinct_units(0, D, npass, E, G)[0])
-    per_pass = _ifmap_pass(df, V, Vh, D, E, G * npass, AR, AC, K, M // B, F_o, cg, sh, sw, R,
-                           S)
+    # the folds along the dimension holding the neighbours: os pixels (row folds), ws window
+    # elements (row folds), is pixels (column folds)
+    folds = cf if df == 2 else rf
+    per_pass = _ifmap_pass(df, V, Vh, D, E, G * npass, folds, AR, AC, K, M // B, F_o, cg, sh,
+                           sw, R, S)
     return G * npass * per_pass
 
 
@@ -361,7 +368,8 @@ def _memory_kernel(df_, C_, H_, W_, E_, F_, R_, S_, sh_, sw_, ph_, pw_, G_, B_, 
         E_if = ACTIVE_SETS * (wif_[i] // SETS)
         E_f = ACTIVE_SETS * (wf_[i] // SETS)
         d_if = _ifmap_dram(df, C_[i], H_[i], W_[i], E_[i], F_[i], R_[i], S_[i], sh_[i],
-                           sw_[i], ph_[i], pw_[i], G, B_[i], AR_[i], AC_[i], K, M, cf, E_if)
+                           sw_[i], ph_[i], pw_[i], G, B_[i], AR_[i], AC_[i], K, M, rf, cf,
+                           E_if)
         d_f = float(_filter_dram(df, G, N, K, AC_[i], rf, cf, E_f))
         # every word the array writes to the ofmap SRAM leaves once (os adds no real words)
         d_of = float(G * M * N * (1 if df == 0 else rf))
