@@ -94,6 +94,9 @@ def test_streamed_epochs_equal_brute_force_and_stored_scan(seed):
         assert got == _brute(folds, im, E, rows_fold, uf, n_u, nunits), (folds, E)
         stored = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space)
         assert got == tuple(int(v) for v in stored), (folds, E)
+        # the walk table moved to the epoch start every two units (as it is before 2^31)
+        moved = CS._epochs_streamed(folds, im, E, rows_fold, L, space, uf, n_u, nunits, 2 * L)
+        assert tuple(int(v) for v in moved) == got, (folds, E)
 
 
 def test_streamed_scan_holds_no_array_per_position():

@@ -26,11 +26,11 @@ from .writebuf import _cycle_of, _ofmap_events  # noqa: F401
 # last epoch boundary), and rows to cycles through the stall history of (1).
 
 
-# stream positions are int32 in _build_unit: only a unit past that (batch ~1000 on ResNet-50's
-# conv1) goes to _walk_kernel; below it the engine's cost is linear in the unit (issue 14: the
-# old 2^25 limit sent batch >= 19 on ResNet-50's early layers to a walk whose cost grows with
-# the column folds)
-_MAX_UNIT = (1 << 31) - 1
+# stream positions are int32 (calc_stream.py: two units' worth): only a unit past 2^29 slots
+# (batch ~290 on ResNet-50's conv1) goes to _walk_kernel; below it the engine's cost is linear
+# in the unit (issue 14: the old 2^25 limit sent batch >= 19 on ResNet-50's early layers to a
+# walk whose cost grows with the column folds)
+_MAX_UNIT = 1 << 29
 
 
 @njit(cache=True)

@@ -10,8 +10,9 @@ before the epoch start). The walk is continuous from the epoch start whenever it
 gap since the last walk is walked first, recording only), so every occurrence since the epoch
 start has been seen: the same answer as the stored previous occurrences, position by position.
 
-Memory: two int32 and one int64 per ifmap word, 16 bytes per block of 64 positions. Time: one
-pass over the unit plus the walked mixed blocks (and their gaps), per unit.
+Memory: one int32 per ifmap word (a table of last positions, first for the summary, then for the
+walk), 16 bytes per block of 64 positions. Time: one pass over the unit plus the walked mixed
+blocks (and their gaps), per unit.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from numba import njit
 from .addresses import _lanes, _slot_mk
 
 _BSH = 6                         # blocks of 64 stream positions, as calc_epochs
-_BIG = np.int64(1) << 62
+_I32 = (1 << 31) - 1
 
 
 @njit(cache=True)
@@ -38,7 +39,6 @@ def _summary(folds, im2col, uf, L, space, rows_fold):
     ckrow = np.zeros(nb, dtype=np.int32)
     ckoff = np.zeros(nb, dtype=np.int32)
     last = np.full(space, -1, dtype=np.int32)
-    first = np.full(space, -1, dtype=np.int32)
     q = 0
     for f in range(uf):
         c = (f // rf) % cf
@@ -61,33 +61,29 @@ def _summary(folds, im2col, uf, L, space, rows_fold):
                     ckoff[b] = o
                 p = last[a]
                 if p < 0:
-                    first[a] = q
-                else:
-                    if p < bmin[b]:
-                        bmin[b] = p
-                    if p > bmax[b]:
-                        bmax[b] = p
+                    # a word's first occurrence: its previous one is its last in the previous
+                    # repeat, somewhere in [-L, -1]; the bounds say so (no table of first
+                    # positions), and a block they leave undecided is walked, exactly
+                    p = -L
+                    if -1 > bmax[b]:
+                        bmax[b] = -1
+                if p < bmin[b]:
+                    bmin[b] = p
+                if p > bmax[b]:
+                    bmax[b] = p
                 last[a] = q
                 q += 1
                 o += 1
-    for a in range(space):
-        fq = first[a]
-        if fq >= 0:
-            p = last[a] - L
-            b = fq >> _BSH
-            if p < bmin[b]:
-                bmin[b] = p
-            if p > bmax[b]:
-                bmax[b] = p
     return bmin, bmax, ckrow, ckoff
 
 
 @njit(cache=True)
 def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, classify, E):
     """Positions [s, e) of the unit whose first position is global position ``base``: record
-    each word's position in ``wl``; with ``classify`` also count new words (last walked position
-    before the epoch start st[2]) and close epochs. st: boundaries, words in the epoch, epoch
-    start (global), unit and position of the last boundary, current unit."""
+    each word's position in ``wl`` (minus st[6]); with ``classify`` also count new words (last
+    walked position before the epoch start st[2]) and close epochs. st: boundaries, words in
+    the epoch, epoch start (global), unit and position of the last boundary, current unit, the
+    offset of wl's positions."""
     if s >= e:
         return
     df, AR, AC, M, N, K, G, rf, cf = folds
@@ -116,7 +112,7 @@ def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, class
             if q >= s:
                 a = pb[m] + wo[k]
                 g = base + q
-                if classify and wl[a] < st[2]:
+                if classify and wl[a] < st[2] - st[6]:
                     st[1] += 1
                     if st[1] == E:
                         st[0] += 1
@@ -124,7 +120,7 @@ def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, class
                         st[2] = g + 1
                         st[3] = st[5]
                         st[4] = q
-                wl[a] = g
+                wl[a] = g - st[6]
             q += 1
             if q >= e:
                 return
@@ -178,12 +174,25 @@ def _row_of(folds, im2col, rows_fold, ckrow, ckoff, q):
 
 
 @njit(cache=True)
-def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits):
+def _rebase(wl, shift):
+    """wl's positions minus ``shift``; those that fall below 0 (before the epoch start, where
+    the new offset lies) become -1: not seen since the epoch start, as before."""
+    for i in range(wl.shape[0]):
+        v = wl[i] - shift
+        wl[i] = v if v >= 0 else -1
+
+
+@njit(cache=True)
+def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, wl_limit=_I32):
     """calc_epochs._epochs for a non-distinct ifmap unit: (epoch boundaries, words recorded
-    since the last, row of the last boundary or -1)."""
+    since the last, row of the last boundary or -1). ``wl_limit``: the largest position the walk
+    table holds before it is moved (tests make it small)."""
     bmin, bmax, ckrow, ckoff = _summary(folds, im2col, uf, L, space, rows_fold)
-    wl = np.full(space, -1, dtype=np.int64)
-    st = np.zeros(6, dtype=np.int64)
+    # int32 positions relative to st[6], moved up to the epoch start before they would pass
+    # 2^31 (an epoch spans less than two units: a unit reads all of its words, at least E;
+    # calc._MAX_UNIT keeps two units below 2^31)
+    wl = np.full(space, -1, dtype=np.int32)
+    st = np.zeros(7, dtype=np.int64)
     st[3] = -1
     st[4] = -1
     wfrom = 0          # positions [wfrom, wpos) have been walked, in order
@@ -221,6 +230,9 @@ def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits):
             # a mixed block (or the rest of one after a boundary): walk it, continuously from
             # the epoch start
             thr_g = st[2]
+            if base + L - st[6] >= wl_limit:
+                _rebase(wl, thr_g - st[6])
+                st[6] = thr_g
             if wfrom <= thr_g <= wpos:
                 _walk_global(folds, im2col, rows_fold, ckrow, ckoff, wpos, base + q, L, wl,
                              st, E)

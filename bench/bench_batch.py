@@ -1,0 +1,169 @@
+"""Batch scaling and the exact tier's rate with a new geometry at every point (issue 14).
+
+    .venv/bin/python bench/bench_batch.py [--batches 1 32] [--arch scalesim-eyeriss]
+                                          [--repeats 2] [--points 600] [--skip-batch]
+
+1. ResNet-50 (regular) at each batch on the arch, each run in a FRESH subprocess (cold memos;
+   the numba kernels are loaded first on ResNet-56, whose layers share no shape with
+   ResNet-50, so compile/load time is not counted): CPU seconds of ``simulate``, and the
+   subprocess's peak RSS (ru_maxrss: the whole process, imports included) with its RSS before
+   the evaluation. Runs alternate between batches (--repeats rounds; the minimum per batch is
+   kept), so machine load hits both alike. Target (issue 14): batch 32 <= 32x batch 1, and
+   < 300 MB peak RSS.
+2. The exact tier, new geometry at every point: --points random (ResNet-50 layer, arch) points,
+   batch 1, every arch a distinct (rows, cols, dataflow, three SRAM sizes), CALC mode, through
+   ``simulate_gemm`` in a fresh subprocess (so no memo can hit): layer evaluations per second,
+   and where the time goes (mapping + compute model, the memory engine's numba kernel, the rest
+   of the memory engine, the Python around them). Target (issue 14): >= 5,000 per second.
+
+Prints figures only; speed is never asserted in a test. The numbers these runs produce are
+checked elsewhere (tests/test_exact_sample.py: a stored sample, batch >= 19 included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+_BATCH_CHILD = r"""
+import json, resource, sys, time, warnings
+warnings.simplefilter("ignore")
+from accelsim.evaluate.simulate import simulate
+from accelsim.hardware.arch import load_arch
+from accelsim.workload.networks import load_workload
+arch = load_arch(sys.argv[1])
+batch = int(sys.argv[2])
+simulate(load_workload("resnet56:regular"), arch, 1)          # load the kernels
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+w = load_workload("resnet50:regular")
+c0, t0 = time.process_time(), time.perf_counter()
+df = simulate(w, arch, batch)
+cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"cpu_s": cpu, "wall_s": wall, "rss_before_mb": rss0, "peak_rss_mb": rss,
+                  "total_cycles": int(df["total_cycles"].sum())}))
+"""
+
+_RATE_CHILD = r"""
+import json, random, sys, time, warnings
+warnings.simplefilter("ignore")
+from accelsim.engine import memory, systolic
+import accelsim.evaluate.layers as layers
+from accelsim.evaluate.simulate import simulate_gemm
+from accelsim.hardware.arch import Arch
+from accelsim.workload.networks import load_workload
+n, seed = int(sys.argv[1]), int(sys.argv[2])
+rng = random.Random(seed)
+gemms = [l for l in load_workload("resnet50:regular").layers if l.is_gemm]
+dims = [4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]
+seen, pts = set(), []
+while len(pts) < n + 1:
+    g = (rng.choice(dims), rng.choice(dims), rng.choice(["os", "ws", "is"]),
+         rng.choice([8, 16, 32, 36, 64, 128, 256, 512, 1024]),
+         rng.choice([8, 16, 32, 36, 64, 128, 256, 512]), rng.choice([4, 8, 16, 32, 64, 128]))
+    if g not in seen:
+        seen.add(g)
+        pts.append((rng.choice(gemms), Arch("p", *g)))
+simulate_gemm(*pts[0])                                           # load the kernels
+spent = {"kernel": 0.0, "memory": 0.0, "map_compute": 0.0}
+def timed(fn, key):
+    def run(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[key] += time.perf_counter() - t
+    return run
+def rate(points):
+    c0, t0 = time.process_time(), time.perf_counter()
+    for layer, arch in points:
+        simulate_gemm(layer, arch, 1)
+    return len(points) / (time.process_time() - c0), len(points) / (time.perf_counter() - t0)
+half = len(pts) // 2
+cpu_rate, wall_rate = rate(pts[1:half])
+# the second half with timers around the stages (the timers cost a little themselves)
+memory._calc_engine = timed(memory._calc_engine, "kernel")
+memory.simulate_memory = timed(memory.simulate_memory, "memory")
+layers.map_layer = timed(layers.map_layer, "map_compute")
+systolic.simulate_compute = timed(systolic.simulate_compute, "map_compute")
+t0 = time.perf_counter()
+rate(pts[half:])
+total = time.perf_counter() - t0
+print(json.dumps({"points": half - 1, "cpu_rate": cpu_rate, "wall_rate": wall_rate,
+                  "split_points": len(pts) - half, "total_s": total, **spent}))
+"""
+
+
+def _child(code: str, *args) -> dict:
+    p = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT,
+                       capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(f"bench_batch: child failed:\n{p.stderr[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def batch_scaling(arch: str, batches: list[int], repeats: int) -> None:
+    print(f"ResNet-50 (regular) on {arch}, each run in a fresh process, min of {repeats}:")
+    best: dict[int, dict] = {}
+    cycles: dict[int, set] = {}
+    for _ in range(repeats):
+        for b in batches:
+            r = _child(_BATCH_CHILD, arch, b)
+            cycles.setdefault(b, set()).add(r["total_cycles"])
+            if b not in best or r["cpu_s"] < best[b]["cpu_s"]:
+                best[b] = r
+    print(f"{'batch':>6} {'cpu s':>8} {'wall s':>8} {'RSS before MB':>14} {'peak RSS MB':>12}")
+    for b in batches:
+        r = best[b]
+        print(f"{b:>6} {r['cpu_s']:>8.3f} {r['wall_s']:>8.3f} {r['rss_before_mb']:>14.0f} "
+              f"{r['peak_rss_mb']:>12.0f}")
+    lo, hi = min(batches), max(batches)
+    ratio = best[hi]["cpu_s"] / best[lo]["cpu_s"]
+    print(f"batch {hi} / batch {lo} CPU time: {ratio:.1f}x (linear: {hi // lo}x; target <= "
+          f"{hi // lo}x): {'met' if ratio <= hi // lo else 'NOT met'}")
+    print(f"peak RSS at batch {hi}: {best[hi]['peak_rss_mb']:.0f} MB (target < 300 MB): "
+          f"{'met' if best[hi]['peak_rss_mb'] < 300 else 'NOT met'}")
+    print("same total cycles in every run of a batch:",
+          all(len(v) == 1 for v in cycles.values()))
+
+
+def exact_rate(points: int) -> None:
+    r = _child(_RATE_CHILD, points, 14)
+    print(f"\nexact tier, new geometry at every point ({r['points']} random (ResNet-50 layer, "
+          f"arch) points, batch 1, CALC): {r['cpu_rate']:,.0f} layer evaluations per CPU "
+          f"second ({r['wall_rate']:,.0f} per wall second); target >= 5,000: "
+          f"{'met' if r['cpu_rate'] >= 5000 else 'NOT met'}")
+    tot = r["total_s"]
+    kernel, mem, mc = r["kernel"], r["memory"] - r["kernel"], r["map_compute"]
+    print(f"where the time goes ({r['split_points']} more points, wall, timers included):")
+    for name, s in (("memory engine numba kernel (_calc_engine)", kernel),
+                    ("memory engine Python (addressing, buffers, closed forms)", mem),
+                    ("mapping + compute model", mc),
+                    ("the rest (simulate_gemm, arch projection, memo)", tot - kernel - mem - mc)):
+        print(f"  {name:58s} {s / r['split_points'] * 1e3:7.3f} ms/point  "
+              f"{100 * s / tot:5.1f} %")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    ap.add_argument("--arch", default="scalesim-eyeriss")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--points", type=int, default=600)
+    ap.add_argument("--skip-batch", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_batch:
+        batch_scaling(args.arch, args.batches, args.repeats)
+    if args.points:
+        exact_rate(args.points)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
