@@ -277,10 +277,12 @@ def _ifmap_pass(df, V, Vh, D, E, passes, folds, AR, AC, K, M, F, cg, sh, sw, R, 
         h_in, h_out, ph_in = abs(1 - kh) * band, kh * M, min(1.0, kh / AR) * split
         v_in, v_out, pv_in = abs(F - kv) * band, kv * M, min(1.0, kv / AR) * split
     else:
-        # is: stationary AR x AC blocks (AR elements x AC pixels) loaded a row of AC per
-        # element, pixel blocks outer; a use in the next pixel block is a block pass later
-        h_in, h_out, ph_in = kh * AC, K * AC, min(1.0, 1.0 / AC) * split
-        v_in, v_out, pv_in = kv * AC, K * AC * max(1.0, F / AC), min(1.0, F / AC) * split
+        # is: stationary AR x AC blocks (AR elements x AC pixels) loaded a row of min(AC, M)
+        # pixels per element, pixel blocks outer; a use in the next pixel block is a block
+        # pass later
+        band = min(AC, M)
+        h_in, h_out, ph_in = kh * band, K * band, min(1.0, 1.0 / AC) * split
+        v_in, v_out, pv_in = kv * band, K * band * max(1.0, F / AC), min(1.0, F / AC) * split
     # ph_in, pv_in so far: the fraction of neighbour pairs split by a fold boundary (a pair
     # d apart among folds of width w straddles one with probability d / w, and only where
     # there is more than one fold)
@@ -323,12 +325,19 @@ def _ifmap_dram(df, C, H, W, E_o, F_o, R, S, sh, sw, ph, pw, G, B, AR, AC, K, M,
     V = B * cg * vh * vw               # its valid slots
     Vh = B * cg * vh * covw
     npass = 1 if df == 2 else cf       # os/ws: every column fold re-reads the group's ifmap
-    if D < E:
-        # a pass fits an epoch: units of distinct words, exact up to the passes' own reuse
-        return float(_distinct_units(0, D, npass, E, G)[0])
     # the folds along the dimension holding the neighbours: os pixels (row folds), ws window
     # elements (row folds), is pixels (column folds)
     folds = cf if df == 2 else rf
+    if D < E:
+        # a pass fits an epoch: the passes as units of distinct words (exact for a pass of
+        # distinct words), plus, at each of their boundaries, the pass's words still to be
+        # reused: its live set, (extra of a pass at boundary rate 1/E) * E / D
+        units = float(_distinct_units(0, D, npass, E, G)[0])
+        if V == D:
+            return units
+        extra = _ifmap_pass(df, V, Vh, D, E, 2, folds, AR, AC, K, M // B, F_o, cg, sh, sw, R,
+                            S) - D
+        return units * (1.0 + extra / D)
     per_pass = _ifmap_pass(df, V, Vh, D, E, G * npass, folds, AR, AC, K, M // B, F_o, cg, sh,
                            sw, R, S)
     return G * npass * per_pass
