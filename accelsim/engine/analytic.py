@@ -264,9 +264,9 @@ def _ifmap_pass(df, V, Vh, D, E, passes, folds, AR, AC, K, M, F, cg, sh, sw, R, 
     split = 1.0 - 1.0 / folds            # folds: of the array dimension the pairs run along
     if df == 0:
         # os: a fold is AR pixels x K elements; pixel j reads element k in row k + j
-        # (min(AR, K) slots a row on the skewed band), so two uses inside a fold are
+        # (min(AR, M, K) slots a row on the skewed band), so two uses inside a fold are
         # |pixels - elements| rows apart; the next fold is K rows of AR later
-        band = min(AR, K)
+        band = min(AR, M, K)
         h_in, h_out, ph_in = abs(1 - kh) * band, K * AR, min(1.0, 1.0 / AR) * split
         v_in, v_out, pv_in = abs(F - kv) * band, F * K, min(1.0, F / AR) * split
     elif df == 1:
