@@ -126,7 +126,8 @@ def part_a_c(shapes, n: int, seed: int) -> None:
     fast = analytic.evaluate(p)
     t_fast = time.perf_counter() - t0
     assert np.array_equal(fast["bounded"], modes != "user-scalesim")
-    error_table(fast, exact, fast["bounded"], "all points the fast tier bounds (calc, user-overlap)")
+    error_table(fast, exact, fast["bounded"],
+                "all points the fast tier bounds (calc, user-overlap)")
     for m in sorted(set(modes)):
         error_table(fast, exact, modes == m, f"mode {m}"
                     + (" (not modelled: bounded = False)" if m == "user-scalesim" else ""))

@@ -1,4 +1,4 @@
-"""The fast (fold-level analytical) tier, engine/analytic.py, against the exact tier.
+"""The fast (fold-level analytical) tier, engine/analytic/, against the exact tier.
 
 References: the exact engines (simulate_gemm: systolic closed forms + the memory walk), a
 brute-force replay of SCALE-Sim's CALC read buffer written here, engine/operands.py's unique
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from accelsim.engine import analytic
+from accelsim.engine.analytic.dram import _distinct_units
 from accelsim.engine.operands import unique_ifmap_words
 from accelsim.evaluate.columns import summarize
 from accelsim.evaluate.fast import fast_network, gemm_totals
@@ -167,7 +168,7 @@ def test_distinct_units_closed_form_against_a_replay():
         n = int(rng.integers(1, 5))
         count = int(rng.integers(0, 12))
         s0 = int(rng.integers(0, E))
-        got = analytic._distinct_units(s0, D, n, E, count)
+        got = _distinct_units(s0, D, n, E, count)
         ref = _replay(s0, D, n, E, count)
         assert (int(got[0]), int(got[1]) % E) == ref, (s0, D, n, E, count)
 

@@ -1,5 +1,5 @@
 """``fidelity: fast``: a whole network with its conv/linear rows from the analytical tier
-(engine/analytic.py, docs/analytic.md) and every other row from the exact engines.
+(engine/analytic/, docs/analytic.md) and every other row from the exact engines.
 
 The non-GEMM rows (pool unit, vector unit, the fused pool/conv placement) are cheap and exact,
 so they are reused as they are; only the array's layers, the expensive memory walk, change
@@ -36,7 +36,7 @@ def fast_is_bounded(arch: Arch) -> bool:
 
 def fast_rows(workload: Workload, arch: Arch, batch: int = 1) -> list[dict]:
     """simulate's per-layer rows, the array's from one vectorized analytic call."""
-    # SCALE-Sim's USER read buffer has no fast model (engine/analytic.py): exact rows there
+    # SCALE-Sim's USER read buffer has no fast model (engine/analytic/): exact rows there
     arr = list(_array_layers(workload, arch)) if fast_is_bounded(arch) else []
     rows: list[dict | None] = [None] * len(workload.layers)
     if arr:
@@ -106,4 +106,5 @@ def gemm_totals(workload: Workload, archs: list[Arch], batch: int = 1) -> dict:
     return out
 
 
-__all__ = ["fast_is_bounded", "fast_rows", "fast_table", "fast_simulate", "fast_network", "gemm_totals"]
+__all__ = ["fast_is_bounded", "fast_rows", "fast_table", "fast_simulate", "fast_network",
+           "gemm_totals"]
