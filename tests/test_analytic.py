@@ -108,15 +108,15 @@ def test_filter_dram_exact_and_ofmap_within_one_percent_in_calc(sample):
 
 
 def test_ifmap_dram_and_total_cycles_within_the_stated_error(sample):
-    """docs/analytic.md: ifmap DRAM reads median <= 1 %, p95 <= 25 %; total cycles (USER
-    overlap) median <= 1 %, p95 <= 25 %."""
+    """docs/analytic.md: ifmap DRAM reads median <= 1 %, p95 <= 10 %; total cycles (USER
+    overlap) median <= 1 %, p95 <= 5 % (the bench measures p95 2.5 % and 0 %)."""
     _, archs, _, exact, fast = sample
     e = _rel(fast, exact, "dram_ifmap_reads")
-    assert np.median(e) <= 0.01 and np.percentile(e, 95) <= 0.25, (np.median(e),
+    assert np.median(e) <= 0.01 and np.percentile(e, 95) <= 0.10, (np.median(e),
                                                                    np.percentile(e, 95))
     user = np.array([a.bandwidth_mode == "user" for a in archs])
     t = _rel(fast, exact, "total_cycles")[user]
-    assert np.median(t) <= 0.01 and np.percentile(t, 95) <= 0.25
+    assert np.median(t) <= 0.01 and np.percentile(t, 95) <= 0.05
 
 
 def test_closed_form_bounds(sample):
