@@ -56,9 +56,9 @@ from ..operands import ifmap_addressing, unique_ifmap_words
 # DF_CODE and _ifa stay importable from here: engine/poolsched.py uses them
 from .addresses import DF_CODE, Folds, Im2col, _ifa, _ifmap_fold_span, geometry  # noqa: F401
 from .calc import _MAX_UNIT, _calc_engine
+from .calc_epochs import _valid_prefix
 from .readbuf import (ACTIVE_SETS, CALC_FILL_WORDS_PER_CYCLE, SETS, ReadBuffer,  # noqa: F401
-                      _fetch_sequence, _prefetch_shape, all_active_buffer, no_read_buffer,
-                      read_buffer)
+                      _fetch_sequence, no_read_buffer, read_buffer, user_read_buffer)
 from .user import _user_engine
 from .walk import _walk_kernel
 
@@ -108,23 +108,18 @@ Buffers = namedtuple("Buffers", "user if_words f_words if_space f_space P_if P_f
 FastPaths = namedtuple("FastPaths", "nowalk_if nowalk_f if_span dist_if dist_f events")
 
 
-def _user_buffer(folds, im2col, ifmap: bool, bufs: Buffers, distinct: bool,
-                 index: bool) -> ReadBuffer:
-    """A USER read buffer over the operand's prefetch matrix; ``index``: with per-address set
-    lists (the plain walk; the engine needs them only for an operand that repeats addresses)."""
+def _user_buffer(folds, im2col, ifmap: bool, bufs: Buffers, engine: bool) -> ReadBuffer:
+    """A USER read buffer over the operand's prefetch matrix: for the event engine (user.py)
+    or, with its per-address set lists, for the plain walk."""
     words, space = (bufs.if_words, bufs.if_space) if ifmap else (bufs.f_words, bufs.f_space)
-    if not index:
-        nb, T, L, _ = _prefetch_shape(folds, ifmap)
-        if ifmap:     # valid (pixel, window element) slots: each once in the prefetch matrix
-            from .calc_epochs import _valid_prefix
-            n_valid = int(_valid_prefix(folds, im2col)[0][-1]) * folds.groups
-        else:
-            n_valid = space
-        buf = all_active_buffer(words, n_valid, folds.groups * nb * T * L, bufs.rd_bw)
-        if buf is not None:
-            return buf
-    return read_buffer(_fetch_sequence(folds, im2col, ifmap), words, space, bufs.rd_bw,
-                       index or not distinct)
+    if not engine:
+        return read_buffer(_fetch_sequence(folds, im2col, ifmap), words, space, bufs.rd_bw)
+    n_valid, box = space, True       # every filter word once, none missing
+    if ifmap:     # valid (pixel, window element) slots: each once in the prefetch matrix
+        n_valid = int(_valid_prefix(folds, im2col)[0][-1])
+        box = n_valid == folds.pixels * folds.window
+        n_valid *= folds.groups
+    return user_read_buffer(folds, im2col, ifmap, words, bufs.rd_bw, n_valid, box)
 
 
 def _walk(folds, im2col, bufs: Buffers, paths: FastPaths):
@@ -137,13 +132,13 @@ def _walk(folds, im2col, bufs: Buffers, paths: FastPaths):
     user = bufs.user
     nowalk_if, nowalk_f = paths.nowalk_if, paths.nowalk_f
     if user and paths.events:
-        rbs = (_user_buffer(folds, im2col, True, bufs, paths.dist_if, False),
-               _user_buffer(folds, im2col, False, bufs, True, False))
+        rbs = (_user_buffer(folds, im2col, True, bufs, True),
+               _user_buffer(folds, im2col, False, bufs, True))
         return _user_engine(folds, im2col, bufs.of_words, bufs.of_bw, bufs.rd_bw, rbs,
-                            (paths.dist_if, True))
+                            (paths.dist_if, True), (bufs.if_space, bufs.f_space))
     if user:
-        if_buf = _user_buffer(folds, im2col, True, bufs, False, True)
-        f_buf = _user_buffer(folds, im2col, False, bufs, False, True)
+        if_buf = _user_buffer(folds, im2col, True, bufs, False)
+        f_buf = _user_buffer(folds, im2col, False, bufs, False)
     else:
         if_buf, f_buf = no_read_buffer(bufs.if_words), no_read_buffer(bufs.f_words)
     E_if, E_f = ACTIVE_SETS * bufs.P_if, ACTIVE_SETS * bufs.P_f   # epoch: new words per slide

@@ -24,13 +24,19 @@ from .addresses import _lanes, _slot_mk
 
 _BSH = 6                         # blocks of 64 stream positions, as calc_epochs
 _I32 = (1 << 31) - 1
+# a previous occurrence more than this many positions back is "far": a block whose far
+# occurrences all lie before the epoch start and near ones after it (the usual case between two
+# boundaries: windows overlapping in the same fold vs the same word in another fold or sample)
+# is counted from its far mask without a walk
+_NEAR = 1 << 14
 
 
 @njit(cache=True)
-def _summary(folds, im2col, uf, L, space, rows_fold):
+def _summary(folds, im2col, uf, L, space, rows_fold, near):
     """Per block of unit 0's ifmap stream: min / max previous occurrence (cyclic for a word's
-    first occurrence: its last occurrence - L, as calc_epochs._build_unit), and its first
-    position's row (in the unit) and how many valid lanes of that row come before it."""
+    first occurrence: its last occurrence - L, as calc_epochs._build_unit), the smallest near
+    and the largest far one and the mask of far positions, and its first position's row (in
+    the unit) and how many valid lanes of that row come before it."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     nb = (L + (1 << _BSH) - 1) >> _BSH
@@ -38,6 +44,9 @@ def _summary(folds, im2col, uf, L, space, rows_fold):
     bmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
     ckrow = np.zeros(nb, dtype=np.int32)
     ckoff = np.zeros(nb, dtype=np.int32)
+    nmin = np.full(nb, np.iinfo(np.int32).max, dtype=np.int32)
+    fmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
+    fmask = np.zeros(nb, dtype=np.uint64)
     last = np.full(space, -1, dtype=np.int32)
     q = 0
     for f in range(uf):
@@ -67,6 +76,15 @@ def _summary(folds, im2col, uf, L, space, rows_fold):
                     p = -L
                     if -1 > bmax[b]:
                         bmax[b] = -1
+                    if -1 > fmax[b]:
+                        fmax[b] = -1
+                    fmask[b] |= np.uint64(1) << np.uint64(q & 63)
+                elif q - p > near:
+                    if p > fmax[b]:
+                        fmax[b] = p
+                    fmask[b] |= np.uint64(1) << np.uint64(q & 63)
+                elif p < nmin[b]:
+                    nmin[b] = p
                 if p < bmin[b]:
                     bmin[b] = p
                 if p > bmax[b]:
@@ -74,7 +92,22 @@ def _summary(folds, im2col, uf, L, space, rows_fold):
                 last[a] = q
                 q += 1
                 o += 1
-    return bmin, bmax, ckrow, ckoff
+    return bmin, bmax, nmin, fmax, fmask, ckrow, ckoff
+
+
+@njit(cache=True)
+def _nth_bit(x, n):
+    """Index of the n-th (0-based) set bit of x, and the number of set bits if n is past them."""
+    i = 0
+    seen = 0
+    while x:
+        if x & np.uint64(1):
+            if seen == n:
+                return i, seen
+            seen += 1
+        x >>= np.uint64(1)
+        i += 1
+    return -1, seen
 
 
 @njit(cache=True)
@@ -183,11 +216,13 @@ def _rebase(wl, shift):
 
 
 @njit(cache=True)
-def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, wl_limit=_I32):
+def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, wl_limit=_I32,
+                     near=_NEAR):
     """calc_epochs._epochs for a non-distinct ifmap unit: (epoch boundaries, words recorded
     since the last, row of the last boundary or -1). ``wl_limit``: the largest position the walk
-    table holds before it is moved (tests make it small)."""
-    bmin, bmax, ckrow, ckoff = _summary(folds, im2col, uf, L, space, rows_fold)
+    table holds before it is moved, ``near`` the far/near split (tests make them small)."""
+    bmin, bmax, nmin, fmax, fmask, ckrow, ckoff = _summary(folds, im2col, uf, L, space,
+                                                            rows_fold, near)
     # int32 positions relative to st[6], moved up to the epoch start before they would pass
     # 2^31 (an epoch spans less than two units: a unit reads all of its words, at least E;
     # calc._MAX_UNIT keeps two units below 2^31)
@@ -220,6 +255,21 @@ def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, wl_
                         q = bend
                         continue
                     qb = q + (E - st[1]) - 1
+                    st[0] += 1
+                    st[1] = 0
+                    st[2] = base + qb + 1
+                    st[3] = u
+                    st[4] = qb
+                    q = qb + 1
+                    continue
+                if fmax[bi] < thr <= nmin[bi]:      # far ones new, near ones hits
+                    need = E - st[1]
+                    i, nf = _nth_bit(fmask[bi], need - 1)
+                    if i < 0:
+                        st[1] += nf
+                        q = bend
+                        continue
+                    qb = q + i
                     st[0] += 1
                     st[1] = 0
                     st[2] = base + qb + 1

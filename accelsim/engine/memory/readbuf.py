@@ -24,41 +24,37 @@ ReadBuffer = namedtuple("ReadBuffer", (
     "ptr",             # the sets holding address a: set_ids[ptr[a]:ptr[a + 1]] (sorted)
     "set_ids",
     "fetch_lines",     # DRAM lines of the whole prefetch matrix (caps the first fill)
-    "seq",             # the prefetch matrix in fetch order (-1: no word)
-    "before",          # valid entries of seq before each position (len(seq) + 1)
+    "run_before",      # valid entries before each run of the prefetch matrix (USER engine)
 ))
 
 
-def read_buffer(seq: np.ndarray, words: int, space: int, line_words: int,
-                index: bool = True) -> ReadBuffer:
+def read_buffer(seq: np.ndarray, words: int, space: int, line_words: int) -> ReadBuffer:
     """The USER read buffer of ``words`` words over prefetch sequence ``seq`` (addresses in
-    [0, space)), fetched in DRAM lines of ``line_words``. ``index=False``: no per-address set
-    lists (the USER engine's operands of distinct addresses find their set from ``before``)."""
-    before = np.zeros(len(seq) + 1, dtype=np.int64)
-    np.cumsum(seq >= 0, out=before[1:])
-    eps = math.ceil(words / SETS)
-    if index:
-        nl, eps, ptr, sets = _set_index(seq, words, space)
-    else:
-        nl, ptr, sets = int(before[-1]) // eps + 1, before[:1], before[:1]
-    return ReadBuffer(words, nl, eps, ptr, sets, -(-len(seq) // line_words), seq, before)
+    [0, space)), fetched in DRAM lines of ``line_words``, with its per-address set lists."""
+    nl, eps, ptr, sets = _set_index(seq, words, space)
+    return ReadBuffer(words, nl, eps, ptr, sets, -(-len(seq) // line_words),
+                      np.zeros(1, dtype=np.int64))
 
 
-def all_active_buffer(words: int, n_valid: int, n_entries: int, line_words: int):
-    """The USER read buffer when its active sets hold the whole prefetch matrix (``n_valid``
-    words in ``n_entries`` slots): nothing ever misses, so no sequence is built; else None."""
+def user_read_buffer(folds, im2col, ifmap: bool, words: int, line_words: int, n_valid: int,
+                     box: bool) -> ReadBuffer:
+    """The USER engine's read buffer (user.py) of an operand with ``n_valid`` valid entries:
+    the valid entries before each run of its prefetch matrix (_run_before), none when the
+    active sets hold the whole matrix (nothing ever misses). No per-address set lists."""
     eps = math.ceil(words / SETS)
     nl = n_valid // eps + 1
-    if -(-((words + 1) // 2) // eps) < nl:
-        return None
+    nruns, per_group, L = _runs(folds, ifmap)
+    lines = -(-folds.groups * per_group // line_words)
     empty = np.zeros(1, dtype=np.int64)
-    return ReadBuffer(words, nl, eps, empty, empty, -(-n_entries // line_words), empty, empty)
+    if -(-((words + 1) // 2) // eps) >= nl:
+        return ReadBuffer(words, nl, eps, empty, empty, lines, empty)
+    return ReadBuffer(words, nl, eps, empty, empty, lines, _run_before(folds, im2col, ifmap, box))
 
 
 def no_read_buffer(words: int) -> ReadBuffer:
     """CALC mode has no hashed sets: a placeholder of the same type."""
     empty = np.zeros(1, dtype=np.int64)
-    return ReadBuffer(words, 1, 1, empty, empty, 1, empty, empty)
+    return ReadBuffer(words, 1, 1, empty, empty, 1, empty)
 
 
 @njit(cache=True, inline="always")
@@ -86,8 +82,11 @@ def _prefetch_shape(folds, ifmap):
 
 
 @njit(cache=True)
-def _fetch_sequence(folds, im2col, ifmap):
-    """The prefetch matrix's entries in fetch order (-1: no word), G * blocks * rows * lanes."""
+def _fetch_runs(folds, im2col, ifmap, g, run0, run1, out, run_valid):
+    """Runs [run0, run1) of group g's prefetch matrix in fetch order into ``out`` (-1: no
+    word). A run is one diagonal of a streamed operand (rows down, lanes up) or one stored row
+    of a stationary one (lanes up). The valid entries of each run go to run_valid[run - run0];
+    returns the entries written."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     nb, T, L, diag = _prefetch_shape(folds, ifmap)
@@ -104,48 +103,71 @@ def _fetch_sequence(folds, im2col, ifmap):
             tu, bv, jv = 1, AR, 1
         else:
             bu, ju, tv = AC, 1, 1
-    elif df == 0:
-        tu, bv, jv = 1, AC, 1
-    elif df == 1:
+    elif df == 0 or df == 1:
         tu, bv, jv = 1, AC, 1
     else:
         bu, ju, tv = AR, 1, 1
-    out = np.empty(G * rows * L, dtype=np.int64)
     idx = 0
-    for g in range(G):
-        for d in range(rows + L if diag else rows * L):
+    for run in range(run0, run1):
+        if diag:
+            row = min(run, rows - 1)
+            n = row - max(0, run - L + 1) + 1
+            j = run - row
+        else:
+            row, n, j = run, L, 0
+        b = row // T
+        t = row - b * T
+        nv = 0
+        for _ in range(n):
+            u = b * bu + j * ju + t * tu
+            v = b * bv + j * jv + t * tv
+            a = -1
+            if ifmap:      # the address written out (see addresses.py)
+                if u < M and v < K:
+                    y = rb[u] + wr[v]
+                    x = cb[u] + wc[v]
+                    if 0 <= y < H and 0 <= x < W:
+                        a = pb[u] + wo[v] + g * goff
+            elif u < K and v < N:
+                a = (g * N + v) * K + u
+            out[idx] = a
+            nv += a >= 0
+            idx += 1
+            j += 1
             if diag:
-                hi = min(d, rows - 1)
-                lo = max(0, d - L + 1)
-            else:
-                hi = lo = d // L
-            for row in range(hi, lo - 1, -1):
-                b = row // T
-                t = row % T
-                j = d - row if diag else d % L
-                u = b * bu + j * ju + t * tu
-                v = b * bv + j * jv + t * tv
-                a = -1
-                if ifmap:      # the address written out (see addresses.py)
-                    if u < M and v < K:
-                        y = rb[u] + wr[v]
-                        x = cb[u] + wc[v]
-                        if 0 <= y < H and 0 <= x < W:
-                            a = pb[u] + wo[v] + g * goff
-                elif u < K and v < N:
-                    a = (g * N + v) * K + u
-                out[idx] = a
-                idx += 1
+                t -= 1
+                if t < 0:
+                    t = T - 1
+                    b -= 1
+        run_valid[run - run0] = nv
+    return idx
+
+
+@njit(cache=True, inline="always")
+def _runs(folds, ifmap):
+    """(runs per group, entries per group, entries per run at most) of an operand's prefetch
+    matrix."""
+    nb, T, L, diag = _prefetch_shape(folds, ifmap)
+    return (nb * T + L if diag else nb * T), nb * T * L, L
+
+
+@njit(cache=True)
+def _fetch_sequence(folds, im2col, ifmap):
+    """The prefetch matrix's entries in fetch order (-1: no word), G * blocks * rows * lanes."""
+    nruns, per_group, L = _runs(folds, ifmap)
+    out = np.empty(folds.groups * per_group, dtype=np.int64)
+    rv = np.empty(nruns, dtype=np.int64)
+    for g in range(folds.groups):
+        _fetch_runs(folds, im2col, ifmap, g, 0, nruns, out[g * per_group:], rv)
     return out
 
 
 @njit(cache=True)
-def _set_pass(seq, eps, last, at, sets):
-    """Each (address, set) of the fetch sequence once, in order: counted in at[a], or, when
+def _set_pass(seq, eps, last, at, sets, q):
+    """Each (address, set) of a piece of the fetch sequence once, in order (``q``: valid
+    entries before it; ``last``: each address's last set so far): counted in at[a], or, when
     ``sets`` is given, stored at sets[at[a]] (at[a] advanced). Returns the valid entries."""
-    last[:] = -1
     store = sets.shape[0] > 0
-    q = 0
     for a in seq:
         if a >= 0:
             s = q // eps
@@ -158,18 +180,91 @@ def _set_pass(seq, eps, last, at, sets):
     return q
 
 
+@njit(cache=True, inline="always")
+def _run_len(folds, ifmap, run):
+    """Entries of run ``run`` of one group's prefetch matrix."""
+    nb, T, L, diag = _prefetch_shape(folds, ifmap)
+    if not diag:
+        return L
+    return min(run, nb * T - 1) - max(0, run - L + 1) + 1
+
+
 @njit(cache=True)
-def _set_index_kernel(seq, eps, space):
-    # an address's sets come in increasing order along the sequence: a counting sort by address
-    # keeps them sorted, and a set repeated back to back is one entry
+def _box_valid(folds, ifmap, run, off):
+    """Valid entries among the first ``off`` of run ``run`` when every slot inside the operand
+    holds a word (filters; ifmaps without padding): lane j of block b is valid iff
+    b * X + j < LIM (the blocked dimension's end), so in each block's stretch of a run the
+    valid entries come first, in closed form."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    nb, T, L, diag = _prefetch_shape(folds, ifmap)
+    if ifmap:
+        X, LIM = (AC, M) if df == 2 else (AR, M if df == 0 else K)
+    else:
+        X, LIM = (AC, N) if df != 2 else (AR, K)
+    if not diag:
+        return max(0, min(off, LIM - (run // T) * X))
+    rows = nb * T
+    hi, lo = min(run, rows - 1), max(0, run - L + 1)
+    n = taken = 0
+    for b in range(hi // T, lo // T - 1, -1):     # rows hi down to lo: lanes up
+        if taken >= off:
+            break
+        r_hi = min(hi, b * T + T - 1)
+        use = min(r_hi - max(lo, b * T) + 1, off - taken)
+        n += max(0, min(use, LIM - b * X - (run - r_hi)))
+        taken += use
+    return n
+
+
+@njit(cache=True)
+def _run_before(folds, im2col, ifmap, box):
+    """The valid entries before each run of the prefetch matrix (all groups: G * runs + 1).
+    ``box``: _box_valid's closed form applies; else the runs are made in chunks and counted
+    (the sequence is never held whole)."""
+    nruns, per_group, L = _runs(folds, ifmap)
+    G = folds.groups
+    before = np.zeros(G * nruns + 1, dtype=np.int64)
+    cnt = np.empty(nruns, dtype=np.int64)
+    if box:
+        for run in range(nruns):
+            cnt[run] = _box_valid(folds, ifmap, run, _run_len(folds, ifmap, run))
+    else:
+        step = max(1, (1 << 16) // L)
+        buf = np.empty(step * L, dtype=np.int64)
+        for r0 in range(0, nruns, step):
+            _fetch_runs(folds, im2col, ifmap, 0, r0, min(nruns, r0 + step), buf, cnt[r0:])
+    # groups read disjoint addresses of the same layout: the same counts
+    for g in range(G):
+        for run in range(nruns):
+            k = g * nruns + run
+            before[k + 1] = before[k] + cnt[run]
+    return before
+
+
+@njit(cache=True)
+def _set_index_runs(folds, im2col, ifmap, eps, space):
+    """_set_index_kernel's per-address set lists (CSR: ptr, sets) over the prefetch matrix
+    made in chunks of runs (the sequence is never held whole)."""
+    nruns, per_group, L = _runs(folds, ifmap)
+    step = max(1, (1 << 16) // L)
+    buf = np.empty(step * L, dtype=np.int64)
+    nv = np.empty(step, dtype=np.int64)
     last = np.empty(space, dtype=np.int64)
+    cnt = np.zeros(space, dtype=np.int64)
     ptr = np.zeros(space + 1, dtype=np.int64)
-    q = _set_pass(seq, eps, last, ptr[1:], np.zeros(0, dtype=np.int64))
-    for a in range(space):
-        ptr[a + 1] += ptr[a]
-    sets = np.empty(ptr[space], dtype=np.int64)
-    _set_pass(seq, eps, last, ptr[:space].copy(), sets)
-    return q // eps + 1, ptr, sets
+    sets = np.zeros(0, dtype=np.int64)
+    for pss in range(2):            # count, then store
+        if pss == 1:
+            ptr[1:] = np.cumsum(cnt)
+            sets = np.empty(ptr[space], dtype=np.int64)
+            cnt[:] = ptr[:space]
+        last[:] = -1
+        q = 0
+        for g in range(folds.groups):
+            for r0 in range(0, nruns, step):
+                n = _fetch_runs(folds, im2col, ifmap, g, r0, min(nruns, r0 + step), buf, nv)
+                q = _set_pass(buf[:n], eps, last, cnt, sets, q)
+    return ptr, sets
 
 
 def _set_index(seq: np.ndarray, words: int, space: int):
@@ -179,6 +274,19 @@ def _set_index(seq: np.ndarray, words: int, space: int):
     eps = math.ceil(words / SETS)
     nl, ptr, sets = _set_index_kernel(seq, eps, space)
     return nl, eps, ptr, sets
+
+
+@njit(cache=True)
+def _set_index_kernel(seq, eps, space):
+    last = np.full(space, -1, dtype=np.int64)
+    cnt = np.zeros(space, dtype=np.int64)
+    q = _set_pass(seq, eps, last, cnt, np.zeros(0, dtype=np.int64), 0)
+    ptr = np.zeros(space + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(cnt)
+    sets = np.empty(ptr[space], dtype=np.int64)
+    last[:] = -1
+    _set_pass(seq, eps, last, ptr[:space].copy(), sets, 0)
+    return q // eps + 1, ptr, sets
 
 
 @njit(cache=True, inline="always")

@@ -21,17 +21,9 @@ from numba import njit
 
 from .addresses import _fold_rows, _lanes
 from .calc import _request_rows
-from .readbuf import _in_window, _miss, _prefetch_shape, _user_windows
+from .readbuf import (_fetch_runs, _in_window, _prefetch_shape, _runs, _set_index_runs,
+                      _user_windows)
 from .writebuf import NO_MISS, _cycle_of, _history, _push, _write_events
-
-
-@njit(cache=True)
-def _diagonal_starts(rows, L):
-    """Position in the fetch sequence of each diagonal of a rows x L matrix (diagonal-unrolled)."""
-    E = np.zeros(rows + L + 1, dtype=np.int64)
-    for d in range(rows + L):
-        E[d + 1] = E[d] + min(d, rows - 1) - max(0, d - L + 1) + 1
-    return E
 
 
 @njit(cache=True, inline="always")
@@ -42,80 +34,145 @@ def _covered(q0, q1, eps, ws, nl, nact):
 
 
 @njit(cache=True)
-def _row_run(folds, ifmap, c, r, tau, T, L, diag, E):
-    """The run [p0, p1) of one group's fetch sequence that row tau of fold (c, r) reads, as
-    walk._read_row visits its lanes (p0 = p1: none). Streamed operands: diagonal
-    block * T + (tau - skew), lanes in order; stationary ones: stored row r*AR + AR-1-tau."""
+def _row_run(folds, ifmap, c, r, tau, T, L, diag, rows):
+    """(run, first, end) entries of one group's prefetch matrix that row tau of fold (c, r)
+    reads, as walk._read_row visits its lanes (end = first: none). Streamed operands: the
+    diagonal block * T + (tau - skew), from the lane after the later blocks' entries;
+    stationary ones: stored row r*AR + AR-1-tau, all lanes."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     if diag:
-        b = c if (df == 0 and not ifmap) else r
-        d = b * T + tau - (0 if df == 0 else AR)
+        d = (c if (df == 0 and not ifmap) else r) * T + tau - (0 if df == 0 else AR)
         lo, hi = _lanes(folds, ifmap, tau)
         if hi < lo:
-            return 0, 0
-        p0 = E[d] + lo - max(0, d - (E.shape[0] - L - 1) + 1)
-        return p0, p0 + hi - lo + 1
+            return 0, 0, 0
+        first = lo - max(0, d - rows + 1)
+        return d, first, first + hi - lo + 1
     t = r * AR + AR - 1 - tau
     if tau >= AR or t >= T:
-        return 0, 0
-    return (c * T + t) * L, (c * T + t + 1) * L
+        return 0, 0, 0
+    return c * T + t, 0, L
 
 
 @njit(cache=True, inline="always")
-def _fold_run(folds, ifmap, c, r, T, L, diag, E):
-    """A run of the fetch sequence that holds every row run of fold (c, r)."""
+def _fold_runs(folds, ifmap, c, r, T, L, diag):
+    """The runs [first, end) of one group's prefetch matrix that hold fold (c, r)'s rows."""
     df, AR = folds.dataflow, folds.array_rows
     if diag:
         b = c if (df == 0 and not ifmap) else r
-        return E[b * T], E[b * T + T + L - 1]
-    lo, hi = c * T + min(T, r * AR), c * T + min(T, r * AR + AR)
-    return lo * L, hi * L
+        return b * T, b * T + T + L - 1
+    return c * T + min(T, r * AR), c * T + min(T, r * AR + AR)
 
 
 @njit(cache=True)
-def _misses(folds, ifmap, buf, distinct, nact, npf):
+def _add_sets(folds, im2col, ifmap, before, s0, n_sets, eps, nl, pres, sign, buf, nv):
+    """pres[a] += sign for every valid entry in sets s0 .. s0 + n_sets - 1 (cyclic), made run
+    by run from the runs that hold them (``before``: valid entries before each run)."""
+    nruns, per_group, L = _runs(folds, ifmap)
+    step = buf.shape[0] // L
+    for part in range(2):
+        lo, hi = (s0, min(nl, s0 + n_sets)) if part == 0 else (0, s0 + n_sets - nl)
+        q_lo, q_hi = lo * eps, min(hi * eps, before[-1])
+        if q_lo >= q_hi:
+            continue
+        k = np.searchsorted(before, q_lo, side="right") - 1     # the run holding q_lo
+        q = before[k]
+        while q < q_hi:
+            g, run = divmod(k, nruns)
+            end = min(nruns, run + step)
+            for i in range(_fetch_runs(folds, im2col, ifmap, g, run, end, buf, nv)):
+                if buf[i] >= 0:
+                    if q >= q_lo:
+                        pres[buf[i]] += sign
+                    q += 1
+                    if q >= q_hi:
+                        break
+            k = g * nruns + end
+
+
+@njit(cache=True)
+def _sync(folds, im2col, ifmap, before, pres, cur, new, nact, eps, nl, buf, nv):
+    """Move the window's word counts ``pres`` from the window at set ``cur`` (-1: empty) to the
+    one at ``new``: the sets that leave and enter."""
+    d = (new - cur) % nl
+    if cur >= 0 and d < nact:
+        _add_sets(folds, im2col, ifmap, before, cur, d, eps, nl, pres, -1, buf, nv)
+        _add_sets(folds, im2col, ifmap, before, (cur + nact) % nl, d, eps, nl, pres, 1, buf, nv)
+        return
+    if cur >= 0:
+        _add_sets(folds, im2col, ifmap, before, cur, nact, eps, nl, pres, -1, buf, nv)
+    _add_sets(folds, im2col, ifmap, before, new, nact, eps, nl, pres, 1, buf, nv)
+
+
+@njit(cache=True)
+def _misses(folds, im2col, ifmap, buf, distinct, space, nact, npf):
     """The stall-free rows where an operand's read buffer misses, the rotations done by the end
-    of each, and the total. ``distinct``: every address occurs once in the prefetch matrix, so
-    its set is its own entry's (no set lists)."""
+    of each, and the total. A word is in the window when its own entry's set is; when words
+    repeat (not ``distinct``: ifmaps of overlapping windows) and the own entry is outside, the
+    window's word counts decide (made when first needed, then moved with the window)."""
     T_, rows_fold = _fold_rows(folds)
     nb, T, L, diag = _prefetch_shape(folds, ifmap)
-    rows = nb * T
-    E = _diagonal_starts(rows, L) if diag else np.zeros(1, dtype=np.int64)
-    seq, before, ptr, sets = buf.seq, buf.before, buf.ptr, buf.set_ids
+    nruns, per_group, L = _runs(folds, ifmap)
+    before = buf.run_before
     eps, nl = buf.set_words, buf.n_sets
+    run = np.empty(L, dtype=np.int64)          # the entries of one run, made when needed
+    nv = np.empty(max(1, (1 << 14) // L), dtype=np.int64)
+    chunk = np.empty(nv.shape[0] * L, dtype=np.int64)
+    pres = np.zeros(space if not distinct else 0, dtype=np.int32)
+    synced = -1                                # the window pres counts (-1: none yet)
+    # moving the counts costs the entries of the sets that move; past the cost of the
+    # per-address set lists (two passes over the matrix), those are made and used instead
+    moved, budget = 0, 2 * folds.groups * per_group
+    ptr, sets = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     out_row, out_rot, n = _history()
     ws = 0
     nrot = 0
     row0 = 0
     for g in range(folds.groups):
-        gb = g * rows * L
+        gr = g * nruns
         for c in range(folds.col_folds):
             for r in range(folds.row_folds):
-                f0, f1 = _fold_run(folds, ifmap, c, r, T, L, diag, E)
-                q0, q1 = before[gb + f0], before[gb + f1]
+                f0, f1 = _fold_runs(folds, ifmap, c, r, T, L, diag)
+                q0, q1 = before[gr + f0], before[gr + f1]
                 if q1 == q0 or _covered(q0, q1, eps, ws, nl, nact):
                     row0 += rows_fold
                     continue
                 for tau in range(rows_fold):
-                    p0, p1 = _row_run(folds, ifmap, c, r, tau, T, L, diag, E)
-                    q0, q1 = before[gb + p0], before[gb + p1]
-                    if q1 == q0 or _covered(q0, q1, eps, ws, nl, nact):
+                    k, e0, e1 = _row_run(folds, ifmap, c, r, tau, T, L, diag, nb * T)
+                    q0, q1 = before[gr + k], before[gr + k + 1]    # its whole run
+                    if e1 == e0 or q1 == q0 or _covered(q0, q1, eps, ws, nl, nact):
                         continue
+                    _fetch_runs(folds, im2col, ifmap, g, k, k + 1, run, nv)
+                    q = q0
+                    for i in range(e0):
+                        q += run[i] >= 0
                     n0 = nrot
-                    for p in range(gb + p0, gb + p1):
-                        if before[p + 1] == before[p]:
+                    for i in range(e0, e1):
+                        a = run[i]
+                        if a < 0:
                             continue
-                        if distinct:
-                            s = before[p] // eps
-                            if (s - ws) % nl >= nact:
-                                for _ in range(nl + 2):      # as _miss
-                                    ws = (ws + npf) % nl
-                                    nrot += 1
-                                    if (s - ws) % nl < nact:
-                                        break
-                        elif not _in_window(seq[p], ptr, sets, ws, (ws + nact) % nl):
-                            ws, _, nrot, _ = _miss(seq[p], ptr, sets, ws, (ws + nact) % nl, npf,
-                                                   nact, nl, nrot, 1, 0, 0)
+                        for turn in range(nl + 3):     # as readbuf._miss: at most nl + 2 turns
+                            if turn > 0:
+                                ws = (ws + npf) % nl
+                                nrot += 1
+                            if (q // eps - ws) % nl < nact:
+                                break
+                            if distinct:
+                                continue
+                            if moved > budget:
+                                if ptr.shape[0] == 1:
+                                    ptr, sets = _set_index_runs(folds, im2col, ifmap, eps, space)
+                                if _in_window(a, ptr, sets, ws, (ws + nact) % nl):
+                                    break
+                                continue
+                            if synced != ws:
+                                d = (ws - synced) % nl
+                                moved += 2 * eps * (d if synced >= 0 and d < nact else nact)
+                                _sync(folds, im2col, ifmap, before, pres, synced, ws, nact,
+                                      eps, nl, chunk, nv)
+                                synced = ws
+                            if pres[a] > 0:
+                                break
+                        q += 1
                     if nrot > n0:
                         out_row, out_rot = _push(out_row, out_rot, n, row0 + tau, nrot)
                         n += 1
@@ -134,9 +191,10 @@ def _served(row, cycle, m_row, m_lpf):
 
 
 @njit(cache=True)
-def _user_engine(folds, im2col, of_words, of_bw, rd_bw, bufs, distinct):
+def _user_engine(folds, im2col, of_words, of_bw, rd_bw, bufs, distinct, spaces):
     """USER mode (stall model scalesim): the same 32 results as _walk_kernel, see above.
-    bufs: the ifmap and filter ReadBuffer; distinct: per operand, every address occurs once."""
+    bufs: the ifmap and filter ReadBuffer (readbuf.user_read_buffer); distinct: per operand,
+    every address occurs once; spaces: per operand, its address range."""
     res = np.zeros(32, dtype=np.int64)
     T, rows_fold = _fold_rows(folds)
     nfolds = folds.groups * folds.col_folds * folds.row_folds
@@ -146,7 +204,8 @@ def _user_engine(folds, im2col, of_words, of_bw, rd_bw, bufs, distinct):
         if nact >= bufs[op].n_sets:      # the active sets hold everything: no miss
             m_row, m_rot, nrot = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
         else:
-            m_row, m_rot, nrot = _misses(folds, op == 0, bufs[op], distinct[op], nact, npf)
+            m_row, m_rot, nrot = _misses(folds, im2col, op == 0, bufs[op], distinct[op],
+                                         spaces[op], nact, npf)
         rows.append(m_row)
         lpfs.append(m_rot * (lines + 1) - 1)     # the first request is at cycle 0
         nrots.append(nrot)

@@ -1,0 +1,142 @@
+"""USER bandwidth mode with SCALE-Sim's stall model: SCALE-Sim 2.0.2 and accelsim side by side.
+
+    .venv/bin/python bench/bench_user.py [--layers Conv3_s Conv4_s Conv5_s FC] [--configs scale google]
+
+For each config (SCALE-Sim's scale.cfg, 32x32 os, and google.cfg, 256x256 ws, both switched to
+``InterfaceBandwidth: USER`` at their own Bandwidth of 10 words/cycle) it runs the same
+ResNet-18 layers of SCALE-Sim's Resnet18.csv through SCALE-Sim's Python API (no traces) and
+through accelsim (the .cfg read by ``load_arch``: USER mode gets ``stall_model: scalesim``),
+checks that every COMPUTE_REPORT and DETAILED_ACCESS_REPORT number agrees (total and stall
+cycles; SRAM/DRAM accesses and start/stop cycles of the six buffers) and prints the wall times
+and their ratio (issue 14's target: >= 1,000x). accelsim is timed as the median of repeated
+in-process calls after a first (numba-cache loading) call: the engines alone (map + systolic
++ memory per layer) and ``simulate()`` (with the DataFrame and energy columns).
+
+Prints figures only; speed is never asserted in a test. SCALE-Sim takes ~35 s (32x32) and
+~25 s (256x256) for the default layers on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TOPO = ROOT / "workloads" / "scalesim"
+# SCALE-Sim's DETAILED_ACCESS_REPORT columns in order (after the layer id)
+DETAIL = ["ifmap_sram_start_cycle", "ifmap_sram_stop_cycle", "ifmap_sram_reads",
+          "filter_sram_start_cycle", "filter_sram_stop_cycle", "filter_sram_reads",
+          "ofmap_sram_start_cycle", "ofmap_sram_stop_cycle", "ofmap_sram_writes",
+          "dram_ifmap_start_cycle", "dram_ifmap_stop_cycle", "dram_ifmap_reads",
+          "dram_filter_start_cycle", "dram_filter_stop_cycle", "dram_filter_reads",
+          "dram_ofmap_start_cycle", "dram_ofmap_stop_cycle", "dram_ofmap_writes"]
+COLUMNS = ["total_cycles", "stall_cycles"] + DETAIL
+
+
+def _user_cfg(name: str, folder: Path) -> Path:
+    """SCALE-Sim's shipped cfg ``name`` with InterfaceBandwidth USER (its Bandwidth kept)."""
+    text = (TOPO / f"{name}.cfg").read_text()
+    lines = [("InterfaceBandwidth: USER" if ln.strip().startswith("InterfaceBandwidth") else ln)
+             for ln in text.splitlines()]
+    path = folder / f"{name}_user.cfg"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _rows(path: Path) -> list[list[int]]:
+    return [[int(float(x)) for x in r[1:] if x.strip()] for r in
+            list(csv.reader(path.open()))[1:] if r]
+
+
+def run_scalesim(topo: Path, cfg: Path) -> tuple[float, list[list[int]]]:
+    """SCALE-Sim 2.0.2 through its Python API: (wall s, per layer COLUMNS)."""
+    from scalesim.scale_sim import scalesim
+
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        sim = scalesim(save_disk_space=True, verbose=False, config=str(cfg), topology=str(topo))
+        sim.run_scale(top_path=out)
+        wall = time.perf_counter() - t0
+        d = next(Path(out).iterdir())
+        comp = _rows(d / "COMPUTE_REPORT.csv")
+        det = _rows(d / "DETAILED_ACCESS_REPORT.csv")
+    return wall, [c[:2] + r[:18] for c, r in zip(comp, det)]
+
+
+def run_accelsim(names: list[str], cfg: Path, repeat: int):
+    """accelsim on the same layers: (engines s, simulate() s, per layer COLUMNS, arch)."""
+    from accelsim.evaluate.simulate import simulate, simulate_layer
+    from accelsim.hardware.arch import load_arch
+    from accelsim.workload import Workload, read_workload_csv
+
+    full = read_workload_csv(TOPO / "Resnet18.csv")
+    wl = Workload("resnet18-part", "regular", tuple(full.layer(n) for n in names))
+    arch = load_arch(cfg)
+    df = simulate(wl, arch)                     # first call: numba's cached kernels load
+    counts = df[COLUMNS].astype(int).values.tolist()
+
+    def median(fn):
+        from accelsim.evaluate.fastpath import clear_caches
+
+        times = []
+        for _ in range(repeat):
+            clear_caches()                      # no layer result reused between calls
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    eng = median(lambda: [simulate_layer(layer, arch) for layer in wl])
+    whole = median(lambda: simulate(wl, arch))
+    return eng, whole, counts, arch
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--layers", nargs="+", default=["Conv3_s", "Conv4_s", "Conv5_s", "FC"],
+                    help="ResNet-18 layers (names in Resnet18.csv)")
+    ap.add_argument("--configs", nargs="+", default=["scale", "google"],
+                    choices=["scale", "google", "eyeriss"])
+    ap.add_argument("--repeat", type=int, default=20, help="accelsim timing calls (median)")
+    args = ap.parse_args(argv)
+    lines = (TOPO / "Resnet18.csv").read_text().splitlines()
+    keep = [lines[0]] + [ln for ln in lines[1:] if ln.split(",")[0].strip() in args.layers]
+    all_equal = True
+    with tempfile.TemporaryDirectory() as tmp:
+        topo = Path(tmp) / "layers.csv"
+        topo.write_text("\n".join(keep) + "\n")
+        for name in args.configs:
+            cfg = _user_cfg(name, Path(tmp))
+            eng, whole, ours, arch = run_accelsim(args.layers, cfg, args.repeat)
+            ss_wall, theirs = run_scalesim(topo, cfg)
+            equal = ours == theirs
+            all_equal &= equal
+            cyc = sum(r[0] for r in theirs)
+            stall = sum(r[1] for r in theirs)
+            print(f"[{name}] {arch.rows}x{arch.cols} {arch.dataflow}, USER "
+                  f"{arch.dram_bw_words_per_cycle:g} words/cycle, stall model "
+                  f"{arch.stall_model}; ResNet-18 {', '.join(args.layers)}: {cyc:,} cycles, "
+                  f"{stall:,} of them stalls")
+            print(f"    SCALE-Sim 2.0.2 API (no traces) {ss_wall:9.3f} s")
+            print(f"    accelsim engines                {eng * 1e3:9.3f} ms  ratio "
+                  f"{ss_wall / eng:,.0f}x")
+            print(f"    accelsim simulate()             {whole * 1e3:9.3f} ms  ratio "
+                  f"{ss_wall / whole:,.0f}x (incl. DataFrame + energy columns)")
+            print(f"    every count equal (total, stall, 18 DETAILED_ACCESS columns per layer): "
+                  f"{equal}")
+            if not equal:
+                for n, a, b in zip(args.layers, ours, theirs):
+                    if a != b:
+                        print(f"      {n}: " + ", ".join(f"{c} {x} vs {y}" for c, x, y in
+                                                    zip(COLUMNS, a, b) if x != y))
+    print(f"every count equal: {all_equal}")
+    return 0 if all_equal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
