@@ -97,11 +97,17 @@ def test_streamed_epochs_equal_brute_force_and_stored_scan(seed):
         # the walk table moved to the epoch start every two units (as it is before 2^31)
         moved = CS._epochs_streamed(folds, im, E, rows_fold, L, space, uf, n_u, nunits, 2 * L)
         assert tuple(int(v) for v in moved) == got, (folds, E)
+        # previous occurrences more than 1, 8 or 40 positions back counted as "far" (the
+        # far-mask rule then decides most blocks; 2^14 in use, beyond these small streams)
+        for near in (1, 8, 40):
+            split = CS._epochs_streamed(folds, im, E, rows_fold, L, space, uf, n_u, nunits,
+                                        CS._I32, near)
+            assert tuple(int(v) for v in split) == got, (folds, E, near)
 
 
 def test_streamed_scan_holds_no_array_per_position():
     """Its tables are per ifmap word and per block of 64 positions (memory bounded by the
-    ifmap, not the stream): the summary of a unit is 16 bytes per 64 positions."""
+    ifmap, not the stream): the summary of a unit is 32 bytes per 64 positions."""
     folds, im, E, rows_fold, L, space, uf, n_u, nunits, pm, pk = _cases(1, 3)[0]
-    tables = CS._summary(folds, im, uf, L, space, rows_fold)
-    assert sum(t.nbytes for t in tables) == 16 * ((L + 63) // 64)
+    tables = CS._summary(folds, im, uf, L, space, rows_fold, CS._NEAR)
+    assert sum(t.nbytes for t in tables) == 32 * ((L + 63) // 64)
