@@ -167,7 +167,7 @@ def _ifmap_pass(df, V, Vh, D, E, passes, folds, AR, AC, K, M, F, cg, sh, sw, R, 
                     + (pv_in - both) * _cut(n_v, v_in, q, E, first, step, V))
             extra += rest
         new = min(float(V), D + extra)
-        if abs(new - reads) < 0.5:
+        if abs(new - reads) < 0.5 + 1e-4 * reads:
             return new
         reads = 0.5 * (reads + new)      # damped: the boundary count moves in steps
     return reads
