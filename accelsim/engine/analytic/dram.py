@@ -139,11 +139,13 @@ def _ifmap_pass(df, V, Vh, D, E, passes, folds, AR, AC, K, M, F, cg, sh, sw, R, 
         v_in, v_out, pv_in = abs(F - kv) * band, kv * M, min(1.0, kv / AR) * split
     else:
         # is: stationary AR x AC blocks (AR elements x AC pixels) loaded a row of min(AC, M)
-        # pixels per element, pixel blocks outer; a use in the next pixel block is a block
-        # pass later
+        # pixels per element, pixel blocks outer; the neighbour in the next pixel block reads
+        # its word kh (kv) elements earlier in that block's pass: K - kh (K - kv) rows later
         band = min(AC, M)
-        h_in, h_out, ph_in = kh * band, K * band, min(1.0, 1.0 / AC) * split
-        v_in, v_out, pv_in = kv * band, K * band * max(1.0, F / AC), min(1.0, F / AC) * split
+        blocks = max(1.0, F / AC)          # pixel blocks between vertical neighbours
+        h_in, h_out, ph_in = kh * band, max(1, K - kh) * band, min(1.0, 1.0 / AC) * split
+        v_in, v_out, pv_in = (kv * band, max(1.0, K * blocks - kv) * band,
+                              min(1.0, F / AC) * split)
     # ph_in, pv_in so far: the fraction of neighbour pairs split by a fold boundary (a pair
     # d apart among folds of width w straddles one with probability d / w, and only where
     # there is more than one fold)
