@@ -25,26 +25,198 @@ def add_arguments(p):
     p.add_argument("--formats", default="png",
                    help="plot files to write, comma list of png,svg (default png; report.html "
                         "inlines every plot as SVG either way)")
+    p.add_argument("--jobs", type=int, default=0,
+                   help="worker processes for the simulations and plots (default 0: one per "
+                        "core this process may use, at most 8; 1: all in this process); the "
+                        "files are the same bytes whatever the number")
     p.add_argument("--measure", action="store_true",
                    help="also time the torch models on this CPU (accelsim measure) and add the "
                         "measured speedup (slow: minutes for every network)")
     p.add_argument("--repeats", type=int, default=5, help="timed passes with --measure")
 
 
+MAX_JOBS = 8  # beyond this, forking more workers costs more (each fills its own memos) than it saves
+
+
+class _Phases:
+    """Wall and CPU seconds of each phase of a run (``-v`` prints them on stderr; the bench job
+    bench/bench_main_job.py reads them). CPU counts this process and, for the phases run in
+    workers, the CPU the workers report for their tasks."""
+
+    def __init__(self):
+        import time
+
+        self.clock, self.cpu = time.perf_counter, time.process_time
+        # everything before run(): interpreter start-up and imports (CPU only: no wall clock
+        # reaches back to the process start)
+        self.rows = [("start-up (before run)", None, self.cpu(), None)]
+        self.t, self.c, self.workers = self.clock(), self.cpu(), {}
+
+    def add_worker_cpu(self, pid: int, cpu_s: float) -> None:
+        self.workers[pid] = self.workers.get(pid, 0.0) + cpu_s
+
+    def mark(self, name: str) -> None:
+        t, c = self.clock(), self.cpu()
+        # the busiest worker's CPU: what the phase takes on idle cores, whatever the load now
+        busiest = max(self.workers.values()) if self.workers else None
+        self.rows.append((name, t - self.t, c - self.c + sum(self.workers.values()), busiest))
+        self.t, self.c, self.workers = t, c, {}
+
+    def text(self) -> str:
+        wall = sum(w for _, w, _, _ in self.rows if w is not None)
+        cpu = sum(c for _, _, c, _ in self.rows)
+        lines = [f"phase {name}: wall {'-' if w is None else f'{w:.2f}'} s, cpu {c:.2f} s"
+                 + ("" if b is None else f", busiest worker cpu {b:.2f} s")
+                 for name, w, c, b in self.rows]
+        return "\n".join(lines + [f"phase total (run): wall {wall:.2f} s, cpu {cpu:.2f} s"])
+
+
+def _jobs(requested: int, tasks: int) -> int:
+    """Worker processes: ``requested``, or one per usable core (at most MAX_JOBS); never more
+    than there are tasks; 1 (no workers) where processes cannot be forked."""
+    import multiprocessing
+    import os
+
+    if requested == 1 or tasks < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if requested:
+        return min(requested, tasks)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_JOBS, tasks))
+
+
+def _work(workloads) -> int:
+    """A rough cost of simulating these workloads, only to start the long ones first: the
+    activation elements every layer reads and writes (the memory walks and the pool unit's
+    scans grow with them)."""
+    from math import prod
+
+    return sum(prod(layer.in_shape) + prod(layer.out_shape) for wl in workloads for layer in wl)
+
+
+def _simulate_net(arch, net: str, variants, batch: int, keep_frames: bool):
+    """Every variant of one network on one arch: (summary rows, layer rows, {variant: frame}
+    when ``keep_frames``, (process id, CPU seconds)). Runs in a worker or in this process."""
+    import os
+    import time
+
+    from accelsim.evaluate.simulate import simulate
+    from accelsim.report import tables as report
+    from accelsim.workload.networks import load_workload
+    from accelsim.workload.zoo import published_params
+
+    c0 = time.process_time()
+    regular = load_workload(net)
+    rows, layer_rows, frames = [], [], {}
+    for v in variants:
+        wl = load_workload(f"{net}:{v}")
+        # params: the published dense count with each structured layer's weights replaced by
+        # its alpha (Cout*c*n^2), the paper's closed form
+        params = published_params(net) - regular.weights + wl.weights
+        df = simulate(wl, arch, batch)
+        rows.append(report.summary_row(net, v, params, df, arch))
+        layer_rows += report.layer_rows(df, arch.name, net, v)
+        if keep_frames:
+            frames[v] = df
+    return rows, layer_rows, frames, (os.getpid(), time.process_time() - c0)
+
+
+def _plot(kind: str, data, folder, stem: str, formats):
+    """Draw one figure, write its files into ``folder`` and return (stem, SVG text, (process
+    id, CPU seconds))."""
+    import os
+    import time
+
+    c0 = time.process_time()
+    from accelsim.report import plots
+
+    sink: dict = {}
+    kw = {"formats": formats, "svg_sink": sink}
+    if kind == "layers":
+        frames, arch, net = data
+        plots.layer_breakdown_plot(frames, arch.name, net, folder, stem, **kw)
+    elif kind == "roofline":
+        frames, arch, net = data
+        plots.roofline_plot([(f"{net}:{v}", df) for v, df in frames], arch, folder, stem, **kw)
+    else:
+        getattr(plots, f"{kind}_plot")(data, folder, stem, **kw)
+    return stem, sink[stem], (os.getpid(), time.process_time() - c0)
+
+
+class _Runner:
+    """Runs tasks in forked workers (or here, with one job) in a given order, and hands the
+    results back in the tasks' own order, so the outputs do not depend on who ran what."""
+
+    def __init__(self, jobs: int):
+        self.pool = None
+        if jobs > 1:
+            import multiprocessing
+
+            self.pool = multiprocessing.get_context("fork").Pool(jobs)
+
+    def map(self, fn, tasks, order=None, done=None) -> list:
+        order = range(len(tasks)) if order is None else order
+        if self.pool is None:
+            got = {}
+            for i in order:
+                got[i] = fn(*tasks[i])
+                if done:
+                    done()
+            return [got[i] for i in range(len(tasks))]
+        pending = {i: self.pool.apply_async(fn, tasks[i],
+                                            callback=(lambda _: done()) if done else None)
+                   for i in order}
+        return [pending[i].get() for i in range(len(tasks))]
+
+    def start(self, fn, tasks, order):
+        """Like ``map`` without waiting: returns a function that waits and returns the list."""
+        if self.pool is None:
+            return lambda: self.map(fn, tasks, order)
+        pending = {i: self.pool.apply_async(fn, tasks[i]) for i in order}
+        return lambda: [pending[i].get() for i in range(len(tasks))]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if self.pool is not None and exc_type is not None:
+            self.pool.terminate()  # an error or Ctrl-C: the workers' other tasks are moot
+        self.close()
+
+
+# the plots, in the order report.html shows them; roughly the most expensive first is the
+# order they are started in (bench/results/main_job.md: energy 1.8 s, each per-layer 1.2-1.5 s,
+# cycles 1.0 s, each roofline 0.5-0.6 s, heatmap 0.5 s, speedup 0.3 s of CPU)
+SUMMARY_PLOTS = (("heatmap", "realized_over_ideal"), ("speedup", "speedup"),
+                 ("cycle_breakdown", "cycle_breakdown"), ("energy", "energy_breakdown"))
+PLOT_COST = {"energy": 6, "layers": 5, "cycle_breakdown": 4, "roofline": 2, "heatmap": 2,
+             "speedup": 1}
+
+
 def run(args) -> int:
+    phases = _Phases()
     from pathlib import Path
 
     from accelsim.report import tables as report
     from accelsim.hardware.arch import load_arch
     from accelsim.common.errors import check_batch, require
     from accelsim.common.fsio import atomic_dir, check_out_dir, read_manifest
+    from accelsim.report.figures import parse_formats
     from accelsim.workload.networks import load_workload, parse_spec
-    from accelsim.workload.zoo import NETWORKS, published_params
+    from accelsim.workload.zoo import NETWORKS
 
     # validate everything before any work or any write
     check_batch(args.batch)
-    from accelsim.report.plots import parse_formats
-
+    require(args.jobs >= 0, "must be 0 (one per core) or a number of worker processes",
+            field="--jobs", value=args.jobs)
     formats = parse_formats(args.formats)
     # commas split, repeats kept: the same arch twice is refused below, not merged
     archs = [load_arch(a.strip()) for v in args.arch for a in v.split(",") if a.strip()]
@@ -72,96 +244,110 @@ def run(args) -> int:
                               if e.is_dir() and not e.name.startswith(".")
                               and e.name not in listed))
     out = check_out_dir(out, args.force, keep=owned)
+    phases.mark("checks (arguments, workloads)")
 
     import sys
 
     from tqdm import tqdm
 
-    from accelsim.evaluate.simulate import simulate
+    sims = [(arch, net, variants, args.batch, net == detail) for arch in archs
+            for net in networks]
+    work = {n: _work(load_workload(f"{n}:{v}") for v in variants) for n in networks}
+    # the long simulations first, so that the workers finish together
+    order = sorted(range(len(sims)), key=lambda i: -work[sims[i][1]])
+    nplots = 0 if args.no_plots else len(SUMMARY_PLOTS) + 2 * len(archs)
+    # forked before the progress bar exists (no thread is running at the fork)
+    with _Runner(_jobs(args.jobs, max(len(sims), nplots))) as runner:
+        # one tick per (arch, network); stderr, on a terminal only unless -v (-q: never)
+        quiet, loud = getattr(args, "quiet", False), getattr(args, "verbose", False)
+        bar = tqdm(total=len(sims), unit="net", leave=False, file=sys.stderr,
+                   disable=True if quiet else (False if loud else None))
+        done = runner.map(_simulate_net, sims, order, done=lambda: bar.update(1))
+        bar.close()
+        rows, layer_rows, frames = [], [], {}
+        for (arch, net, *_), (r, lr, fr, cpu) in zip(sims, done):
+            rows += r
+            layer_rows += lr
+            frames.update({(arch.name, v): df for v, df in fr.items()})
+            if runner.pool is not None:  # else this process's own CPU counts it
+                phases.add_worker_cpu(*cpu)
+        rows = report.add_speedups(rows)
+        phases.mark("simulate")
+        # which DRAM model each arch's stalls come from (docs/memory.md): a report names it
+        stalls = "; ".join(f"{a.name}: " + (f"USER bandwidth, stall model {a.stall_model}"
+                                             if a.bandwidth_mode == "user"
+                                             else "CALC bandwidth, no DRAM stalls")
+                           for a in archs)
+        notes = f"Batch {args.batch}. DRAM: {stalls}."
+        if args.measure:  # the workers are idle now: nothing else runs while torch is timed
+            from accelsim.check.measure import measure
 
-    rows, frames, layer_rows = [], {}, []
-    # one tick per (arch, network); stderr, on a terminal only unless -v (-q: never)
-    quiet, loud = getattr(args, "quiet", False), getattr(args, "verbose", False)
-    bar = tqdm(total=len(archs) * len(networks), unit="net", leave=False, file=sys.stderr,
-               disable=True if quiet else (False if loud else None))
-    for arch in archs:
-        for net in networks:
-            bar.update(1)
-            regular = load_workload(net)
-            for v in variants:
-                wl = load_workload(f"{net}:{v}")
-                # params: the published dense count with each structured layer's weights
-                # replaced by its alpha (Cout*c*n^2), the paper's closed form
-                params = published_params(net) - regular.weights + wl.weights
-                df = simulate(wl, arch, args.batch)
-                frames[(arch.name, net, v)] = df
-                rows.append(report.summary_row(net, v, params, df, arch))
-                layer_rows += report.layer_rows(df, arch.name, net, v)
-    bar.close()
-    rows = report.add_speedups(rows)
-    # which DRAM model each arch's stalls come from (docs/memory.md): a report names it
-    stalls = "; ".join(f"{a.name}: " + (f"USER bandwidth, stall model {a.stall_model}"
-                                         if a.bandwidth_mode == "user"
-                                         else "CALC bandwidth, no DRAM stalls")
-                       for a in archs)
-    notes = f"Batch {args.batch}. DRAM: {stalls}."
-    if args.measure:
-        from accelsim.check.measure import measure
+            measured = measure(networks, variants, repeats=args.repeats)
+            rows = report.add_measured(rows, measured)
+            m0 = measured[0]
+            notes += (f" Measured: torch {m0['device']}, {m0['threads']} thread, sum-pool as "
+                      f"{m0['sumpool']}, median of {m0['repeats']} forward passes after 2 "
+                      f"warm-up.")
+            phases.mark("measure")
+        structured = [r for r in rows if r["variant"] != "regular"]
 
-        measured = measure(networks, variants, repeats=args.repeats)
-        rows = report.add_measured(rows, measured)
-        m0 = measured[0]
-        notes += (f" Measured: torch {m0['device']}, {m0['threads']} thread, sum-pool as "
-                  f"{m0['sumpool']}, median of {m0['repeats']} forward passes after 2 warm-up.")
-    structured = [r for r in rows if r["variant"] != "regular"]
-
-    # other tools' sub-folders of --out (reports/validation/, gpu/, measured/) are not in the
-    # manifest, so the rewrite leaves them as they are
-    with atomic_dir(out, keep=owned, force=args.force) as tmp:
-        (tmp / "speedup.csv").write_text(report.to_csv(rows))
-        (tmp / "speedup.md").write_text(report.to_markdown(rows))
-        (tmp / "speedup.tex").write_text(report.to_latex(rows))
-        (tmp / "headline.md").write_text(report.to_markdown(structured, report.HEADLINE_COLUMNS))
-        (tmp / "headline.tex").write_text(report.to_latex(structured, report.HEADLINE_COLUMNS))
-        (tmp / "layers.csv").write_text(report.to_csv(layer_rows, report.LAYER_CSV_COLUMNS))
-        (tmp / "layers").mkdir()
-        for arch in archs:
-            for net in networks:
-                lr = [r for r in layer_rows if r["arch"] == arch.name and r["network"] == net]
-                stem = tmp / "layers" / f"{arch.name}__{net}"
-                stem.with_suffix(".md").write_text(
-                    f"# {net} on {arch.name}, per layer\n\n"
-                    + report.to_markdown(lr, report.LAYER_COLUMNS))
-                stem.with_suffix(".tex").write_text(
-                    report.to_latex(lr, report.LAYER_COLUMNS, group=("variant",)))
-        svgs: dict = {}  # figure stem -> SVG text, inlined in report.html
-        from accelsim.report import html
-
-        if not args.no_plots:
-            from accelsim.report import plots
-
-            kw = {"formats": formats, "svg_sink": svgs}
-            plots.heatmap_plot(rows, tmp, **kw)
-            plots.speedup_plot(rows, tmp, **kw)
-            plots.cycle_breakdown_plot(rows, tmp, **kw)
-            plots.energy_plot(rows, tmp, **kw)
+        # other tools' sub-folders of --out (reports/validation/, gpu/, measured/) are not in
+        # the manifest, so the rewrite leaves them as they are
+        with atomic_dir(out, keep=owned, force=args.force) as tmp:
+            plotted = lambda: []  # noqa: E731
+            if not args.no_plots:
+                # the workers draw while this process writes the tables
+                figs = [(kind, rows, tmp, stem, formats) for kind, stem in SUMMARY_PLOTS]
+                for arch in archs:
+                    fr = [(v, frames[(arch.name, v)]) for v in variants]
+                    figs += [("layers", (fr, arch, detail), tmp, f"layers_{arch.name}_{detail}",
+                              formats),
+                             ("roofline", (fr, arch, detail), tmp,
+                              f"roofline_{arch.name}_{detail}", formats)]
+                plotted = runner.start(_plot, figs, sorted(range(len(figs)),
+                                                           key=lambda i: -PLOT_COST[figs[i][0]]))
+            (tmp / "speedup.csv").write_text(report.to_csv(rows))
+            (tmp / "speedup.md").write_text(report.to_markdown(rows))
+            (tmp / "speedup.tex").write_text(report.to_latex(rows))
+            (tmp / "headline.md").write_text(report.to_markdown(structured,
+                                                                report.HEADLINE_COLUMNS))
+            (tmp / "headline.tex").write_text(report.to_latex(structured,
+                                                              report.HEADLINE_COLUMNS))
+            (tmp / "layers.csv").write_text(report.to_csv(layer_rows, report.LAYER_CSV_COLUMNS))
+            (tmp / "layers").mkdir()
             for arch in archs:
-                fr = [(v, frames[(arch.name, detail, v)]) for v in variants]
-                plots.layer_breakdown_plot(fr, arch.name, detail, tmp,
-                                           f"layers_{arch.name}_{detail}", **kw)
-                plots.roofline_plot([(f"{detail}:{v}", df) for v, df in fr], arch, tmp,
-                                    f"roofline_{arch.name}_{detail}", **kw)
-        import shlex
+                for net in networks:
+                    lr = [r for r in layer_rows
+                          if r["arch"] == arch.name and r["network"] == net]
+                    stem = tmp / "layers" / f"{arch.name}__{net}"
+                    stem.with_suffix(".md").write_text(
+                        f"# {net} on {arch.name}, per layer\n\n"
+                        + report.to_markdown(lr, report.LAYER_COLUMNS))
+                    stem.with_suffix(".tex").write_text(
+                        report.to_latex(lr, report.LAYER_COLUMNS, group=("variant",)))
+            phases.mark("tables")
+            svgs: dict = {}  # figure stem -> SVG text, inlined in report.html, in display order
+            for stem, svg, cpu in plotted():
+                svgs[stem] = svg
+                if runner.pool is not None:
+                    phases.add_worker_cpu(*cpu)
+            if not args.no_plots:
+                phases.mark("plots")
+            import shlex
 
-        from accelsim import __version__
+            from accelsim import __version__
+            from accelsim.report import html
 
-        command = shlex.join(["accelsim", "speedup", "--arch", *names, "--networks", *networks,
-                              "--variants", ",".join(variants[1:]), "--batch", str(args.batch),
-                              "--detail-network", detail, "--out", str(args.out)]
-                             + (["--measure"] if args.measure else []))
-        (tmp / "report.html").write_text(html.render(
-            rows, layer_rows, archs, svgs, "accelsim speedup report", notes, command=command,
-            version=__version__, date=html.report_date()))
+            command = shlex.join(["accelsim", "speedup", "--arch", *names, "--networks",
+                                  *networks, "--variants", ",".join(variants[1:]), "--batch",
+                                  str(args.batch), "--detail-network", detail, "--out",
+                                  str(args.out)] + (["--measure"] if args.measure else []))
+            (tmp / "report.html").write_text(html.render(
+                rows, layer_rows, archs, svgs, "accelsim speedup report", notes,
+                command=command, version=__version__, date=html.report_date()))
+        phases.mark("html and move into place")
+    if getattr(args, "verbose", False):
+        print(phases.text(), file=sys.stderr)
     if args.json:
         from accelsim.common.fsio import dumps_json
 

@@ -267,7 +267,7 @@ def render(rows, layer_rows, archs, svgs: dict, title: str, notes: str = "",
            command: str = "", version: str = "", date: str = "") -> str:
     """``svgs``: figure stem -> SVG text (from plots.save's ``svg_sink``), in display order; the
     first two (headline heatmap, speedup) form the summary."""
-    from accelsim.report.plots import caption
+    from accelsim.report.figures import caption
 
     structured = [r for r in rows if r["variant"] != "regular"]
     stems = list(svgs)
