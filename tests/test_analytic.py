@@ -204,6 +204,11 @@ def test_fast_network_has_the_exact_summary_keys_and_close_totals():
         assert f["ifmap_sram_reads"] == e["ifmap_sram_reads"]
         for k in ("total_cycles", "dram_ifmap_reads", "dram_filter_reads", "energy_uj"):
             assert math.isclose(f[k], e[k], rel_tol=0.1), (preset, k, f[k], e[k])
+        # a structured variant: the pool unit's rows and fused pairs come from the exact path
+        ws = load_workload("resnet18:A")
+        fs, es = fast_network(ws, a, 2), summarize(simulate(ws, a, 2), a)
+        assert fs["fused_pairs"] == es["fused_pairs"] and fs["pool_cycles"] == es["pool_cycles"]
+        assert math.isclose(fs["total_cycles"], es["total_cycles"], rel_tol=0.1)
         g = gemm_totals(wl, [a, a.with_(rows=64)])
         assert g["total_cycles"][0] == sum(int(r) for r in simulate(wl, a)
                                            .query("engine == 'array'")["compute_cycles"]) \
