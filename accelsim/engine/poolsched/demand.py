@@ -1,0 +1,137 @@
+"""The array's demand on a fused pair's pooled map: the first and last use of every pooled value
+(SCALE-Sim's ifmap demand matrix of the conv over the pooled map, in closed form), per layer or
+per fold (refold), and the first-use events the schedule waits on."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from accelsim.engine.mapping import map_layer
+# the conv's ifmap address of (pixel m, window element k), -1 in the padding: the memory
+# engine's formula (one place)
+from accelsim.engine.memory import DF_CODE, _ifa
+from accelsim.engine.operands import ifmap_addressing
+from accelsim.engine.systolic import cycles_per_fold, sram_accesses
+from accelsim.hardware.arch import Arch
+from accelsim.workload.layer import Layer
+
+
+@njit(cache=True, inline="always")
+def _slot_row(df, m, k, AR, AC, rf, rpf):
+    """(fold within the group, demand row in the fold, ifmap lane) of the slot that reads
+    operand (pixel m, window element k), SCALE-Sim's ifmap demand matrix in closed form:
+    os: lane m mod AR of row fold m // AR, skewed by the lane (row j + k); ws: lane k mod AR of
+    row fold k // AR, streamed after the AR preload rows (row AR + j + m); is: lane m mod AC of
+    column fold m // AC, stationary rows loaded last element first (row AR - 1 - k mod AR).
+    os and ws read the same slots in every column fold; this is column fold 0's."""
+    if df == 0:
+        r = m // AR
+        j = m - r * AR
+        return r, j + k, j
+    if df == 1:
+        r = k // AR
+        j = k - r * AR
+        return r, AR + j + m, j
+    c = m // AC
+    r = k // AR
+    return c * rf + r, AR - 1 - (k - r * AR), m - c * AC
+
+
+@njit(cache=True)
+def _scan_uses(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff, space):
+    """Per pooled value (conv ifmap address): its first use as key row*LW + lane and its last
+    use row; -1 when never read. os and ws read every (pixel, window) pair once per column fold
+    in the same rows, so column fold 0 holds each value's first use and the last column fold,
+    (cf - 1) folds-of-rows later, its last; is reads each pair once."""
+    LW = max(AR, AC)
+    first = np.full(space, -1, np.int64)
+    last = np.full(space, -1, np.int64)
+    later = (cf - 1) * rf * rpf if df != 2 else 0
+    for g in range(G):
+        gbase = g * cf * rf
+        for m in range(M):
+            for k in range(K):
+                a = _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+                if a < 0:
+                    continue
+                f, tau, j = _slot_row(df, m, k, AR, AC, rf, rpf)
+                t = (gbase + f) * rpf + tau
+                key = t * LW + j
+                if first[a] < 0 or key < first[a]:
+                    first[a] = key
+                if t + later > last[a]:
+                    last[a] = t + later
+    return first, last
+
+
+@njit(cache=True)
+def _scan_fold(df, g, fold, AR, AC, M, K, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff,
+               stamp, first, last, touched):
+    """The values fold ``fold`` of group g reads (refold), with their first key and last row in
+    the fold (stamped with the fold's global number); returns how many (listed in
+    ``touched``). In os/ws only column fold 0's folds are asked for (the others repeat them)."""
+    LW = max(AR, AC)
+    if df == 2:
+        c, r = fold // rf, fold % rf
+        m0, m1, k0, k1 = c * AC, min(M, c * AC + AC), r * AR, min(K, r * AR + AR)
+    elif df == 0:
+        r = fold
+        m0, m1, k0, k1 = r * AR, min(M, r * AR + AR), 0, K
+    else:
+        r = fold
+        m0, m1, k0, k1 = 0, M, r * AR, min(K, r * AR + AR)
+    fstamp = g * cf * rf + fold
+    base = fstamp * rpf
+    nt = 0
+    for m in range(m0, m1):
+        for k in range(k0, k1):
+            a = _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
+            if a < 0:
+                continue
+            _, tau, j = _slot_row(df, m, k, AR, AC, rf, rpf)
+            t = base + tau
+            key = t * LW + j
+            if stamp[a] != fstamp:
+                stamp[a] = fstamp
+                first[a] = key
+                last[a] = t
+                touched[nt] = a
+                nt += 1
+            else:
+                if key < first[a]:
+                    first[a] = key
+                if t > last[a]:
+                    last[a] = t
+    return nt
+
+
+
+# first/last use of every pooled value of a conv on one array: two arrays of its pooled map,
+# read only while a pair's items are prepared (``items._prepare`` keeps what the schedule needs;
+# refold reads it right after)
+@lru_cache(maxsize=1)
+def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
+    """The conv's demand as first/last uses per pooled value (cached: every order, buffer and
+    unit of a design sweep shares it)."""
+    arch = Arch("", rows, cols, dataflow, 1, 1, 1)
+    mp = map_layer(conv, arch, batch)
+    ia = ifmap_addressing(conv, batch)
+    rpf = cycles_per_fold(mp)
+    df = DF_CODE[dataflow]
+    first, last = _scan_uses(df, rows, cols, mp.M, mp.K, mp.groups, mp.row_folds,
+                             mp.col_folds, rpf, ia.row_base, ia.col_base, ia.pix_base,
+                             ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
+                             ia.group_ifmap_offset, ia.space)
+    return mp, ia, rpf, first, last, sram_accesses(mp)[0]
+
+
+
+def _events(first_row: np.ndarray, item: np.ndarray):
+    """First-use events: per demand row holding first uses, the largest item first used there."""
+    o = np.argsort(first_row, kind="stable")
+    rows, items = first_row[o], item[o]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    return rows[starts].astype(np.int64), np.maximum.reduceat(items, starts).astype(np.int64)

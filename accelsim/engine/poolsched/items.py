@@ -1,0 +1,167 @@
+"""A fused pair's production sequence in one order, ready for the schedule: items, their
+need'(i), last uses and first-use events, prepared once per (pair, array, order) and held under
+a byte budget."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelsim.engine.memory import DF_CODE
+from accelsim.workload.layer import Layer
+
+from .demand import _demand, _events, _scan_fold
+from .reads import (_first_touch_need, _lookahead_words, _need_raster, _pool_geom,
+                    _refold_need, _value_coords)
+
+
+def _refold_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
+    """Items of the refold order (per fold, its values by first use in the fold), their first
+    and last rows, need' and the words read. In os and ws every column fold repeats column fold
+    0's reads (rows later by whole column folds), so one pass of row folds per group is scanned
+    and its items, rows and read sequence are repeated cf times (a pass reads the same words)."""
+    mp, ia, rpf, _, _, _ = _demand(conv, rows, cols, dataflow, batch)
+    pg = _pool_geom(pool, batch)
+    pg_arr = np.array([pg.B, pg.C, pg.H, pg.W, pg.ph, pg.pw, pg.bh, pg.bw, pg.bc, pg.G,
+                       pg.cpg, pg.c_tot, pg.Ho, pg.Wo], np.int64)
+    df = DF_CODE[dataflow]
+    LW = max(rows, cols)
+    rf, cf = mp.row_folds, mp.col_folds
+    stamp = np.full(ia.space, -1, np.int64)
+    wstamp = np.full(pg.B * pg.C * pg.H * pg.W, -1, np.int64)
+    first = np.zeros(ia.space, np.int64)
+    last = np.zeros(ia.space, np.int64)
+    touched = np.empty(ia.space, np.int64)
+    vals, firsts, lasts, needs = [], [], [], []
+    n_items = 0
+    words = 0
+    scanned = rf * cf if df == 2 else rf     # folds scanned per group
+    repeats = 1 if df == 2 else cf
+    for g in range(mp.groups):
+        pv, pf, pl, starts, ids = [], [], [], [], []
+        n = 0
+        for fold in range(scanned):
+            nt = _scan_fold(df, g, fold, rows, cols, mp.M, mp.K, rf, cf, rpf, ia.row_base,
+                            ia.col_base, ia.pix_base, ia.win_row, ia.win_col, ia.win_off, ia.H,
+                            ia.W, ia.group_ifmap_offset, stamp, first, last, touched)
+            v = touched[:nt].copy()
+            v = v[np.argsort(first[v], kind="stable")]
+            starts.append(n)
+            ids.append(g * cf * rf + fold)
+            pv.append(v)
+            pf.append(first[v] // LW)
+            pl.append(last[v])
+            n += nt
+        v = np.concatenate(pv) if pv else np.zeros(0, np.int64)
+        need, w = _refold_need(v, np.array(starts, np.int64), np.array(ids, np.int64), pg_arr,
+                               wstamp)
+        fr = np.concatenate(pf) if pf else np.zeros(0, np.int64)
+        lr = np.concatenate(pl) if pl else np.zeros(0, np.int64)
+        for c in range(repeats):
+            shift = c * rf * rpf
+            vals.append(v)
+            firsts.append(fr + shift)
+            lasts.append(lr + shift)
+            needs.append(np.where(need >= 0, need + words, -1))
+            words += w
+        n_items += repeats * n
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+    need = cat(needs)
+    return cat(vals), cat(firsts), cat(lasts), np.maximum.accumulate(need) if need.size \
+        else need, words
+
+
+@dataclass(frozen=True)
+class _Items:
+    """A pair's production sequence in one order, ready for ``_schedule``: it depends on the
+    conv's demand, the array geometry and the order, never on lanes, ports, depth or buffer, so
+    a design sweep over the unit prepares it once."""
+
+    need: np.ndarray         # need'(i) per item
+    last_row: np.ndarray     # last use per item (-1: unused)
+    ev_row: np.ndarray       # first-use events: rows ...
+    ev_item: np.ndarray      # ... and the largest item first used there
+    lr_sorted: np.ndarray    # last rows of the used items, sorted (the order slots free in)
+    ev_k_sorted: np.ndarray  # the last event at or before each of them (-1: none)
+    words: int               # read-sequence length
+    values_used: int
+    pooled: int
+    reads: int               # the array's operand reads (served from the staging buffer)
+    compute: int             # the conv's compute cycles (T - 1)
+    lookahead: int
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.need, self.last_row, self.ev_row, self.ev_item,
+                                      self.lr_sorted, self.ev_k_sorted))
+
+
+# a pair's items are a few arrays of its pooled values: keep the most recent pairs up to a byte
+# budget (ResNet-50's 22 distinct pairs at batch 1 fit), so a sweep over the pool unit prepares
+# each once, and a large batch keeps memory bounded instead of holding every pair
+_ITEMS_BUDGET_BYTES = 160 << 20
+_items_cache: "OrderedDict[tuple, _Items]" = OrderedDict()
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """int32 when every value fits (halves the memory a prepared pair holds), else int64."""
+    if a.size == 0 or (a.min() >= -(1 << 31) and a.max() < (1 << 31)):
+        return np.ascontiguousarray(a, np.int32)
+    return np.ascontiguousarray(a, np.int64)
+
+
+def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
+             order: str) -> _Items:
+    key = (pool, conv, rows, cols, dataflow, batch, order)
+    hit = _items_cache.pop(key, None)
+    if hit is None:
+        hit = _prepare_items(*key)
+    _items_cache[key] = hit
+    total = sum(it.nbytes for it in _items_cache.values())
+    while total > _ITEMS_BUDGET_BYTES and len(_items_cache) > 1:
+        total -= _items_cache.popitem(last=False)[1].nbytes
+    return hit
+
+
+def _prepare_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
+                   order: str) -> _Items:
+    pg = _pool_geom(pool, batch)
+    mp, ia, rpf, first, last, reads = _demand(conv, rows, cols, dataflow, batch)
+    LW = max(rows, cols)
+    V = ia.space
+    used = first >= 0
+    if order == "refold":
+        values, first_row, last_row, need, words = _refold_items(pool, conv, rows, cols,
+                                                                 dataflow, batch)
+    else:
+        if order == "nhwc":
+            values = np.arange(V, dtype=np.int64)
+        elif order == "nchw":
+            b, y, x, ch = _value_coords(np.arange(V, dtype=np.int64), pg)
+            key = ((b * pg.c_tot + ch) * pg.Ho + y) * pg.Wo + x
+            values = np.argsort(key, kind="stable").astype(np.int64)
+        else:  # demand: every used value once, by (first-use row, lane)
+            uv = np.flatnonzero(used)
+            values = uv[np.argsort(first[uv], kind="stable")].astype(np.int64)
+        if order == "demand":
+            item_of_value = np.full(V, np.iinfo(np.int64).max, np.int64)
+            item_of_value[values] = np.arange(values.size, dtype=np.int64)
+            need, words = _first_touch_need(item_of_value, values.size, pg)
+        else:
+            need = np.maximum.accumulate(_need_raster(values, pg, order)) if values.size else \
+                np.zeros(0, np.int64)
+            words = pg.B * pg.C * pg.H * pg.W
+        fv = first[values]
+        first_row = np.where(fv >= 0, fv // LW, -1)
+        last_row = last[values]
+    item = np.arange(last_row.size, dtype=np.int64)
+    sel = first_row >= 0
+    ev_row, ev_item = _events(first_row[sel], item[sel]) if sel.any() else (
+        np.zeros(0, np.int64), np.zeros(0, np.int64))
+    lr_sorted = np.sort(last_row[last_row >= 0])
+    ev_k = np.searchsorted(ev_row, lr_sorted, side="right") - 1
+    return _Items(_narrow(need), _narrow(last_row), _narrow(ev_row), _narrow(ev_item),
+                  _narrow(lr_sorted), _narrow(ev_k), int(words), int(used.sum()), V, int(reads),
+                  mp.folds * rpf - 1, _lookahead_words(pg, order))

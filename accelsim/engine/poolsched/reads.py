@@ -1,0 +1,166 @@
+"""The pool unit's input side of a fused pair: which input words each pooled value (item) needs
+before it can be made, in each production order's read sequence (raster NHWC / NCHW, first
+touch for ``demand``, per fold for ``refold``), and the reader's line-buffer lookahead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from accelsim.workload.layer import Layer
+
+
+@dataclass(frozen=True)
+class _PoolGeom:
+    B: int
+    C: int           # input channels
+    H: int
+    W: int
+    ph: int
+    pw: int
+    bh: int
+    bw: int
+    bc: int
+    G: int           # sumpool groups
+    cpg: int         # pooled channels per group
+    c_tot: int
+    Ho: int
+    Wo: int
+
+
+def _pool_geom(pool: Layer, batch: int) -> _PoolGeom:
+    C, H, W = pool.in_shape
+    c_tot, Ho, Wo = pool.out_shape
+    return _PoolGeom(batch, C, H, W, pool.padding[0], pool.padding[1], pool.kernel[0],
+                     pool.kernel[1], pool.pool_channels, pool.groups, c_tot // pool.groups,
+                     c_tot, Ho, Wo)
+
+
+def _value_coords(v: np.ndarray, pg: _PoolGeom):
+    """(b, y, x, ch) of pooled values by NHWC address."""
+    b, rest = np.divmod(v, pg.Ho * pg.Wo * pg.c_tot)
+    pix, ch = np.divmod(rest, pg.c_tot)
+    y, x = np.divmod(pix, pg.Wo)
+    return b, y, x, ch
+
+
+def _window_last(v: np.ndarray, pg: _PoolGeom):
+    """The last real input row, column and channel of each value's window, and whether the window
+    holds any real word (a window entirely in the padding needs nothing)."""
+    b, y, x, ch = _value_coords(v, pg)
+    gi, k = np.divmod(ch, pg.cpg)
+    y0, x0 = y - pg.ph, x - pg.pw
+    y1 = np.minimum(pg.H - 1, y0 + pg.bh - 1)
+    x1 = np.minimum(pg.W - 1, x0 + pg.bw - 1)
+    real = (y1 >= np.maximum(y0, 0)) & (x1 >= np.maximum(x0, 0))
+    c1 = gi * (pg.C // pg.G) + k + pg.bc - 1
+    return b, y1, x1, c1, real
+
+
+def _need_raster(values: np.ndarray, pg: _PoolGeom, order: str) -> np.ndarray:
+    """need(i) of items in a raster read sequence (every input word once): the position of the
+    window's last word, NHWC (b, y, x, c) or NCHW (b, c, y, x); -1 for an all-padding window."""
+    b, y1, x1, c1, real = _window_last(values, pg)
+    hwc = pg.H * pg.W * pg.C
+    if order == "nhwc":
+        pos = b * hwc + (y1 * pg.W + x1) * pg.C + c1
+    else:
+        pos = b * hwc + c1 * (pg.H * pg.W) + y1 * pg.W + x1
+    return np.where(real, pos, -1)
+
+
+@njit(cache=True)
+def _sliding_min(a, n_out, shift, w):
+    """out[:, o] = min(a[:, o+shift .. o+shift+w-1] clipped to the row), per row (monotone
+    deque, O(n) per row)."""
+    rows, n = a.shape
+    out = np.empty((rows, n_out), a.dtype)
+    dq = np.empty(n + 1, np.int64)
+    for ri in range(rows):
+        head = 0
+        tail = 0
+        nxt = 0
+        for o in range(n_out):
+            lo = max(0, o + shift)
+            hi = min(n - 1, o + shift + w - 1)
+            while nxt <= hi:
+                while tail > head and a[ri, dq[tail - 1]] >= a[ri, nxt]:
+                    tail -= 1
+                dq[tail] = nxt
+                tail += 1
+                nxt += 1
+            while tail > head and dq[head] < lo:
+                head += 1
+            out[ri, o] = a[ri, dq[head]] if tail > head and lo <= hi else np.iinfo(np.int64).max
+    return out
+
+
+def _axis_min(a: np.ndarray, axis: int, n_out: int, shift: int, w: int) -> np.ndarray:
+    moved = np.ascontiguousarray(np.moveaxis(a, axis, -1))
+    flat = _sliding_min(moved.reshape(-1, moved.shape[-1]), n_out, shift, w)
+    return np.moveaxis(flat.reshape(*moved.shape[:-1], n_out), -1, axis)
+
+
+def _first_touch_need(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom):
+    """need'(i) for a first-touch read sequence (`demand`): word w is appended when the first
+    item whose window holds it is made, so need'(i) = (words first touched by items <= i) - 1.
+    An input word's first toucher is the minimum item index over the box of pooled values whose
+    window covers it: a separable sliding-window minimum over channel, column and row."""
+    big = np.iinfo(np.int64).max
+    idx = item_of_value.reshape(pg.B, pg.Ho, pg.Wo, pg.G, pg.cpg)
+    # channel: word channel cc (in its group) is covered by pooled channels cc-bc+1 .. cc
+    t = _axis_min(idx, 4, pg.C // pg.G, -(pg.bc - 1), pg.bc)
+    # column xx is covered by pooled columns xx+pw-bw+1 .. xx+pw; row likewise
+    t = _axis_min(t, 2, pg.W, pg.pw - pg.bw + 1, pg.bw)
+    t = _axis_min(t, 1, pg.H, pg.ph - pg.bh + 1, pg.bh)
+    ft = t.ravel()
+    ft = ft[ft != big]
+    counts = np.bincount(ft, minlength=n_items)[:n_items]
+    return np.cumsum(counts) - 1, int(ft.size)
+
+
+@njit(cache=True)
+def _refold_need(values, fold_first_item, fold_id, pg_arr, stamp_words):
+    """need'(i) of refold items: per fold, each item appends the words of its window that the
+    fold has not read yet (a stamp per input word: the fold's id). Returns need' and the words
+    read."""
+    B, C, H, W, ph, pw, bh, bw, bc, G, cpg, c_tot, Ho, Wo = pg_arr
+    cg = C // G
+    n = values.shape[0]
+    need = np.empty(n, np.int64)
+    pos = 0
+    fold = 0
+    best = -1
+    for i in range(n):
+        while fold + 1 < fold_first_item.shape[0] and fold_first_item[fold + 1] <= i:
+            fold += 1
+        v = values[i]
+        b = v // (Ho * Wo * c_tot)
+        rest = v - b * (Ho * Wo * c_tot)
+        pix = rest // c_tot
+        ch = rest - pix * c_tot
+        y = pix // Wo
+        x = pix - y * Wo
+        gi = ch // cpg
+        k = ch - gi * cpg
+        for yy in range(max(0, y - ph), min(H, y - ph + bh)):
+            for xx in range(max(0, x - pw), min(W, x - pw + bw)):
+                w0 = b * (H * W * C) + (yy * W + xx) * C + gi * cg + k
+                for cc in range(bc):
+                    if stamp_words[w0 + cc] != fold_id[fold]:
+                        stamp_words[w0 + cc] = fold_id[fold]
+                        pos += 1
+        if pos - 1 > best:
+            best = pos - 1
+        need[i] = best
+    return need, pos
+
+
+def _lookahead_words(pg: _PoolGeom, order: str) -> int:
+    """Line-buffer lookahead of the reader (docs/poolunit.md): bh input rows of all channels, or
+    for channel planes (nchw) bc-1 planes plus bh rows."""
+    if order == "nchw":
+        return (pg.bc - 1) * pg.H * pg.W + pg.bh * pg.W
+    return pg.bh * pg.W * pg.C

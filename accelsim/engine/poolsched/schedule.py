@@ -1,0 +1,118 @@
+"""The coupled schedule of a fused pair (the recurrences of ``accelsim.engine.poolsched``'s
+docstring), solved in one pass over items and demand rows, and the staging buffer's peak."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports, lanes, depth,
+              slots):
+    """Solve the recurrences of the module docstring. ``need``: need'(i) per item (-1: none);
+    ``last_row``: last use per item (-1: unused); events (row, max item first used there) sorted
+    by row; ``lr_sorted``/``ev_k_sorted``: the used items' last rows in ascending order and the
+    last event at or before each; ``slots`` < 0: unbounded. Returns (deadlock, p, ev_off,
+    events scheduled).
+
+    Slots free in last-row order, and a held item never waits behind one not yet made: when a
+    slot is freed at last row lr, every row <= lr is scheduled, and an item not yet made is
+    first read after them. So the items to free are the static ascending list of last rows,
+    walked by one pointer (no heap)."""
+    n_items = need.shape[0]
+    n_ev = ev_row.shape[0]
+    p = np.zeros(n_items, np.int64)
+    ev_off = np.zeros(n_ev, np.int64)
+    staged = 0       # used items issued
+    sp = 0           # used items freed (a prefix of lr_sorted)
+    e = 0
+    off = 0
+    prev_p = 0
+    # the reader as (cycle of its last read, words read in that cycle): with r monotone,
+    # r_j >= r_{j-P} + 1 binds only when the last P words share a cycle. Words between two
+    # changes of q(j) (the item the lookahead waits for) are read in one step.
+    j = 0            # next word to read
+    cc = 0
+    used = 0
+    q = -1
+    for i in range(n_items):
+        # demand rows whose first-use items are all made
+        while e < n_ev and ev_item[e] < i:
+            late = p[ev_item[e]] + depth - ev_row[e]
+            if late > off:
+                off = late
+            ev_off[e] = off
+            e += 1
+        t = prev_p
+        if i >= lanes and p[i - lanes] + 1 > t:
+            t = p[i - lanes] + 1
+        target = need[i]
+        while j <= target:
+            while q + 1 < i and need[q + 1] < j - lb:
+                q += 1
+            seg_end = target
+            if q + 1 < i and need[q + 1] + lb < seg_end:
+                seg_end = need[q + 1] + lb
+            if q >= 0 and p[q] + 1 > cc:
+                cc = p[q] + 1
+                used = 0
+            total = used + seg_end - j + 1
+            cc += (total - 1) // ports
+            used = (total - 1) % ports + 1
+            j = seg_end + 1
+        if target >= 0 and cc > t:
+            t = cc
+        if last_row[i] >= 0:
+            if slots >= 0:
+                while staged - sp >= slots:
+                    lr = lr_sorted[sp]
+                    if e < n_ev and ev_row[e] <= lr:
+                        return True, p, ev_off, e   # its last use waits for this item: deadlock
+                    k = ev_k_sorted[sp]
+                    free = lr + (ev_off[k] if k >= 0 else 0) + 1
+                    if free > t:
+                        t = free
+                    sp += 1
+            staged += 1
+        p[i] = t
+        prev_p = t
+    while e < n_ev:
+        late = p[ev_item[e]] + depth - ev_row[e]
+        if late > off:
+            off = late
+        ev_off[e] = off
+        e += 1
+    return False, p, ev_off, e
+
+
+@njit(cache=True)
+def _peak(p, last_row, lr_sorted, ev_k_sorted, ev_off):
+    """Most used items staged at once: at each cycle's last issue, issued so far minus freed by
+    then. An item frees the cycle after its last use, a_t + 1 = t + the lateness of the last
+    event at or before t + 1; a_t rises with t, so frees come in last-row order, which
+    ``_prepare`` sorted once (with each last row's event index)."""
+    n = lr_sorted.shape[0]
+    best = 0
+    f = 0
+    issued = 0
+    prev = -1
+    for i in range(last_row.shape[0]):
+        if last_row[i] < 0:
+            continue
+        t = p[i]
+        if t != prev and issued > 0:
+            while f < n and lr_sorted[f] + (ev_off[ev_k_sorted[f]] if ev_k_sorted[f] >= 0
+                                            else 0) + 1 <= prev:
+                f += 1
+            if issued - f > best:
+                best = issued - f
+        issued += 1
+        prev = t
+    if issued > 0:
+        while f < n and lr_sorted[f] + (ev_off[ev_k_sorted[f]] if ev_k_sorted[f] >= 0
+                                        else 0) + 1 <= prev:
+            f += 1
+        if issued - f > best:
+            best = issued - f
+    return best
