@@ -40,6 +40,16 @@ from accelsim.workload.networks import load_workload
 arch = load_arch(sys.argv[1])
 batch = int(sys.argv[2])
 simulate(load_workload("resnet56:regular"), arch, 1)          # load the kernels
+from accelsim.engine.mapping import map_layer                 # and the streamed CALC scan's
+from accelsim.engine.memory import addresses as A, calc_epochs as CE, calc_stream as CS
+from accelsim.engine.operands import ifmap_addressing
+from accelsim.workload.layer import Layer
+_l = Layer("w", "conv2d", (3, 8, 8), (4, 8, 8), (3, 3), (1, 1), (1, 1))
+_mp, _ad = map_layer(_l, arch, 1), ifmap_addressing(_l, 1)
+_f, _im = A.geometry(_mp, _ad, A.DF_CODE[_mp.dataflow])
+_L = int(CE._valid_prefix(_f, _im)[0][-1])
+CS._epochs_streamed(_f, _im, 7, A._fold_rows(_f)[1], _L, _ad.space, _f.row_folds, _f.col_folds,
+                    _f.groups * _f.col_folds)
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 w = load_workload("resnet50:regular")
 c0, t0 = time.process_time(), time.perf_counter()
@@ -154,7 +164,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 32])
     ap.add_argument("--arch", default="scalesim-eyeriss")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--points", type=int, default=600)
     ap.add_argument("--skip-batch", action="store_true")
     args = ap.parse_args()

@@ -3,7 +3,8 @@
     .venv/bin/python bench/run_all.py                  # everything (~10 min on 2 cores)
     .venv/bin/python bench/run_all.py --only sweep     # some of: engine_resnet18, engine_layers,
                                                        # engine_presets, sweep, poolunit,
-                                                       # fast_tier, mutations
+                                                       # engine_user, fast_tier, batch,
+                                                       # mutations
 
 Each benchmark runs alone, one after another, and its output is written verbatim (atomically)
 to bench/results/<name>.md under a header with the exact command, the date (UTC), the git
@@ -39,6 +40,11 @@ JOBS = {
     "engine_presets": (["bench/bench_engine.py", "--no-scalesim"],
                        "accelsim alone: ResNet-50 (regular, A) per preset from cold engine "
                        "memos, and the zoo x presets"),
+    "engine_user": (["bench/bench_user.py"],
+                    "SCALE-Sim 2.0.2 vs accelsim in USER bandwidth mode with SCALE-Sim's stall "
+                    "model, side by side on the same stalling layers: 32x32 os (ResNet-18 "
+                    "Conv3_s, Conv4_s, Conv5_s, FC), 256x256 ws google.cfg (YOLO-tiny Conv7; "
+                    "MobileNet Conv2, whose ifmap words repeat), every count compared"),
     "sweep": (["bench/bench_sweep.py"],
               "fast path vs simulate on random ResNet-50 design points, the process sweep "
               "runner, and the 14,400-point co-design grid (sweeps/codesign_grid.yaml)"),
@@ -50,6 +56,10 @@ JOBS = {
                   "the fold-level analytical (fast) tier against the exact tier on 10,000 "
                   "random (layer, arch) points (relative error per column), and its "
                   "throughput (new geometry at every point; whole ResNet-50)"),
+    "batch": (["bench/bench_batch.py"],
+              "ResNet-50 at batch 1 vs 32 on scalesim-eyeriss in fresh processes (CPU time "
+              "ratio, peak RSS), and the exact tier's layer evaluations per second with a new "
+              "geometry at every point, with its time split"),
     "mutations": (["bench/mutate.py"],
                   "each engine mutation of bench/mutate.py against its target tests (HEAD copy)"),
 }
