@@ -1,19 +1,25 @@
 """USER bandwidth mode with SCALE-Sim's stall model: SCALE-Sim 2.0.2 and accelsim side by side.
 
-    .venv/bin/python bench/bench_user.py [--layers Conv3_s Conv4_s Conv5_s FC] [--configs scale google]
+    .venv/bin/python bench/bench_user.py [--cases os32 ws256 ws256-dw] [--repeat 20]
 
-For each config (SCALE-Sim's scale.cfg, 32x32 os, and google.cfg, 256x256 ws, both switched to
-``InterfaceBandwidth: USER`` at their own Bandwidth of 10 words/cycle) it runs the same
-ResNet-18 layers of SCALE-Sim's Resnet18.csv through SCALE-Sim's Python API (no traces) and
-through accelsim (the .cfg read by ``load_arch``: USER mode gets ``stall_model: scalesim``),
-checks that every COMPUTE_REPORT and DETAILED_ACCESS_REPORT number agrees (total and stall
-cycles; SRAM/DRAM accesses and start/stop cycles of the six buffers) and prints the wall times
-and their ratio (issue 14's target: >= 1,000x). accelsim is timed as the median of repeated
-in-process calls after a first (numba-cache loading) call: the engines alone (map + systolic
-+ memory per layer) and ``simulate()`` (with the DataFrame and energy columns).
+Each case runs the same layers of one of SCALE-Sim's topologies on one of its shipped configs,
+switched to ``InterfaceBandwidth: USER`` at the config's own Bandwidth (10 words/cycle),
+through SCALE-Sim's Python API (no traces) and through accelsim (the .cfg read by
+``load_arch``: USER mode gets ``stall_model: scalesim``); it checks that every COMPUTE_REPORT
+and DETAILED_ACCESS_REPORT number agrees (total and stall cycles; SRAM/DRAM accesses and
+start/stop cycles of the six buffers) and prints the wall times and their ratio (issue 14's
+target: >= 1,000x). accelsim is timed as the median of repeated in-process calls after a first
+(numba-cache loading) call: the engines alone (map + systolic + memory per layer) and
+``simulate()`` (with the DataFrame and energy columns).
 
-Prints figures only; speed is never asserted in a test. SCALE-Sim takes ~35 s (32x32) and
-~25 s (256x256) for the default layers on this machine.
+Cases (every one stalls on DRAM):
+- os32: scale.cfg (32x32 os, 64 kB each), ResNet-18 Conv3_s, Conv4_s, Conv5_s, FC;
+- ws256: google.cfg (256x256 ws, 6 MB ifmap/filter), YOLO-tiny Conv7 (the filters stall);
+- ws256-dw: google.cfg, MobileNet Conv2 (3x3 windows over 32 channels: the ifmap words repeat
+  in the prefetch matrix, accelsim's slowest USER path).
+
+Prints figures only; speed is never asserted in a test. SCALE-Sim takes ~10 s, ~4 min and
+~20 s for the three cases on this machine.
 """
 
 from __future__ import annotations
@@ -68,14 +74,14 @@ def run_scalesim(topo: Path, cfg: Path) -> tuple[float, list[list[int]]]:
     return wall, [c[:2] + r[:18] for c, r in zip(comp, det)]
 
 
-def run_accelsim(names: list[str], cfg: Path, repeat: int):
+def run_accelsim(topo_name: str, names: list[str], cfg: Path, repeat: int):
     """accelsim on the same layers: (engines s, simulate() s, per layer COLUMNS, arch)."""
     from accelsim.evaluate.simulate import simulate, simulate_layer
     from accelsim.hardware.arch import load_arch
     from accelsim.workload import Workload, read_workload_csv
 
-    full = read_workload_csv(TOPO / "Resnet18.csv")
-    wl = Workload("resnet18-part", "regular", tuple(full.layer(n) for n in names))
+    full = read_workload_csv(TOPO / f"{topo_name}.csv")
+    wl = Workload(f"{topo_name}-part", "regular", tuple(full.layer(n) for n in names))
     arch = load_arch(cfg)
     df = simulate(wl, arch)                     # first call: numba's cached kernels load
     counts = df[COLUMNS].astype(int).values.tolist()
@@ -96,31 +102,37 @@ def run_accelsim(names: list[str], cfg: Path, repeat: int):
     return eng, whole, counts, arch
 
 
+# case -> (SCALE-Sim config, topology, layers)
+CASES = {
+    "os32": ("scale", "Resnet18", ["Conv3_s", "Conv4_s", "Conv5_s", "FC"]),
+    "ws256": ("google", "yolo_tiny", ["Conv7"]),
+    "ws256-dw": ("google", "mobilenet", ["Conv2"]),
+}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--layers", nargs="+", default=["Conv3_s", "Conv4_s", "Conv5_s", "FC"],
-                    help="ResNet-18 layers (names in Resnet18.csv)")
-    ap.add_argument("--configs", nargs="+", default=["scale", "google"],
-                    choices=["scale", "google", "eyeriss"])
+    ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     ap.add_argument("--repeat", type=int, default=20, help="accelsim timing calls (median)")
     args = ap.parse_args(argv)
-    lines = (TOPO / "Resnet18.csv").read_text().splitlines()
-    keep = [lines[0]] + [ln for ln in lines[1:] if ln.split(",")[0].strip() in args.layers]
     all_equal = True
-    with tempfile.TemporaryDirectory() as tmp:
-        topo = Path(tmp) / "layers.csv"
-        topo.write_text("\n".join(keep) + "\n")
-        for name in args.configs:
+    for case in args.cases:
+        name, topo_name, layers = CASES[case]
+        lines = (TOPO / f"{topo_name}.csv").read_text().splitlines()
+        keep = [lines[0]] + [ln for ln in lines[1:] if ln.split(",")[0].strip() in layers]
+        with tempfile.TemporaryDirectory() as tmp:
+            topo = Path(tmp) / "layers.csv"
+            topo.write_text("\n".join(keep) + "\n")
             cfg = _user_cfg(name, Path(tmp))
-            eng, whole, ours, arch = run_accelsim(args.layers, cfg, args.repeat)
+            eng, whole, ours, arch = run_accelsim(topo_name, layers, cfg, args.repeat)
             ss_wall, theirs = run_scalesim(topo, cfg)
             equal = ours == theirs
             all_equal &= equal
             cyc = sum(r[0] for r in theirs)
             stall = sum(r[1] for r in theirs)
-            print(f"[{name}] {arch.rows}x{arch.cols} {arch.dataflow}, USER "
+            print(f"[{case}] {name}.cfg {arch.rows}x{arch.cols} {arch.dataflow}, USER "
                   f"{arch.dram_bw_words_per_cycle:g} words/cycle, stall model "
-                  f"{arch.stall_model}; ResNet-18 {', '.join(args.layers)}: {cyc:,} cycles, "
+                  f"{arch.stall_model}; {topo_name} {', '.join(layers)}: {cyc:,} cycles, "
                   f"{stall:,} of them stalls")
             print(f"    SCALE-Sim 2.0.2 API (no traces) {ss_wall:9.3f} s")
             print(f"    accelsim engines                {eng * 1e3:9.3f} ms  ratio "
@@ -130,7 +142,7 @@ def main(argv=None) -> int:
             print(f"    every count equal (total, stall, 18 DETAILED_ACCESS columns per layer): "
                   f"{equal}")
             if not equal:
-                for n, a, b in zip(args.layers, ours, theirs):
+                for n, a, b in zip(layers, ours, theirs):
                     if a != b:
                         print(f"      {n}: " + ", ".join(f"{c} {x} vs {y}" for c, x, y in
                                                     zip(COLUMNS, a, b) if x != y))

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 import accelsim.engine.memory as mm
-from accelsim.hardware.arch import Arch
 from accelsim.engine.mapping import map_layer
+from accelsim.hardware.arch import Arch
 from accelsim.workload import Layer
 
 
@@ -147,3 +148,75 @@ def test_user_engine_equals_the_plain_walk(monkeypatch, seed):
                           dram_bw_words_per_cycle=rng.choice([1, 2, 4, 8, 10]))
         mm.simulate_memory(layer, arch, map_layer(layer, arch, batch))
     assert min(seen.values()) > 0, seen
+
+
+def _prefetch_reference(folds, im2col, ifmap):
+    """SCALE-Sim's prefetch matrix in fetch order, written out here from the operand slots
+    (memory.addresses._slot, one call per entry): per group the blocks' rows stacked, then
+    diagonally unrolled (rows down, lanes up) for a streamed operand, row by row for a
+    stationary one (ws filter, is ifmap)."""
+    from accelsim.engine.memory.addresses import _fa, _ifmap_word, _slot
+
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    if df == 0:
+        nb, T, L, diag = (rf, K, AR, True) if ifmap else (cf, K, AC, True)
+    elif df == 1:
+        nb, T, L, diag = (rf, M, AR, True) if ifmap else (cf, K, AC, False)
+    else:
+        nb, T, L, diag = (cf, K, AC, False) if ifmap else (rf, N, AR, True)
+    rows, out = nb * T, []
+    for g in range(G):
+        if diag:
+            for d in range(rows + L):
+                for row in range(min(d, rows - 1), max(0, d - L + 1) - 1, -1):
+                    b = row // T
+                    c, r = (b, 0) if (df == 0 and not ifmap) else (0, b)
+                    out.append(_slot(folds, im2col, ifmap, g, c, r, row % T, d - row))
+        else:
+            for row in range(rows):
+                b, t = divmod(row, T)
+                for j in range(L):
+                    out.append(_fa(t, b * AC + j, g, N, K) if df == 1
+                               else _ifmap_word(im2col, b * AC + j, t, g, M, K))
+    return np.array(out, dtype=np.int64)
+
+
+def test_prefetch_matrix_sets_and_run_counts_equal_a_brute_force_reference():
+    """The USER read buffers' inputs against references written here: the prefetch sequence
+    (readbuf._fetch_sequence), its hashed sets (_set_index: np.unique over (address, set)
+    pairs, SCALE-Sim's ceil(words/100) valid entries per set) and the valid entries before
+    each run (_run_before: closed form without padding, counted with it)."""
+    from accelsim.engine.memory import readbuf
+    from accelsim.engine.memory.addresses import DF_CODE, geometry
+    from accelsim.engine.operands import ifmap_addressing
+
+    padded = closed = 0
+    for layer, arch, batch in _random_layers(11, 40):
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
+        for ifmap in (True, False):
+            seq = _prefetch_reference(folds, im2col, ifmap)
+            assert np.array_equal(readbuf._fetch_sequence(folds, im2col, ifmap), seq)
+            space = ad.space if ifmap else mp.groups * mp.N * mp.K
+            for words in (100, 357, 2048):
+                nl, eps, ptr, sets = readbuf._set_index(seq, words, space)
+                v = seq[seq >= 0]
+                assert eps == -(-words // 100) and nl == len(v) // eps + 1
+                key = np.unique(v * nl + np.arange(len(v)) // eps)
+                assert np.array_equal(sets, key % nl)
+                assert np.array_equal(np.diff(ptr), np.bincount(key // nl, minlength=space))
+            # runs: diagonals of a streamed operand, stored rows of a stationary one
+            nruns, per_group, L = readbuf._runs(folds, ifmap)
+            lens = [readbuf._run_len(folds, ifmap, k) for k in range(nruns)]
+            starts = np.concatenate(([0], np.cumsum(lens)))
+            assert starts[-1] == per_group and len(seq) == mp.groups * per_group
+            valid = np.concatenate(([0], np.cumsum(seq >= 0)))
+            want = [valid[g * per_group + starts[k]] for g in range(mp.groups)
+                    for k in range(nruns)] + [valid[-1]]
+            box = not ifmap or int((seq >= 0).sum()) == mp.groups * mp.M * mp.K
+            padded += not box
+            closed += box
+            assert list(readbuf._run_before(folds, im2col, ifmap, box)) == want
+            assert list(readbuf._run_before(folds, im2col, ifmap, False)) == want
+    assert padded > 0 and closed > 0
