@@ -149,9 +149,7 @@ def _walk(folds, im2col, bufs: Buffers, paths: FastPaths):
         res = _calc_engine(folds, im2col, bufs.if_space, E_if, E_f, bufs.of_words, bufs.of_bw,
                            nowalk_if, nowalk_f, paths.if_span, paths.dist_if)
     else:
-        res = _walk_kernel(folds, im2col, bufs.if_space, bufs.f_space, user, E_if, E_f,
-                           bufs.of_words, bufs.of_bw, nowalk_if, nowalk_f, paths.if_span,
-                           paths.dist_if, paths.dist_f, bufs.rd_bw, if_buf, f_buf)
+        res = _walk_kernel(folds, im2col, bufs, paths, E_if, E_f, if_buf, f_buf)
     if not user:
         if nowalk_if:
             res[11] = res[12] = res[13] = 0

@@ -5,13 +5,17 @@ Two facts split the walk. (1) A read buffer's misses do not depend on time: its 
 only on a miss, by the prefetch sets, and the cycle its last prefetch arrives is the first
 request cycle - 1 plus (lines + 1) per rotation so far (SCALE-Sim 2.0.2 never waits for the
 request), so each operand's miss rows and rotation counts come from its address stream alone.
-(2) Every demand row of a fold reads a contiguous run of the prefetch matrix in fetch order
-(one diagonal of a streamed operand, one row of a stationary one), so the sets of its own
-entries are a range: a row, or a whole fold, whose range lies inside the active window hits
-without a look at its addresses (a word may also sit in other sets: the range is enough, not
-needed). Only the rows that are not covered walk their addresses. An operand whose active
-sets hold the whole prefetch matrix never misses. The write buffer then runs from event to
-event (writebuf._write_events) with the miss rows as extra events.
+(2) Every demand row of a fold reads a contiguous stretch of one "run" of the prefetch matrix
+in fetch order (a diagonal of a streamed operand, a stored row of a stationary one), and the
+valid entries before each run are known (readbuf._run_before, closed form without padding):
+a fold, or a row, whose runs' sets lie inside the active window hits without a look at its
+words (the word's own entry is in the window). Only the other rows make their run and look
+at each word: its own entry's set, and, where words repeat (ifmaps of overlapping windows),
+whether any entry of the word is in the window: per-word counts of the window's entries,
+made when first needed and moved with the window (the sets that leave and enter), or, once
+moving them has cost two passes over the matrix, per-address set lists (the plain walk's).
+An operand whose active sets hold the whole matrix never misses and is never made. The write
+buffer then runs from event to event (writebuf._write_events) with the miss rows as events.
 """
 
 from __future__ import annotations

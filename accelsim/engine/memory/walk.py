@@ -74,12 +74,15 @@ def _read_row(folds, im2col, ifmap, g, c, r, tau, cycle, user, buf, rd_bw, rs, s
 
 
 @njit(cache=True)
-def _walk_kernel(folds, im2col, if_space, f_space, user, E_if, E_f, of_words, of_bw,
-                 nowalk_if, nowalk_f, if_span, dist_if, dist_f, rd_bw, if_buf, f_buf):
-    """The 32 results of the walk (simulate_memory reads them). E_if / E_f: CALC epoch words
-    (0: the operand never slides its window); if_buf / f_buf: USER read buffers (ReadBuffer),
-    rd_bw their DRAM line (words); of_words / of_bw: the write buffer and its line."""
+def _walk_kernel(folds, im2col, bufs, paths, E_if, E_f, if_buf, f_buf):
+    """The 32 results of the walk (simulate_memory reads them). bufs, paths: memory.Buffers
+    and memory.FastPaths; E_if / E_f: CALC epoch words (0: the operand never slides its
+    window); if_buf / f_buf: USER read buffers (ReadBuffer)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
+    user, if_space, f_space = bufs.user, bufs.if_space, bufs.f_space
+    of_words, of_bw, rd_bw = bufs.of_words, bufs.of_bw, bufs.rd_bw
+    nowalk_if, nowalk_f, if_span = paths.nowalk_if, paths.nowalk_f, paths.if_span
+    dist_if, dist_f = paths.dist_if, paths.dist_f
     res = np.zeros(32, dtype=np.int64)
     T, rows_fold = _fold_rows(folds)
     bufs = (if_buf, f_buf)
