@@ -18,14 +18,17 @@ CALC mode (stall-free; SCALE-Sim's ``ReadBufferEstimateBw``), ifmap and filter b
   each read buffer's epochs come from its stream described once per re-read unit (the previous
   occurrence of every position), scanned in blocks; an operand below one epoch is fetched once
   (closed form) and a unit of distinct addresses (filters, ifmaps of non-overlapping windows)
-  costs O(1). _walk_kernel runs USER mode, and CALC for ifmap units above _MAX_UNIT slots
-  with its own shortcuts (all-hit folds skipped, _repeat_closed_form).
+  costs O(1). _walk_kernel runs CALC for ifmap units above _MAX_UNIT slots with its own
+  shortcuts (all-hit folds skipped, _repeat_closed_form), and is the tests' reference.
 
 USER mode (``Bandwidth`` words/cycle; SCALE-Sim's ``read_buffer``): the prefetch matrix is cut
   into sets of ceil(words/100) entries; a window of active sets rotates by the prefetch sets on
   every miss, each rotation costs ceil(prefetch half / bw) lines of bw words and delivers its last
   line one cycle after the previous one ends, and the row waits for it. SCALE-Sim 2.0.2 adds that
   wait even when it is negative (``potential_stall_cycles``); copied, see docs/memory.md.
+  USER runs in _user_engine (user.py), exact against _walk_kernel: the misses of each read
+  buffer from its prefetch matrix's runs, walked word by word only where the window does not
+  cover a row, then the write buffer event to event with the miss rows as events.
 
 Both modes: the ofmap write buffer (SCALE-Sim's ``write_buffer``) collects lines of bw words
   (CALC: bw = array columns) and drains ceil(half/bw) lines whenever more than half is occupied;
