@@ -108,8 +108,9 @@ def _grid(n_h, n_v, D, h, v, q, E, first, step, V):
 @njit(cache=True)
 def _ifmap_pass(df, V, Vh, D, E, passes, folds, AR, AC, K, M, F, cg, sh, sw, R, S):
     """New words of one pass over a group's ifmap (D distinct words, V valid slots, Vh of them
-    distinct within an output row; ``passes`` such passes in the layer) with epochs of E
-    words: the fixed point of reads = D + the reuse intervals an epoch boundary cuts.
+    distinct within an output row; ``passes`` such passes in the layer; M output pixels of
+    the whole batch) with epochs of E words: the fixed point of reads = D + the reuse
+    intervals an epoch boundary cuts.
 
     A word's uses are horizontal neighbours (the next output pixel, sw*cg window elements
     earlier: V - Vh of them) and vertical ones (the next output row, F pixels later, sh*S*cg
@@ -128,29 +129,29 @@ def _ifmap_pass(df, V, Vh, D, E, passes, folds, AR, AC, K, M, F, cg, sh, sw, R, 
         # (min(AR, M, K) slots a row on the skewed band), so two uses inside a fold are
         # |pixels - elements| rows apart; the next fold is K rows of AR later
         band = min(AR, M, K)
-        h_in, h_out, ph_in = abs(1 - kh) * band, K * AR, min(1.0, 1.0 / AR) * split
-        v_in, v_out, pv_in = abs(F - kv) * band, F * K, min(1.0, F / AR) * split
+        h_in, h_out, ph_cut = abs(1 - kh) * band, K * AR, min(1.0, 1.0 / AR) * split
+        v_in, v_out, pv_cut = abs(F - kv) * band, F * K, min(1.0, F / AR) * split
     elif df == 1:
         # ws: a fold is AR elements streamed over M pixels; element lane l of pixel m is read
         # in row m + l, so again |pixels - elements| rows of min(AR, K) slots; a use in
         # another fold is its element distance x M pixels later
         band = min(AR, K)
-        h_in, h_out, ph_in = abs(1 - kh) * band, kh * M, min(1.0, kh / AR) * split
-        v_in, v_out, pv_in = abs(F - kv) * band, kv * M, min(1.0, kv / AR) * split
+        h_in, h_out, ph_cut = abs(1 - kh) * band, kh * M, min(1.0, kh / AR) * split
+        v_in, v_out, pv_cut = abs(F - kv) * band, kv * M, min(1.0, kv / AR) * split
     else:
         # is: stationary AR x AC blocks (AR elements x AC pixels) loaded a row of min(AC, M)
         # pixels per element, pixel blocks outer; the neighbour in the next pixel block reads
         # its word kh (kv) elements earlier in that block's pass: K - kh (K - kv) rows later
         band = min(AC, M)
         blocks = max(1.0, F / AC)          # pixel blocks between vertical neighbours
-        h_in, h_out, ph_in = kh * band, max(1, K - kh) * band, min(1.0, 1.0 / AC) * split
-        v_in, v_out, pv_in = (kv * band, max(1.0, K * blocks - kv) * band,
-                              min(1.0, F / AC) * split)
-    # ph_in, pv_in so far: the fraction of neighbour pairs split by a fold boundary (a pair
-    # d apart among folds of width w straddles one with probability d / w, and only where
-    # there is more than one fold)
-    ph_in = 1.0 - ph_in
-    pv_in = 1.0 - pv_in
+        h_in, h_out, ph_cut = kh * band, max(1, K - kh) * band, min(1.0, 1.0 / AC) * split
+        v_in, v_out, pv_cut = (kv * band, max(1.0, K * blocks - kv) * band,
+                               min(1.0, F / AC) * split)
+    # *_cut: the fraction of neighbour pairs a fold boundary splits (a pair d apart among
+    # folds w wide straddles one with probability d / w, and only where there is more than
+    # one fold); *_in: the rest, inside one fold
+    ph_in = 1.0 - ph_cut
+    pv_in = 1.0 - pv_cut
     both = ph_in * pv_in                 # words whose uses all lie in one fold
     single = passes == 1 and D < 8 * E
     early = min(1.0, sh * sw / (R * S)) if df == 1 else 1.0
@@ -198,11 +199,10 @@ def _ifmap_dram(df, C, H, W, E_o, F_o, R, S, sh, sw, ph, pw, G, B, AR, AC, K, M,
         units = float(_distinct_units(0, D, npass, E, G)[0])
         if V == D:
             return units
-        extra = _ifmap_pass(df, V, Vh, D, E, 2, folds, AR, AC, K, M // B, F_o, cg, sh, sw, R,
-                            S) - D
+        extra = _ifmap_pass(df, V, Vh, D, E, 2, folds, AR, AC, K, M, F_o, cg, sh, sw, R, S) - D
         return units * (1.0 + extra / D)
-    per_pass = _ifmap_pass(df, V, Vh, D, E, G * npass, folds, AR, AC, K, M // B, F_o, cg, sh,
-                           sw, R, S)
+    per_pass = _ifmap_pass(df, V, Vh, D, E, G * npass, folds, AR, AC, K, M, F_o, cg, sh, sw,
+                           R, S)
     return G * npass * per_pass
 
 
@@ -212,8 +212,6 @@ def _filter_dram(df, G, N, K, AC, rf, cf, E):
     space = G * N * K
     if E == 0 or space < E or df == 1:
         return space                   # below one epoch, or ws (every word read once)
-    s = 0
-    total = 0
     if df == 2:
         # is: a group's N*K filters, re-read by each of the cf column folds
         return _distinct_units(0, N * K, cf, E, G)[0]
@@ -221,6 +219,8 @@ def _filter_dram(df, G, N, K, AC, rf, cf, E):
     # last column fold may be partial
     if cf == 1:
         return _distinct_units(0, N * K, rf, E, G)[0]
+    s = 0
+    total = 0
     for _ in range(G):
         r, s = _distinct_units(s, AC * K, rf, E, cf - 1)
         total += r
