@@ -192,10 +192,10 @@ def user_line_words(arch: Arch) -> int:
 def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCounts:
     """SRAM/DRAM accesses, start/stop cycles, bandwidths and stalls of a conv/linear layer."""
     mp = mapping
-    AR, AC = mp.array_rows, mp.array_cols
+    AC = mp.array_cols
     ad = ifmap_addressing(layer, mp.batch)
     G = mp.groups
-    M, N, K = mp.M, mp.N, mp.K
+    N, K = mp.N, mp.K
     df = DF_CODE[mp.dataflow]
     if_words, f_words, of_words = (arch.sram_words("ifmap"), arch.sram_words("filter"),
                                    arch.sram_words("ofmap"))

@@ -31,7 +31,8 @@ def _read_row(folds, im2col, ifmap, g, c, r, tau, cycle, user, buf, rd_bw, rs, s
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     ws, we, acc, lpf = rs[R_WS], rs[R_WE], rs[R_ACC], rs[R_LPF]
-    ep, cnt, E, nsh, lsh, b, D = rs[R_EP], rs[R_CNT], rs[R_E], rs[R_NSH], rs[R_LSH], rs[R_B], rs[R_D]
+    ep, cnt, E, nsh, lsh = rs[R_EP], rs[R_CNT], rs[R_E], rs[R_NSH], rs[R_LSH]
+    b, D = rs[R_B], rs[R_D]
     served = cycle + 1
     anyv = False
     lo, hi = _lanes(folds, ifmap, tau)
