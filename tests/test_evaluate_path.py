@@ -68,7 +68,8 @@ def test_derived_and_energy_columns_against_their_definitions(arch):
     wb = arch.word_bits // 8
     dram_words = t["dram_ifmap_reads"] + t["dram_filter_reads"] + t["dram_ofmap_writes"]
     assert (t["dram_bytes"] == dram_words * wb).all()
-    assert t["latency_us"].tolist() == pytest.approx((t["total_cycles"] / arch.clock_mhz).tolist())
+    assert t["latency_us"].tolist() == pytest.approx(
+        (t["total_cycles"] / arch.clock_mhz).tolist())
     table = yaml.safe_load((ROOT / "accelsim/hardware/data/horowitz45.yaml").read_text())
     pj_per_word = table["dram_64bit_pj"] * arch.word_bits / 64
     assert t["energy_dram_pj"].tolist() == pytest.approx((dram_words * pj_per_word).tolist())

@@ -26,8 +26,12 @@ from accelsim.evaluate.layers import is_pool_pair, simulate_layer
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Workload
 
+# (layer id, batch, arch key id) -> (row, int64 vector, float64 vector, text)
 _row_cache: dict = {}
+# (sum-pool id, conv id, batch, (GEMM key, pool unit) id) -> both rows' vectors
 _pair_cache: dict = {}
+_ids: dict = {}           # Layer or arch key -> small int (_id)
+_workloads: dict = {}     # id(workload) -> (workload, _plan)
 _CACHE_LIMIT = 200_000
 
 # the table's columns by type; layer and op come from the workload itself
@@ -45,21 +49,6 @@ _GEMM_FIELDS = tuple(f.name for f in fields(Arch) if f.name not in _NOT_READ_BY_
 _OTHER_FIELDS = tuple(f.name for f in fields(Arch) if f.name not in _NOT_READ_BY_ENGINES)
 
 
-def _gemm_key(arch: Arch) -> tuple:
-    # what simulate_gemm (mapping, systolic, memory) may read from the arch
-    return ("g",) + tuple(getattr(arch, f) for f in _GEMM_FIELDS)
-
-
-def _engine_key(layer, arch: Arch, gkey: tuple, okey: list) -> tuple:
-    if layer.is_gemm or (layer.op == "sumpool" and arch.pool is None):
-        return gkey
-    # sum-pools and vector ops: keyed on every field an engine may read (the pool unit, the
-    # vector lanes, the buffers), so a sweep of the clock or the energy table reuses them
-    if not okey:
-        okey.append(("o",) + tuple(getattr(arch, f) for f in _OTHER_FIELDS))
-    return okey[0]
-
-
 def _vectors(row: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
     get = row.get
     ints = np.array([get(c) or 0 for c in INT_COLUMNS], dtype=np.int64)
@@ -68,48 +57,70 @@ def _vectors(row: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
     return ints, floats, text
 
 
-def _row(layer, arch: Arch, batch: int, ekey: tuple):
-    key = (layer, batch, ekey)
+def _id(obj) -> int:
+    """A small int per distinct layer or arch key: the per-layer lookups below hash ints, not a
+    frozen Layer and a tuple of ~20 arch fields every time (most of a warm evaluation)."""
+    i = _ids.get(obj)
+    if i is None:
+        i = _ids[obj] = len(_ids)
+    return i
+
+
+def _plan(workload: Workload) -> tuple:
+    """(layer ids, GEMM rows, sum-pool rows, pool pairs (i, i + 1)) of ``workload``, once per
+    workload object (kept alive here, so its id() is not reused while it is cached)."""
+    hit = _workloads.get(id(workload))
+    if hit is not None and hit[0] is workload:
+        return hit[1]
+    ls = workload.layers
+    plan = (tuple(_id(l) for l in ls), tuple(l.is_gemm for l in ls),
+            tuple(l.op == "sumpool" for l in ls),
+            tuple(i for i in range(len(ls) - 1) if is_pool_pair(ls[i], ls[i + 1])))
+    _workloads[id(workload)] = (workload, plan)
+    return plan
+
+
+def _row(layer, arch: Arch, batch: int, key: tuple):
     hit = _row_cache.get(key)
     if hit is None:
-        if len(_row_cache) > _CACHE_LIMIT:
-            _row_cache.clear()
         row = simulate_layer(layer, arch, batch)
         hit = (row, *_vectors(row))
         _row_cache[key] = hit
     return hit
 
 
-def _pair_key(arch: Arch, gkey: tuple) -> tuple:
-    # what fuse_structured may read beyond the two rows: the pool unit and the buffers/DRAM
-    return (gkey, arch.pool)
-
-
 def layer_matrices(workload: Workload, arch: Arch, batch: int = 1):
     """(int64 matrix, float64 matrix, text tuples), one row per layer, columns INT_COLUMNS,
     FLOAT_COLUMNS, TEXT_COLUMNS: steps 1 and 2, memoized."""
-    gkey, okey = _gemm_key(arch), []
+    if max(len(_row_cache), len(_pair_cache), len(_ids)) > _CACHE_LIMIT:
+        _forget()   # ids and the rows keyed by them go together
+    lids, gemm, sumpool, pairs = _plan(workload)
     layers = workload.layers
-    hits = [_row(l, arch, batch, _engine_key(l, arch, gkey, okey)) for l in layers]
+    # what simulate_gemm (mapping, systolic, memory) may read from the arch; a sum-pool without
+    # a pool unit runs on the array too
+    gid = _id(("g",) + tuple(getattr(arch, f) for f in _GEMM_FIELDS))
+    on_array = [g or (sp and arch.pool is None) for g, sp in zip(gemm, sumpool)]
+    # sum-pools and vector ops: keyed on every field an engine may read (the pool unit, the
+    # vector lanes, the buffers), so a sweep of the clock or the energy table reuses them
+    oid = (_id(("o",) + tuple(getattr(arch, f) for f in _OTHER_FIELDS))
+           if not all(on_array) else None)
+    hits = [_row(l, arch, batch, (lid, batch, gid if a else oid))
+            for l, lid, a in zip(layers, lids, on_array)]
     ints = [h[1] for h in hits]
     floats = [h[2] for h in hits]
     texts = [h[3] for h in hits]
-    if arch.pool is not None:
-        pkey = None
-        for i in range(len(layers) - 1):
-            layer, nxt = layers[i], layers[i + 1]
-            if is_pool_pair(layer, nxt):
-                pkey = pkey or _pair_key(arch, gkey)
-                key = (layer, nxt, batch, pkey)
-                fused = _pair_cache.get(key)
-                if fused is None:
-                    if len(_pair_cache) > _CACHE_LIMIT:
-                        _pair_cache.clear()
-                    a, b = poolunit.fuse_structured(hits[i][0], hits[i + 1][0], arch, layer,
-                                                    nxt, batch)
-                    fused = (_vectors(a), _vectors(b))
-                    _pair_cache[key] = fused
-                (ints[i], floats[i], texts[i]), (ints[i + 1], floats[i + 1], texts[i + 1]) = fused
+    if arch.pool is not None and pairs:
+        # what fuse_structured may read beyond the two rows: the pool unit and the buffers/DRAM
+        pid = _id((gid, arch.pool))
+        for i in pairs:
+            key = (lids[i], lids[i + 1], batch, pid)
+            fused = _pair_cache.get(key)
+            if fused is None:
+                a, b = poolunit.fuse_structured(hits[i][0], hits[i + 1][0], arch, layers[i],
+                                                layers[i + 1], batch)
+                fused = (_vectors(a), _vectors(b))
+                _pair_cache[key] = fused
+            (ints[i], floats[i], texts[i]), (ints[i + 1], floats[i + 1], texts[i + 1]) = fused
     return np.array(ints), np.array(floats), texts
 
 
@@ -130,14 +141,18 @@ def engine_columns(workload: Workload, arch: Arch, batch: int = 1) -> dict[str, 
     return {c: by_name[c] for c in columns.COLUMNS}
 
 
+def _forget() -> None:
+    for memo in (_row_cache, _pair_cache, _ids, _workloads):
+        memo.clear()
+
+
 def clear_caches() -> None:
     """Forget every memoized engine row, here and in the engines (benchmarks start cold)."""
     from accelsim.engine import memory as _memory
     from accelsim.engine import poolsched as _poolsched
     from accelsim.evaluate import layers as _layers
 
-    _row_cache.clear()
+    _forget()
     _poolsched.clear_caches()
-    _pair_cache.clear()
     _layers._gemm_row.cache_clear()
     _memory._calc_walk.cache_clear()
