@@ -146,6 +146,13 @@ def with_derived(cols: dict, arch) -> dict[str, np.ndarray]:
     return {**cols, **energy_columns(cols, arch)}
 
 
+def to_frame(table: dict):
+    """A table as a pandas DataFrame, columns in the same order (simulate's last step)."""
+    import pandas as pd
+
+    return pd.DataFrame(table)
+
+
 def finish_columns(df, arch):
     """The derived columns added to ``df`` (a table or a DataFrame, in place), which is
     returned; ``derived_columns`` is the same without touching ``df``."""

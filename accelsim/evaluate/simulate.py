@@ -8,7 +8,7 @@
     3. the rows as a table: one numpy array per column (columns.columns_from_rows)
     4. utilization, bytes and latency (columns.derived_columns)
     5. energy by component (columns.energy_columns)
-    6. simulate: the table as a pandas DataFrame, built once, here
+    6. simulate: the table as a pandas DataFrame, built once, at the end (columns.to_frame)
        evaluate: the network totals (columns.summarize), for sweeps: steps 1-3 memoized per
        process (rows.engine_columns), no DataFrame
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from accelsim.common.errors import require
 from accelsim.evaluate import rows as _rows
-from accelsim.evaluate.columns import columns_from_rows, summarize, with_derived
+from accelsim.evaluate.columns import columns_from_rows, summarize, to_frame, with_derived
 from accelsim.evaluate.layers import (engine_rows, simulate_gemm, simulate_layer,
                                       sumpool_as_array_conv)
 from accelsim.hardware.arch import Arch
@@ -45,13 +45,6 @@ def layer_table(workload: Workload, arch: Arch, batch: int = 1, *, buffer_search
     else:
         table = columns_from_rows(engine_rows(workload, arch, batch, buffer_search))
     return with_derived(table, arch)
-
-
-def to_frame(table: dict):
-    """A table (one numpy array per column) as a pandas DataFrame, columns in the same order."""
-    import pandas as pd
-
-    return pd.DataFrame(table)
 
 
 def simulate(workload: Workload, arch: Arch, batch: int = 1, buffer_search: bool = False):
