@@ -111,9 +111,10 @@ Buffers = namedtuple("Buffers", "user if_words f_words if_space f_space P_if P_f
 FastPaths = namedtuple("FastPaths", "nowalk_if nowalk_f if_span dist_if dist_f events")
 
 
-def _user_buffer(folds, im2col, ifmap: bool, bufs: Buffers, engine: bool) -> ReadBuffer:
-    """A USER read buffer over the operand's prefetch matrix: for the event engine (user.py)
-    or, with its per-address set lists, for the plain walk."""
+def _user_buffer(folds, im2col, ifmap: bool, bufs: Buffers, engine: bool):
+    """A USER read buffer over the operand's prefetch matrix: for the event engine (user.py),
+    with whether every slot inside the operand holds a word (no padding), or, with its
+    per-address set lists, for the plain walk."""
     words, space = (bufs.if_words, bufs.if_space) if ifmap else (bufs.f_words, bufs.f_space)
     if not engine:
         return read_buffer(_fetch_sequence(folds, im2col, ifmap), words, space, bufs.rd_bw)
@@ -122,7 +123,7 @@ def _user_buffer(folds, im2col, ifmap: bool, bufs: Buffers, engine: bool) -> Rea
         n_valid = int(_valid_prefix(folds, im2col)[0][-1])
         box = n_valid == folds.pixels * folds.window
         n_valid *= folds.groups
-    return user_read_buffer(folds, im2col, ifmap, words, bufs.rd_bw, n_valid, box)
+    return user_read_buffer(folds, im2col, ifmap, words, bufs.rd_bw, n_valid, box), box
 
 
 def _walk(folds, im2col, bufs: Buffers, paths: FastPaths):
@@ -135,10 +136,11 @@ def _walk(folds, im2col, bufs: Buffers, paths: FastPaths):
     user = bufs.user
     nowalk_if, nowalk_f = paths.nowalk_if, paths.nowalk_f
     if user and paths.events:
-        rbs = (_user_buffer(folds, im2col, True, bufs, True),
-               _user_buffer(folds, im2col, False, bufs, True))
-        return _user_engine(folds, im2col, bufs.of_words, bufs.of_bw, bufs.rd_bw, rbs,
-                            (paths.dist_if, True), (bufs.if_space, bufs.f_space))
+        (if_buf, if_box), (f_buf, f_box) = (_user_buffer(folds, im2col, True, bufs, True),
+                                            _user_buffer(folds, im2col, False, bufs, True))
+        return _user_engine(folds, im2col, bufs.of_words, bufs.of_bw, bufs.rd_bw,
+                            (if_buf, f_buf), (paths.dist_if, True), (if_box, f_box),
+                            (bufs.if_space, bufs.f_space))
     if user:
         if_buf = _user_buffer(folds, im2col, True, bufs, False)
         f_buf = _user_buffer(folds, im2col, False, bufs, False)

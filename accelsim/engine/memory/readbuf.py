@@ -82,11 +82,12 @@ def _prefetch_shape(folds, ifmap):
 
 
 @njit(cache=True)
-def _fetch_runs(folds, im2col, ifmap, g, run0, run1, out, run_valid):
+def _fetch_runs(folds, im2col, ifmap, g, run0, run1, out, run_valid, first=0, count=-1):
     """Runs [run0, run1) of group g's prefetch matrix in fetch order into ``out`` (-1: no
     word). A run is one diagonal of a streamed operand (rows down, lanes up) or one stored row
-    of a stationary one (lanes up). The valid entries of each run go to run_valid[run - run0];
-    returns the entries written."""
+    of a stationary one (lanes up); of each, the entries from ``first`` on (``count`` of them
+    if >= 0). The valid entries of each run go to run_valid[run - run0]; returns the entries
+    written."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     nb, T, L, diag = _prefetch_shape(folds, ifmap)
@@ -111,10 +112,13 @@ def _fetch_runs(folds, im2col, ifmap, g, run0, run1, out, run_valid):
     for run in range(run0, run1):
         if diag:
             row = min(run, rows - 1)
-            n = row - max(0, run - L + 1) + 1
-            j = run - row
+            n = row - max(0, run - L + 1) + 1 - first
+            j = run - row + first
+            row -= first
         else:
-            row, n, j = run, L, 0
+            row, n, j = run, L - first, first
+        if count >= 0:
+            n = min(n, count)
         b = row // T
         t = row - b * T
         nv = 0

@@ -25,8 +25,8 @@ from numba import njit
 
 from .addresses import _fold_rows, _lanes
 from .calc import _request_rows
-from .readbuf import (_fetch_runs, _in_window, _prefetch_shape, _runs, _set_index_runs,
-                      _user_windows)
+from .readbuf import (_box_valid, _fetch_runs, _in_window, _prefetch_shape, _runs,
+                      _set_index_runs, _user_windows)
 from .writebuf import NO_MISS, _cycle_of, _history, _push, _write_events
 
 
@@ -108,11 +108,12 @@ def _sync(folds, im2col, ifmap, before, pres, cur, new, nact, eps, nl, buf, nv):
 
 
 @njit(cache=True)
-def _misses(folds, im2col, ifmap, buf, distinct, space, nact, npf):
+def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
     """The stall-free rows where an operand's read buffer misses, the rotations done by the end
     of each, and the total. A word is in the window when its own entry's set is; when words
     repeat (not ``distinct``: ifmaps of overlapping windows) and the own entry is outside, the
-    window's word counts decide (made when first needed, then moved with the window)."""
+    window's word counts decide (made when first needed, then moved with the window).
+    ``box``: no padding (readbuf._box_valid counts a run's valid entries)."""
     T_, rows_fold = _fold_rows(folds)
     nb, T, L, diag = _prefetch_shape(folds, ifmap)
     nruns, per_group, L = _runs(folds, ifmap)
@@ -145,10 +146,16 @@ def _misses(folds, im2col, ifmap, buf, distinct, space, nact, npf):
                     q0, q1 = before[gr + k], before[gr + k + 1]    # its whole run
                     if e1 == e0 or q1 == q0 or _covered(q0, q1, eps, ws, nl, nact):
                         continue
-                    _fetch_runs(folds, im2col, ifmap, g, k, k + 1, run, nv)
-                    q = q0
-                    for i in range(e0):
-                        q += run[i] >= 0
+                    # the row's entries, and the valid entries of the run before them
+                    if box:
+                        q = q0 + _box_valid(folds, ifmap, k, e0)
+                        _fetch_runs(folds, im2col, ifmap, g, k, k + 1, run, nv, e0, e1 - e0)
+                        e1, e0 = e1 - e0, 0
+                    else:
+                        _fetch_runs(folds, im2col, ifmap, g, k, k + 1, run, nv)
+                        q = q0
+                        for i in range(e0):
+                            q += run[i] >= 0
                     n0 = nrot
                     for i in range(e0, e1):
                         a = run[i]
@@ -195,10 +202,11 @@ def _served(row, cycle, m_row, m_lpf):
 
 
 @njit(cache=True)
-def _user_engine(folds, im2col, of_words, of_bw, rd_bw, bufs, distinct, spaces):
+def _user_engine(folds, im2col, of_words, of_bw, rd_bw, bufs, distinct, boxes, spaces):
     """USER mode (stall model scalesim): the same 32 results as _walk_kernel, see above.
     bufs: the ifmap and filter ReadBuffer (readbuf.user_read_buffer); distinct: per operand,
-    every address occurs once; spaces: per operand, its address range."""
+    every address occurs once; boxes: per operand, no padding (readbuf._box_valid); spaces:
+    per operand, its address range."""
     res = np.zeros(32, dtype=np.int64)
     T, rows_fold = _fold_rows(folds)
     nfolds = folds.groups * folds.col_folds * folds.row_folds
@@ -209,7 +217,7 @@ def _user_engine(folds, im2col, of_words, of_bw, rd_bw, bufs, distinct, spaces):
             m_row, m_rot, nrot = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
         else:
             m_row, m_rot, nrot = _misses(folds, im2col, op == 0, bufs[op], distinct[op],
-                                         spaces[op], nact, npf)
+                                         boxes[op], spaces[op], nact, npf)
         rows.append(m_row)
         lpfs.append(m_rot * (lines + 1) - 1)     # the first request is at cycle 0
         nrots.append(nrot)
