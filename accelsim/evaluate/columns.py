@@ -131,8 +131,8 @@ def energy_columns(cols: Mapping, arch) -> dict[str, np.ndarray]:
                                    + c["pool_sram_writes"] + c["vector_sram_reads"]) \
         * e["sram_ifmap"]
     out["energy_sram_filter_pj"] = c["filter_sram_reads"] * e["sram_filter"]
-    out["energy_sram_ofmap_pj"] = (c["ofmap_sram_writes"] + c["vector_sram_writes"]) \
-        * e["sram_ofmap"]
+    ofmap_words = c["ofmap_sram_writes"] + c["vector_sram_writes"]
+    out["energy_sram_ofmap_pj"] = ofmap_words * e["sram_ofmap"]
     out["energy_dram_pj"] = (c["dram_ifmap_reads"] + c["dram_filter_reads"]
                              + c["dram_ofmap_writes"]) * e["dram"]
     # the parts added left to right per row, as a DataFrame's sum(axis=1) does
