@@ -4,7 +4,7 @@
     .venv/bin/python bench/run_all.py --only sweep     # some of: engine_resnet18, engine_layers,
                                                        # engine_presets, sweep, poolunit,
                                                        # engine_user, fast_tier, batch,
-                                                       # mutations
+                                                       # main_job, mutations
 
 Each benchmark runs alone, one after another, and its output is written verbatim (atomically)
 to bench/results/<name>.md under a header with the exact command, the date (UTC), the git
@@ -60,6 +60,10 @@ JOBS = {
               "ResNet-50 at batch 1 vs 32 on scalesim-eyeriss in fresh processes (CPU time "
               "ratio, peak RSS), and the exact tier's layer evaluations per second with a new "
               "geometry at every point, with its time split"),
+    "main_job": (["bench/bench_main_job.py"],
+                 "the README main job (accelsim speedup --out DIR) end to end in fresh "
+                 "processes: cold (no .pyc, no numba cache), warm, warm with --jobs 1; the "
+                 "phase split"),
     "mutations": (["bench/mutate.py"],
                   "each engine mutation of bench/mutate.py against its target tests (HEAD copy)"),
 }
