@@ -18,8 +18,8 @@ Cases (every one stalls on DRAM):
 - ws256-dw: google.cfg, MobileNet Conv2 (3x3 windows over 32 channels: the ifmap words repeat
   in the prefetch matrix, accelsim's slowest USER path).
 
-Prints figures only; speed is never asserted in a test. SCALE-Sim takes ~10 s, ~4 min and
-~20 s for the three cases on this machine.
+Prints figures only; speed is never asserted in a test. SCALE-Sim takes 10-25 s, 3-4 min and
+20-50 s for the three cases on this 2-core machine (idle to loaded).
 """
 
 from __future__ import annotations
