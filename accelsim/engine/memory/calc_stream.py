@@ -48,6 +48,12 @@ def _summary(folds, im2col, uf, L, space, rows_fold, near):
     fmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
     fmask = np.zeros(nb, dtype=np.uint64)
     last = np.full(space, -1, dtype=np.int32)
+    imax = np.iinfo(np.int32).max
+    imin = np.iinfo(np.int32).min
+    # the current block's figures in registers, stored when it ends (5 loads and stores fewer
+    # per position: this pass is most of the streamed scan's time)
+    b = 0
+    lo_b, hi_b, near_b, far_b, mask_b = imax, imin, imax, imin, np.uint64(0)
     q = 0
     for f in range(uf):
         c = (f // rf) % cf
@@ -64,8 +70,12 @@ def _summary(folds, im2col, uf, L, space, rows_fold, near):
                 if y < 0 or y >= H or x < 0 or x >= W:
                     continue
                 a = pb[m] + wo[k]                # group 0's words
-                b = q >> _BSH
                 if (q & ((1 << _BSH) - 1)) == 0:
+                    if q > 0:
+                        bmin[b], bmax[b], nmin[b], fmax[b], fmask[b] = (lo_b, hi_b, near_b,
+                                                                        far_b, mask_b)
+                        lo_b, hi_b, near_b, far_b, mask_b = imax, imin, imax, imin, np.uint64(0)
+                    b = q >> _BSH
                     ckrow[b] = f * rows_fold + tau
                     ckoff[b] = o
                 p = last[a]
@@ -74,24 +84,21 @@ def _summary(folds, im2col, uf, L, space, rows_fold, near):
                     # repeat, somewhere in [-L, -1]; the bounds say so (no table of first
                     # positions), and a block they leave undecided is walked, exactly
                     p = -L
-                    if -1 > bmax[b]:
-                        bmax[b] = -1
-                    if -1 > fmax[b]:
-                        fmax[b] = -1
-                    fmask[b] |= np.uint64(1) << np.uint64(q & 63)
+                    hi_b = max(hi_b, -1)
+                    far_b = max(far_b, -1)
+                    mask_b |= np.uint64(1) << np.uint64(q & 63)
                 elif q - p > near:
-                    if p > fmax[b]:
-                        fmax[b] = p
-                    fmask[b] |= np.uint64(1) << np.uint64(q & 63)
-                elif p < nmin[b]:
-                    nmin[b] = p
-                if p < bmin[b]:
-                    bmin[b] = p
-                if p > bmax[b]:
-                    bmax[b] = p
+                    far_b = max(far_b, p)
+                    mask_b |= np.uint64(1) << np.uint64(q & 63)
+                else:
+                    near_b = min(near_b, p)
+                lo_b = min(lo_b, p)
+                hi_b = max(hi_b, p)
                 last[a] = q
                 q += 1
                 o += 1
+    if q > 0:
+        bmin[b], bmax[b], nmin[b], fmax[b], fmask[b] = lo_b, hi_b, near_b, far_b, mask_b
     return bmin, bmax, nmin, fmax, fmask, ckrow, ckoff
 
 
