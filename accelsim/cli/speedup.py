@@ -35,7 +35,8 @@ def add_arguments(p):
     p.add_argument("--repeats", type=int, default=5, help="timed passes with --measure")
 
 
-MAX_JOBS = 8  # beyond this, forking more workers costs more (each fills its own memos) than it saves
+# more workers than this cost more than they save: each fills its own engine memos
+MAX_JOBS = 8
 
 
 class _Phases:
@@ -147,49 +148,49 @@ def _plot(kind: str, data, folder, stem: str, formats):
 
 
 class _Runner:
-    """Runs tasks in forked workers (or here, with one job) in a given order, and hands the
-    results back in the tasks' own order, so the outputs do not depend on who ran what."""
+    """Runs tasks in forked workers (or here, with one job) in a given order (the long ones
+    first) and hands the results back in the tasks' own order, so the outputs do not depend on
+    who ran what or when. A worker that dies (killed for memory) fails the run with an error
+    instead of leaving it waiting."""
 
     def __init__(self, jobs: int):
+        import multiprocessing
+
         self.pool = None
-        if jobs > 1:
-            import multiprocessing
+        if jobs > 1 and not multiprocessing.current_process().daemon:  # daemons cannot fork
+            from concurrent.futures import ProcessPoolExecutor
 
-            self.pool = multiprocessing.get_context("fork").Pool(jobs)
+            self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+            # fork every worker now, while this process runs no other thread (a progress
+            # bar's monitor or the pool's own manager start later)
+            self.pool.submit(int).result()
 
-    def map(self, fn, tasks, order=None, done=None) -> list:
+    def start(self, fn, tasks, order=None, done=None):
+        """Start ``fn(*task)`` for each task, in ``order``; returns a function that waits and
+        returns the results in the tasks' order (with one job, it does the work when called).
+        ``done()`` is called after each task."""
         order = range(len(tasks)) if order is None else order
         if self.pool is None:
-            got = {}
-            for i in order:
-                got[i] = fn(*tasks[i])
-                if done:
-                    done()
-            return [got[i] for i in range(len(tasks))]
-        pending = {i: self.pool.apply_async(fn, tasks[i],
-                                            callback=(lambda _: done()) if done else None)
-                   for i in order}
-        return [pending[i].get() for i in range(len(tasks))]
-
-    def start(self, fn, tasks, order):
-        """Like ``map`` without waiting: returns a function that waits and returns the list."""
-        if self.pool is None:
-            return lambda: self.map(fn, tasks, order)
-        pending = {i: self.pool.apply_async(fn, tasks[i]) for i in order}
-        return lambda: [pending[i].get() for i in range(len(tasks))]
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool.join()
+            def run_here():
+                got = {}
+                for i in order:
+                    got[i] = fn(*tasks[i])
+                    if done:
+                        done()
+                return [got[i] for i in range(len(tasks))]
+            return run_here
+        futures = {i: self.pool.submit(fn, *tasks[i]) for i in order}
+        if done:
+            for f in futures.values():
+                f.add_done_callback(lambda _: done())
+        return lambda: [futures[i].result() for i in range(len(tasks))]
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, *_):
-        if self.pool is not None and exc_type is not None:
-            self.pool.terminate()  # an error or Ctrl-C: the workers' other tasks are moot
-        self.close()
+        if self.pool is not None:  # on an error or Ctrl-C the queued tasks are moot
+            self.pool.shutdown(wait=True, cancel_futures=exc_type is not None)
 
 
 # the plots, in the order report.html shows them; roughly the most expensive first is the
@@ -262,7 +263,7 @@ def run(args) -> int:
         quiet, loud = getattr(args, "quiet", False), getattr(args, "verbose", False)
         bar = tqdm(total=len(sims), unit="net", leave=False, file=sys.stderr,
                    disable=True if quiet else (False if loud else None))
-        done = runner.map(_simulate_net, sims, order, done=lambda: bar.update(1))
+        done = runner.start(_simulate_net, sims, order, done=lambda: bar.update(1))()
         bar.close()
         rows, layer_rows, frames = [], [], {}
         for (arch, net, *_), (r, lr, fr, cpu) in zip(sims, done):
