@@ -115,3 +115,37 @@ def test_split_plot_modules_keep_the_old_names():
                  "OKABE_ITO", "DPI", "FORMATS", "plt", "_bars", "heatmap_plot", "speedup_plot",
                  "cycle_breakdown_plot", "energy_plot"):
         assert hasattr(plots, name), name
+
+
+
+from accelsim.cli import speedup as _speedup  # noqa: E402
+
+REAL = _speedup._simulate_net
+
+
+def _raise_on_resnet18(arch, net, *rest):  # module level: the workers unpickle it by name
+    from accelsim.common.errors import InputError
+
+    if net == "resnet18":
+        raise InputError("boom", field="--networks", value=net)
+    return REAL(arch, net, *rest)
+
+
+def _exit_on_resnet18(arch, net, *rest):
+    import os
+
+    if net == "resnet18":
+        os._exit(3)  # a worker killed (for memory, say)
+    return REAL(arch, net, *rest)
+
+
+@pytest.mark.parametrize("fn, rc", [(_raise_on_resnet18, 2), (_exit_on_resnet18, 1)])
+def test_a_failing_worker_fails_the_run_and_leaves_nothing(tmp_path, capsys, monkeypatch,
+                                                           fn, rc):
+    # the workers fork after the patch, so they run the failing function
+    monkeypatch.setattr(_speedup, "_simulate_net", fn)
+    out = tmp_path / "r"
+    assert main(SMALL + ["--no-plots", "--jobs", "2", "--out", str(out)]) == rc
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ("boom" in err[0] if rc == 2 else "accelsim speedup" in err[0])
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -189,8 +189,15 @@ class _Runner:
         return self
 
     def __exit__(self, exc_type, *_):
-        if self.pool is not None:  # on an error or Ctrl-C the queued tasks are moot
-            self.pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+        if self.pool is None:
+            return
+        if exc_type is not None:
+            # an error or Ctrl-C: the other tasks are moot, and a worker that caught the
+            # same Ctrl-C would go on with the next task it had queued; end them now
+            # (Python < 3.14 has no public call for it)
+            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+                proc.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=exc_type is not None)
 
 
 # the plots, in the order report.html shows them; roughly the most expensive first is the
