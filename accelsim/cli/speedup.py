@@ -104,12 +104,12 @@ def _simulate_net(arch, net: str, variants, batch: int, keep_frames: bool):
     import os
     import time
 
+    c0 = time.process_time()  # a worker's first task pays its imports: counted
     from accelsim.evaluate.simulate import simulate
     from accelsim.report import tables as report
     from accelsim.workload.networks import load_workload
     from accelsim.workload.zoo import published_params
 
-    c0 = time.process_time()
     regular = load_workload(net)
     rows, layer_rows, frames = [], [], {}
     for v in variants:
@@ -200,9 +200,10 @@ class _Runner:
         self.pool.shutdown(wait=True, cancel_futures=exc_type is not None)
 
 
-# the plots, in the order report.html shows them; roughly the most expensive first is the
-# order they are started in (bench/results/main_job.md: energy 1.8 s, each per-layer 1.2-1.5 s,
-# cycles 1.0 s, each roofline 0.5-0.6 s, heatmap 0.5 s, speedup 0.3 s of CPU)
+# the plots, in the order report.html shows them; they are started most expensive first
+# (PLOT_COST: CPU seconds of the default report's figures, PNG and SVG, drawn one by one on the
+# 2-core machine: energy 1.8, each per-layer 1.2-1.5, cycles 1.0, each roofline 0.5-0.6,
+# heatmap 0.5, speedup 0.3)
 SUMMARY_PLOTS = (("heatmap", "realized_over_ideal"), ("speedup", "speedup"),
                  ("cycle_breakdown", "cycle_breakdown"), ("energy", "energy_breakdown"))
 PLOT_COST = {"energy": 6, "layers": 5, "cycle_breakdown": 4, "roofline": 2, "heatmap": 2,
