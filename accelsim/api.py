@@ -90,11 +90,12 @@ def structure(net, recipe, network: str | None = None):
     return _structure(net, _resolve_recipe(recipe, None, network))
 
 
-def simulate(workload, arch, batch: int = 1, *, layers=None):
+def simulate(workload, arch, batch: int = 1, *, layers=None, fidelity: str = "exact"):
     """One row per layer of ``workload`` on ``arch`` at ``batch`` (a pandas DataFrame, columns
     and units in docs/reports.md / ``accelsim.evaluate.columns``). ``workload`` and ``arch`` may also be
     given as what ``load_workload`` / ``load_arch`` take. ``layers``: only these layers, by name,
-    in the workload's order."""
+    in the workload's order. ``fidelity``: "exact" (default) or "fast", the analytical tier for
+    the array's DRAM traffic and stalls (docs/analytic.md)."""
     from accelsim.common.errors import check_batch
     from accelsim.evaluate.simulate import simulate as _simulate
     from accelsim.workload.layer import check_run_size
@@ -109,7 +110,7 @@ def simulate(workload, arch, batch: int = 1, *, layers=None):
         keep = tuple(l for l in wl.layers if l.name in set(names))
         wl = Workload(wl.network, wl.variant, keep, wl.input_shape, wl.source)
     check_run_size(wl, batch)
-    return _simulate(wl, a, batch)
+    return _simulate(wl, a, batch, fidelity=fidelity)
 
 
 def summarize(df, arch) -> dict:

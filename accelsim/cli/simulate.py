@@ -24,6 +24,10 @@ def add_arguments(p):
                    help="scalesim: also write SCALE-Sim 2.0.2's COMPUTE_REPORT.csv, "
                         "BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv (its columns; the "
                         "MAC-array layers) to --out")
+    p.add_argument("--fidelity", choices=("exact", "fast"), default="exact",
+                   help="exact (default): SCALE-Sim's buffers walked exactly; fast: the array's "
+                        "DRAM traffic and stalls from the analytical tier (compute cycles and "
+                        "SRAM accesses still exact; error stated in docs/analytic.md)")
     p.add_argument("--pool-buffer-search", action="store_true",
                    help="also find each fused pair's smallest staging buffer within 1%% of the "
                         "unbounded buffer's cycles (column staging_min_words; slower)")
@@ -105,9 +109,15 @@ def run(args) -> int:
         from accelsim.common.names import split_list
 
         traced = _trace_layers(wl, arch, split_list(args.trace), args.workload)
-    df = simulate(wl, arch, args.batch, buffer_search=args.pool_buffer_search)
+    df = simulate(wl, arch, args.batch, buffer_search=args.pool_buffer_search,
+                  fidelity=args.fidelity)
+    from accelsim.evaluate.layers import fast_is_bounded
+
     summary = {"network": wl.network, "variant": wl.variant, "batch": args.batch,
                **summarize(df, arch), "bandwidth_mode": arch.bandwidth_mode,
+               # the tier that made the array's rows: fast has no model of SCALE-Sim's USER
+               # read buffer, so those rows stay exact (docs/analytic.md)
+               "fidelity": args.fidelity if fast_is_bounded(arch) else "exact",
                # the numbers depend on it: every summary says which one made them
                "stall_model": arch.stall_model if arch.bandwidth_mode == "user" else "none"}
     if args.out:

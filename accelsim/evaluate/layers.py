@@ -104,11 +104,56 @@ def is_pool_pair(layer: Layer, nxt: Layer) -> bool:
     return layer.op == "sumpool" and nxt.is_gemm and nxt.structured
 
 
+FIDELITIES = ("exact", "fast")
+
+
+def fast_is_bounded(arch: Arch) -> bool:
+    """Whether the fast tier has a stated error bound on ``arch``: every arch but USER mode with
+    stall_model "scalesim", whose prefetch windows no fold-level count follows
+    (docs/analytic.md); there the array's rows stay exact whatever the fidelity."""
+    return not (arch.bandwidth_mode == "user" and arch.stall_model == "scalesim")
+
+
+def _analytic_rows(workload: Workload, arch: Arch, batch: int) -> dict[int, dict]:
+    """Step 1 at fidelity fast for the rows the MAC array runs (conv/linear, and sum-pools run
+    as all-ones convs on a machine without a pool unit): one vectorized call of the analytical
+    tier (engine/analytic/) for all of them. Names and counts as simulate_gemm's row."""
+    from accelsim.engine import analytic
+
+    array = [(i, lay if lay.is_gemm else sumpool_as_array_conv(lay))
+             for i, lay in enumerate(workload.layers)
+             if lay.is_gemm or (lay.op == "sumpool" and arch.pool is None)]
+    if not array or not fast_is_bounded(arch):
+        return {}
+    r = analytic.evaluate(analytic.points([lay for _, lay in array], arch, batch))
+    out = {}
+    for j, (i, lay) in enumerate(array):
+        orig = workload.layers[i]
+        n_macs, n_acc = batch * macs(lay), batch * accumulate_adds(lay)
+        row = {"layer": orig.name, "op": orig.op,
+               "engine": "array" if orig.is_gemm else "array-as-pool",
+               "macs": n_macs if orig.is_gemm else 0, "mults": n_macs, "mults_array": n_macs,
+               "mac_adds": n_acc, "adds": n_acc}
+        for c in analytic.COLUMNS:
+            if c != "macs":
+                v = r[c][j]
+                row[c] = float(v) if v.dtype.kind == "f" else int(v)
+        row["bound"] = "memory" if row["stall_cycles"] > 0 else "array"
+        out[i] = row
+    return out
+
+
 def engine_rows(workload: Workload, arch: Arch, batch: int = 1,
-                buffer_search: bool = False) -> list[dict]:
+                buffer_search: bool = False, fidelity: str = "exact") -> list[dict]:
     """Steps 1 and 2: one row per layer. ``buffer_search``: also find each fused pair's smallest
-    staging buffer within 1 % of the unbounded buffer's cycles (``staging_min_words``)."""
-    rows = [simulate_layer(layer, arch, batch) for layer in workload]
+    staging buffer within 1 % of the unbounded buffer's cycles (``staging_min_words``).
+    ``fidelity``: "exact" (SCALE-Sim's buffers walked exactly) or "fast" (the array's rows from
+    the analytical tier, every other row exact; docs/analytic.md states the error)."""
+    require(fidelity in FIDELITIES, f"unknown fidelity; expected one of {FIDELITIES}",
+            field="fidelity", value=fidelity)
+    fast = _analytic_rows(workload, arch, batch) if fidelity == "fast" else {}
+    rows = [fast.get(i) or simulate_layer(layer, arch, batch)
+            for i, layer in enumerate(workload.layers)]
     if arch.pool is not None:
         ls = workload.layers
         for i in range(len(ls) - 1):

@@ -1,7 +1,9 @@
 """The whole evaluation as one readable list of steps (after ZigZag's api.py):
 
     1. every layer on its engine (layers.simulate_layer):
-         conv/linear -> mapping -> systolic (compute cycles) -> memory (SRAM/DRAM, stalls)
+         conv/linear -> mapping -> systolic (compute cycles) -> memory (SRAM/DRAM, stalls);
+                        at fidelity "fast" the analytical tier instead (engine/analytic/), all
+                        the network's array layers in one vectorized call
          sumpool     -> the pool unit, or, with none, an all-ones conv on the array
          other ops   -> the vector unit
     2. (sumpool, structured conv) pairs -> the pool unit's placement (poolunit.fuse_structured)
@@ -31,32 +33,36 @@ from accelsim.workload.layer import Workload
 
 
 def layer_table(workload: Workload, arch: Arch, batch: int = 1, *, buffer_search: bool = False,
-                memo: bool = False) -> dict[str, np.ndarray]:
+                memo: bool = False, fidelity: str = "exact") -> dict[str, np.ndarray]:
     """Steps 1-5: one numpy array per column, one entry per layer. ``memo``: the engine rows from
     the per-process memo (a sweep's path; columns.COLUMNS only, no engine extras).
     ``buffer_search``: also find each fused pair's smallest staging buffer within 1 % of the
-    unbounded buffer's cycles (``staging_min_words``; a bisection of co-simulations)."""
+    unbounded buffer's cycles (``staging_min_words``; a bisection of co-simulations).
+    ``fidelity``: "exact" or "fast" (layers.engine_rows; docs/analytic.md)."""
     require(isinstance(batch, int) and batch >= 1, "batch must be an integer >= 1",
             field="batch", value=batch)
-    if memo:
+    if memo and fidelity == "exact":
         require(not buffer_search, "the memoized path has no buffer search",
                 field="buffer_search", value=buffer_search)
         table = _rows.engine_columns(workload, arch, batch)
     else:
-        table = columns_from_rows(engine_rows(workload, arch, batch, buffer_search))
+        table = columns_from_rows(engine_rows(workload, arch, batch, buffer_search, fidelity))
     return with_derived(table, arch)
 
 
-def simulate(workload: Workload, arch: Arch, batch: int = 1, buffer_search: bool = False):
+def simulate(workload: Workload, arch: Arch, batch: int = 1, buffer_search: bool = False,
+             fidelity: str = "exact"):
     """One row per layer of ``workload`` on ``arch`` at ``batch`` samples: steps 1-6 (a pandas
     DataFrame, columns as ``layer_table``)."""
-    return to_frame(layer_table(workload, arch, batch, buffer_search=buffer_search))
+    return to_frame(layer_table(workload, arch, batch, buffer_search=buffer_search,
+                                fidelity=fidelity))
 
 
-def evaluate(workload: Workload, arch: Arch, batch: int = 1) -> dict:
-    """``summarize(simulate(workload, arch, batch), arch)``, the same keys, values and types,
-    from memoized engine rows and without a DataFrame (a sweep's evaluation)."""
-    return summarize(layer_table(workload, arch, batch, memo=True), arch)
+def evaluate(workload: Workload, arch: Arch, batch: int = 1, fidelity: str = "exact") -> dict:
+    """``summarize(simulate(workload, arch, batch, fidelity=...), arch)``, the same keys, values
+    and types, without a DataFrame (a sweep's evaluation; the exact tier's engine rows
+    memoized per process)."""
+    return summarize(layer_table(workload, arch, batch, memo=True, fidelity=fidelity), arch)
 
 
 def table_frame(rows: list[dict], arch: Arch):
