@@ -65,7 +65,7 @@ def _cases(n, seed):
             continue
         layer = Layer("x", "conv2d", (C, H, H), (n_f, E_out, E_out), (k, k), (s, s), (p, p),
                       groups=g)
-        arch = Arch("a", rng.choice([2, 3, 4, 8]), rng.choice([2, 3, 4, 8]),
+        arch = Arch("a", rng.choice([1, 2, 3, 4, 8]), rng.choice([1, 2, 3, 4, 8]),
                     rng.choice(["os", "ws", "is"]), 1, 1, 1)
         batch = rng.choice([1, 2, 3])
         mp = map_layer(layer, arch, batch)
@@ -94,14 +94,20 @@ def test_streamed_epochs_equal_brute_force_and_stored_scan(seed):
         assert got == _brute(folds, im, E, rows_fold, uf, n_u, nunits), (folds, E)
         stored = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space)
         assert got == tuple(int(v) for v in stored), (folds, E)
-        # the walk table moved to the epoch start every two units (as it is before 2^31)
-        moved = CS._epochs_streamed(folds, im, E, rows_fold, L, space, uf, n_u, nunits, 2 * L)
-        assert tuple(int(v) for v in moved) == got, (folds, E)
+        # the walk table's epoch stamps wrapping around every 1, 2 or 3 epochs (every 65535)
+        for stamps in (1, 2, 3):
+            wrapped = CS._epochs_streamed(folds, im, E, rows_fold, L, space, uf, n_u, nunits,
+                                          stamps)
+            assert tuple(int(v) for v in wrapped) == got, (folds, E, stamps)
+        # weight stationary, a batch: the summary taken sample by sample, or in stream order
+        rowwise = CS._epochs_streamed(folds, im, E, rows_fold, L, space, uf, n_u, nunits,
+                                      CS._STAMPS, CS._NEAR, False)
+        assert tuple(int(v) for v in rowwise) == got, (folds, E)
         # previous occurrences more than 1, 8 or 40 positions back counted as "far" (the
         # far-mask rule then decides most blocks; 2^14 in use, beyond these small streams)
         for near in (1, 8, 40):
             split = CS._epochs_streamed(folds, im, E, rows_fold, L, space, uf, n_u, nunits,
-                                        CS._I32, near)
+                                        CS._STAMPS, near)
             assert tuple(int(v) for v in split) == got, (folds, E, near)
 
 
@@ -111,3 +117,14 @@ def test_streamed_scan_holds_no_array_per_position():
     folds, im, E, rows_fold, L, space, uf, n_u, nunits, pm, pk = _cases(1, 3)[0]
     tables = CS._summary(folds, im, uf, L, space, rows_fold, CS._NEAR)
     assert sum(t.nbytes for t in tables) == 32 * ((L + 63) // 64)
+
+
+def test_samples_are_found_in_a_batch():
+    layer = Layer("x", "conv2d", (3, 7, 7), (4, 4, 4), (3, 3), (2, 2), (1, 1))
+    for batch in (1, 3):
+        mp = map_layer(layer, Arch("a", 4, 4, "ws", 1, 1, 1), batch)
+        folds, im = A.geometry(mp, ifmap_addressing(layer, batch), 1)
+        n_s, ef, sw = CS._samples(folds, im)
+        assert (n_s, ef) == ((batch, 16) if batch > 1 else (1, 16))
+        if batch > 1:
+            assert sw == 3 * 7 * 7

@@ -2,17 +2,20 @@
 
 calc_epochs._epochs describes a re-read unit once by the previous occurrence of every stream
 position (4 bytes a position: 236 MB for ResNet-50's conv1 at batch 32) and scans it in blocks of
-64. Here the unit is summarized per block only (min / max previous occurrence, and where its first
-position lies: row and lane), from one streaming pass with a per-word table; the scan skips
-blocks that are all hits or all new exactly as _epochs does, and walks the stream only through
-"mixed" blocks, where it keeps, per word, its last position walked (a word is new iff that lies
-before the epoch start). The walk is continuous from the epoch start whenever it classifies (a
-gap since the last walk is walked first, recording only), so every occurrence since the epoch
-start has been seen: the same answer as the stored previous occurrences, position by position.
+64. Here the unit is summarized per block only (min / max previous occurrence, largest far and
+smallest near one with the mask of far positions, and where its first position lies: row and
+lane), from one pass with a per-word table; the scan skips blocks that are all hits, all new, or
+far-new / near-hit (counted from the mask), and walks the stream only through the others, where
+it stamps each word with the epoch it was last walked in (new iff not stamped with the current
+one). The walk is continuous from the epoch start whenever it classifies (a gap since the last
+walk is walked first, stamping only), so every occurrence since the epoch start has been seen:
+the same answer as the stored previous occurrences, position by position.
 
-Memory: one int32 per ifmap word (a table of last positions, first for the summary, then for the
-walk), 16 bytes per block of 64 positions. Time: one pass over the unit plus the walked mixed
-blocks (and their gaps), per unit.
+Memory: 32 bytes per block of 64 positions; the summary's table of last positions (int32) per
+ifmap word, or, weight stationary over a batch, per word of one sample (taken sample by sample:
+in stream order every row fold sweeps the whole batch, and the table falls out of the CPU cache);
+the walk's table, 2 bytes (an epoch stamp) per ifmap word, made only if a block is walked. Time:
+one pass over the unit plus the walked mixed blocks (and their gaps), per unit.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from numba import njit
 from .addresses import _lanes, _slot_mk
 
 _BSH = 6                         # blocks of 64 stream positions, as calc_epochs
-_I32 = (1 << 31) - 1
+_STAMPS = 65535                  # epochs the walk table's uint16 stamps tell apart
 # a previous occurrence more than this many positions back is "far": a block whose far
 # occurrences all lie before the epoch start and near ones after it (the usual case between two
 # boundaries: windows overlapping in the same fold vs the same word in another fold or sample)
@@ -103,6 +106,111 @@ def _summary(folds, im2col, uf, L, space, rows_fold, near):
 
 
 @njit(cache=True)
+def _samples(folds, im2col):
+    """(samples, pixels and words per sample) when the ifmap is a batch of identical samples
+    (the pixels of sample b are sample 0's, b * words further on), else (1, M, 0)."""
+    M = folds.pixels
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    ef = 1
+    while ef < M and not (rb[ef] == rb[0] and cb[ef] == cb[0]):
+        ef += 1
+    if ef >= M or M % ef != 0:
+        return 1, M, 0
+    sw = pb[ef] - pb[0]
+    for m in range(ef, M):
+        if rb[m] != rb[m - ef] or cb[m] != cb[m - ef] or pb[m] != pb[m - ef] + sw:
+            return 1, M, 0
+    return M // ef, ef, sw
+
+
+@njit(cache=True)
+def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
+    """_summary for a weight-stationary ifmap of n_s identical samples, taken sample by sample:
+    every row fold streams all samples' pixels, so in stream order the table of last positions
+    spans the whole batch (out of the CPU cache at batch 32), while a word's occurrences all
+    belong to one sample; sample by sample, in stream order within the sample, the table holds
+    one sample's words. Stream positions come from the rows' starts (one pass counting valid
+    lanes) plus the valid lanes before a slot in its row (all samples' lanes)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    nb = (L + (1 << _BSH) - 1) >> _BSH
+    bmin = np.full(nb, np.iinfo(np.int32).max, dtype=np.int32)
+    bmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
+    ckrow = np.zeros(nb, dtype=np.int32)
+    ckoff = np.zeros(nb, dtype=np.int32)
+    nmin = np.full(nb, np.iinfo(np.int32).max, dtype=np.int32)
+    fmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
+    fmask = np.zeros(nb, dtype=np.uint64)
+    # per row fold a cursor: a row and the stream position its first valid lane has (rows are
+    # visited in ascending order sample after sample, so the cursors only move forward)
+    crow = np.full(rf, AR, dtype=np.int64)        # rows before AR hold no ifmap lane
+    cpos = np.zeros(rf, dtype=np.int64)
+    q = 0
+    for r in range(rf):
+        cpos[r] = q
+        for tau in range(rows_fold):
+            lo, hi = _lanes(folds, True, tau)
+            for j in range(lo, min(hi, K - 1 - r * AR) + 1):
+                m = tau - AR - j
+                k = r * AR + j
+                y = rb[m] + wr[k]
+                x = cb[m] + wc[k]
+                if 0 <= y < H and 0 <= x < W:
+                    q += 1
+    last = np.full(sw, -1, dtype=np.int32)
+    for s in range(n_s):
+        last[:] = -1
+        m0, m1 = s * ef, (s + 1) * ef
+        for r in range(rf):
+            # rows whose lanes reach a pixel of this sample: m = tau - AR - j, j < AR; they
+            # start at the cursor, which moves to the next sample's first row
+            row_pos = cpos[r]
+            end = min(rows_fold, m1 + 2 * AR - 1)
+            for tau in range(crow[r], end):
+                if tau == m1 + AR:
+                    crow[r] = tau
+                    cpos[r] = row_pos
+                lo, hi = _lanes(folds, True, tau)
+                o = 0
+                for j in range(lo, min(hi, K - 1 - r * AR) + 1):
+                    m = tau - AR - j
+                    k = r * AR + j
+                    y = rb[m] + wr[k]
+                    x = cb[m] + wc[k]
+                    if y < 0 or y >= H or x < 0 or x >= W:
+                        continue
+                    if m < m0 or m >= m1:
+                        o += 1
+                        continue
+                    q = row_pos + o
+                    o += 1
+                    b = q >> _BSH
+                    if (q & ((1 << _BSH) - 1)) == 0:
+                        ckrow[b] = r * rows_fold + tau
+                        ckoff[b] = o - 1
+                    a = pb[m] + wo[k] - s * sw      # sample s: words [s * sw, (s + 1) * sw)
+                    p = last[a]
+                    if p < 0:                    # as _summary
+                        p = -L
+                        bmax[b] = max(bmax[b], -1)
+                        fmax[b] = max(fmax[b], -1)
+                        fmask[b] |= np.uint64(1) << np.uint64(q & 63)
+                    elif q - p > near:
+                        fmax[b] = max(fmax[b], p)
+                        fmask[b] |= np.uint64(1) << np.uint64(q & 63)
+                    else:
+                        nmin[b] = min(nmin[b], p)
+                    bmin[b] = min(bmin[b], p)
+                    bmax[b] = max(bmax[b], p)
+                    last[a] = q
+                row_pos += o
+            if crow[r] != m1 + AR:                # a one-row array: the next row is the end
+                crow[r] = end
+                cpos[r] = row_pos
+    return bmin, bmax, nmin, fmax, fmask, ckrow, ckoff
+
+
+@njit(cache=True)
 def _nth_bit(x, n):
     """Index of the n-th (0-based) set bit of x, and the number of set bits if n is past them."""
     i = 0
@@ -119,11 +227,11 @@ def _nth_bit(x, n):
 
 @njit(cache=True)
 def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, classify, E):
-    """Positions [s, e) of the unit whose first position is global position ``base``: record
-    each word's position in ``wl`` (minus st[6]); with ``classify`` also count new words (last
-    walked position before the epoch start st[2]) and close epochs. st: boundaries, words in
-    the epoch, epoch start (global), unit and position of the last boundary, current unit, the
-    offset of wl's positions."""
+    """Positions [s, e) of the unit whose first position is global position ``base``: stamp each
+    word in ``wl`` with its epoch (boundaries so far mod st[6], + 1; 0: never); with ``classify``
+    also count new words (not stamped with the current epoch: the walk is continuous from the
+    epoch start) and close epochs. st: boundaries, words in the epoch, epoch start (global),
+    unit and position of the last boundary, current unit, the stamps' modulus."""
     if s >= e:
         return
     df, AR, AC, M, N, K, G, rf, cf = folds
@@ -152,15 +260,13 @@ def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, class
             if q >= s:
                 a = pb[m] + wo[k]
                 g = base + q
-                if classify and wl[a] < st[2] - st[6]:
+                stamp = st[0] % st[6] + 1
+                new = classify and wl[a] != stamp
+                wl[a] = stamp                    # before a boundary: this word is the old epoch's
+                if new:
                     st[1] += 1
                     if st[1] == E:
-                        st[0] += 1
-                        st[1] = 0
-                        st[2] = g + 1
-                        st[3] = st[5]
-                        st[4] = q
-                wl[a] = g - st[6]
+                        _close(st, wl, st[5], q, g + 1)
             q += 1
             if q >= e:
                 return
@@ -214,29 +320,39 @@ def _row_of(folds, im2col, rows_fold, ckrow, ckoff, q):
 
 
 @njit(cache=True)
-def _rebase(wl, shift):
-    """wl's positions minus ``shift``; those that fall below 0 (before the epoch start, where
-    the new offset lies) become -1: not seen since the epoch start, as before."""
-    for i in range(wl.shape[0]):
-        v = wl[i] - shift
-        wl[i] = v if v >= 0 else -1
+def _close(st, wl, u, q, start):
+    """An epoch boundary at position q of unit u; the next epoch starts at global ``start``.
+    When the stamps wrap around, the walk table is cleared (an old stamp would read as new)."""
+    st[0] += 1
+    st[1] = 0
+    st[2] = start
+    st[3] = u
+    st[4] = q
+    if st[0] % st[6] == 0:
+        wl[:] = 0
 
 
 @njit(cache=True)
-def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, wl_limit=_I32,
-                     near=_NEAR):
+def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, stamps=_STAMPS,
+                     near=_NEAR, by_sample=True):
     """calc_epochs._epochs for a non-distinct ifmap unit: (epoch boundaries, words recorded
-    since the last, row of the last boundary or -1). ``wl_limit``: the largest position the walk
-    table holds before it is moved, ``near`` the far/near split (tests make them small)."""
-    bmin, bmax, nmin, fmax, fmask, ckrow, ckoff = _summary(folds, im2col, uf, L, space,
-                                                            rows_fold, near)
-    # int32 positions relative to st[6], moved up to the epoch start before they would pass
-    # 2^31 (an epoch spans less than two units: a unit reads all of its words, at least E;
-    # calc._MAX_UNIT keeps two units below 2^31)
-    wl = np.full(space, -1, dtype=np.int32)
+    since the last, row of the last boundary or -1). ``stamps``: how many epochs the walk
+    table tells apart before it is cleared, ``near`` the far/near split (tests make them small);
+    ``by_sample`` False: the weight-stationary summary in stream order."""
+    n_s, ef, sw = _samples(folds, im2col) if folds.dataflow == 1 else (1, folds.pixels, 0)
+    if n_s > 1 and by_sample:
+        bmin, bmax, nmin, fmax, fmask, ckrow, ckoff = _summary_ws(folds, im2col, L, rows_fold,
+                                                                   near, n_s, ef, sw)
+    else:
+        bmin, bmax, nmin, fmax, fmask, ckrow, ckoff = _summary(folds, im2col, uf, L, space,
+                                                                rows_fold, near)
+    # the walk table: per word the stamp of the epoch it was last walked in (2 bytes a word);
+    # made at the first walk (a stream of blocks all new or all hits never walks)
+    wl = np.empty(0, dtype=np.uint16)
     st = np.zeros(7, dtype=np.int64)
     st[3] = -1
     st[4] = -1
+    st[6] = stamps
     wfrom = 0          # positions [wfrom, wpos) have been walked, in order
     wpos = 0
     for u in range(nunits):
@@ -244,8 +360,10 @@ def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, wl_
         st[5] = u
         if u % n_u == 0:
             # a segment's first unit: its words were never read before (_epochs' max(th, 0));
-            # the walk table's older positions (other groups alias group 0's words) fall below
+            # the walk table's stamps are another group's (groups alias group 0's words)
             st[2] = max(st[2], base)
+            if u > 0:
+                wl[:] = 0
         q = 0
         while q < L:
             bi = q >> _BSH
@@ -262,11 +380,7 @@ def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, wl_
                         q = bend
                         continue
                     qb = q + (E - st[1]) - 1
-                    st[0] += 1
-                    st[1] = 0
-                    st[2] = base + qb + 1
-                    st[3] = u
-                    st[4] = qb
+                    _close(st, wl, u, qb, base + qb + 1)
                     q = qb + 1
                     continue
                 if fmax[bi] < thr <= nmin[bi]:      # far ones new, near ones hits
@@ -277,19 +391,14 @@ def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, wl_
                         q = bend
                         continue
                     qb = q + i
-                    st[0] += 1
-                    st[1] = 0
-                    st[2] = base + qb + 1
-                    st[3] = u
-                    st[4] = qb
+                    _close(st, wl, u, qb, base + qb + 1)
                     q = qb + 1
                     continue
             # a mixed block (or the rest of one after a boundary): walk it, continuously from
             # the epoch start
             thr_g = st[2]
-            if base + L - st[6] >= wl_limit:
-                _rebase(wl, thr_g - st[6])
-                st[6] = thr_g
+            if wl.shape[0] == 0:
+                wl = np.zeros(space, dtype=np.uint16)
             if wfrom <= thr_g <= wpos:
                 _walk_global(folds, im2col, rows_fold, ckrow, ckoff, wpos, base + q, L, wl,
                              st, E)
