@@ -26,6 +26,9 @@ def add_arguments(p):
     p.add_argument("--ports", nargs="+", action=list_action(int), default=None,
                    help="pool SRAM read ports (default: the base arch's, else 64)")
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--fidelity", choices=("exact", "fast"), default="exact",
+                   help="exact (default); fast: every candidate with the analytical tier, then "
+                        "each variant's (area, cycles) front exactly, the answer from those")
     p.add_argument("--out", "-o", "--output", dest="out",
                    help="folder for candidates.csv and answer.json")
     p.add_argument("--json", action="store_true",
@@ -69,11 +72,12 @@ def run(args) -> int:
     for v in ["regular"] + list(args.variants):
         check_run_size(load_point_workload(args.network, v), args.batch)  # validates variant
     answer, table = codesign_pool(base, args.network, args.variants, pools, args.target,
-                                  args.batch)
+                                  args.batch, args.fidelity)
     cols = ["variant", "pool_lanes", "pool_tree", "pool_mode", "pool_ports", "pool_order",
             "pool_staging_kb", "fused_pairs", "area_pool_um2",
             "area_mm2", "total_cycles", "ideal_speedup", "realized_speedup",
-            "realized_over_ideal", "meets_target"]
+            "realized_over_ideal", "meets_target"] + (
+                ["fidelity"] if args.fidelity != "exact" else [])
     closest = None
     if answer is None:
         best = table.sort_values(["realized_over_ideal"], ascending=False, kind="stable").iloc[0]

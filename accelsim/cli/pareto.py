@@ -30,13 +30,13 @@ def run(args) -> int:
     from accelsim.common.fsio import atomic_dir, check_out_dir
     from accelsim.explore.pareto import pareto_front_nd, signed_columns
     from accelsim.report.pareto_plot import plot_projections
-    from accelsim.explore.store import read_results, read_rows
+    from accelsim.explore.store import best_fidelity, read_results, read_rows
     from accelsim.explore.sweep import feasible, spec_constraints
 
     if args.out:
         check_out_dir(args.out, args.force)
     meta, _ = read_rows(args.results)
-    df = read_results(args.results)
+    df = best_fidelity(read_results(args.results))
     require(len(df) > 0, "results store has no rows", source=args.results)
     from accelsim.report.plots import parse_formats
 

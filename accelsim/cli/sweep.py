@@ -38,5 +38,14 @@ def run(args) -> int:
         print(dumps_json({"name": spec.name, "out": str(args.out), **stats}), end="")
         return 0
     print(f"{spec.name}: {stats['points']} points, {stats['already']} already in {args.out}, "
-          f"{stats['computed']} computed")
+          f"{stats['computed']} computed" + (f" at fidelity {spec.fidelity}"
+                                             if spec.fidelity != "exact" else ""))
+    if "confirm" in stats:
+        c = stats["confirm"]
+        print(f"confirmed exactly: {c['points']} points (Pareto front and sample); the fast "
+              "tier's relative error on them, median / p95 / max:")
+        for m in ("total_cycles", "latency_ms", "dram_bytes", "energy_uj"):
+            if m in c["error"]:
+                e = c["error"][m]
+                print(f"  {m:<13} {e['median']:.2%} / {e['p95']:.2%} / {e['max']:.2%}")
     return 0

@@ -147,8 +147,9 @@ def twin_speedups(rows) -> dict[str, float]:
     regular twin (same arch, network and batch, variant ``regular``) is in ``rows``
     ([(key, point, metrics)]); a regular point is its own twin (1.0). Cycles, not latency: the
     twin has the same clock, and cycles are integers, so the ratio is exact to the last bit."""
-    def twin(point):
-        return _canon([point["arch"], point["network"], point["batch"]])
+    def twin(point):   # a fast point's twin is fast, an exact one's exact
+        return _canon([point["arch"], point["network"], point["batch"],
+                       point.get("fidelity", "exact")])
 
     base = {twin(p): m.get("total_cycles") for _, p, m in rows if p["variant"] == "regular"}
     out = {}
@@ -249,6 +250,10 @@ class Store:
     def done_keys(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT key FROM results")}
 
+    def metrics(self) -> dict[str, dict]:
+        """key -> the metrics stored for it."""
+        return {k: json.loads(m) for k, m in self.con.execute("SELECT key, metrics FROM results")}
+
     def add(self, rows: list[tuple[str, int, dict, dict]]) -> int:
         """Append (key, idx, point, metrics) rows in one transaction; a key already present is
         kept as it is (a point re-run after a lost worker gives the same numbers)."""
@@ -333,7 +338,8 @@ def _check_content(meta: dict, rows) -> None:
 
 def read_results(path: str | os.PathLike):
     """The store as a DataFrame: key, idx, the point's varied fields (network, variant, batch,
-    each axis), then every metric; rows sorted by (idx, key)."""
+    fidelity, each axis), then every metric; rows sorted by (idx, key). A fast sweep's store
+    holds its confirmed points twice, fast and exact (``best_fidelity`` keeps one of each)."""
     import pandas as pd
 
     meta, rows = read_rows(path)
@@ -343,9 +349,20 @@ def read_results(path: str | os.PathLike):
     recs = []
     for key, idx, point, metrics in rows:
         rec = {"key": key, "idx": idx, "network": point["network"], "variant": point["variant"],
-               "batch": point["batch"]}
+               "batch": point["batch"], "fidelity": point.get("fidelity", "exact")}
         rec.update({a: point.get("values", {}).get(a) for a in axes})
         rec.update(metrics)
         rec.update(derived.get(key, {}))
         recs.append(rec)
     return pd.DataFrame(recs)
+
+
+def best_fidelity(df):
+    """One row per design point: its exact row where the store holds one, else its fast row
+    (a fast sweep confirms its front and a sample exactly; readers such as ``accelsim pareto``
+    use the exact numbers wherever they exist)."""
+    if "fidelity" not in df.columns or (df["fidelity"] == "exact").all():
+        return df
+    exact_idx = set(df.loc[df["fidelity"] == "exact", "idx"])
+    keep = (df["fidelity"] == "exact") | ~df["idx"].isin(exact_idx)
+    return df[keep].reset_index(drop=True)

@@ -39,14 +39,15 @@ def evaluate_point(point: dict, evaluator: str = "fast") -> dict:
         return toy_evaluate(point)
     arch = _arch(canon(point["arch"]))
     wl = load_point_workload(point["network"], point["variant"])
+    fidelity = point.get("fidelity", "exact")
     if evaluator == "simulate":
         from accelsim.evaluate.simulate import simulate, summarize
 
-        s = summarize(simulate(wl, arch, point["batch"]), arch)
+        s = summarize(simulate(wl, arch, point["batch"], fidelity=fidelity), arch)
     else:
         from accelsim.evaluate.simulate import evaluate
 
-        s = evaluate(wl, arch, point["batch"])
+        s = evaluate(wl, arch, point["batch"], fidelity)
     return {k: v for k, v in s.items() if _num(v)}
 
 
@@ -75,5 +76,7 @@ def evaluate_chunk(points_: list[dict], evaluator: str) -> list[tuple]:
     out = []
     for p in points_:
         rec = {k: p[k] for k in ("values", "arch", "network", "variant", "batch")}
+        if p.get("fidelity", "exact") != "exact":
+            rec["fidelity"] = p["fidelity"]
         out.append((p["key"], p["idx"], rec, evaluate_point(p, evaluator)))
     return out

@@ -2,8 +2,9 @@
 its arch as a validated dict and a stable key.
 
 A point's key is sha256 of the canonical JSON of (every arch field, network, variant and the
-recipe file's content hash when the variant is a file, batch, accelsim version): a store knows
-which points it holds whatever order, process or machine computed them.
+recipe file's content hash when the variant is a file, batch, accelsim version, and the fidelity
+when it is not exact): a store knows which points it holds whatever order, process or machine
+computed them, and holds a point at both fidelities side by side.
 """
 
 from __future__ import annotations
@@ -62,9 +63,12 @@ def _arch_dict(base: dict, values: dict, src: str, idx: int) -> dict:
     return arch_to_dict(arch)
 
 
-def point_key(arch: dict, network: str, variant: str, batch: int) -> str:
+def point_key(arch: dict, network: str, variant: str, batch: int,
+              fidelity: str = "exact") -> str:
     rec = {"arch": arch, "network": network, "batch": batch, "version": __version__,
            "variant": variant if not _is_file(variant) else {"recipe": _file_sha(variant)}}
+    if fidelity != "exact":   # keys of exact points are those of stores made before tiers
+        rec["fidelity"] = fidelity
     return hashlib.sha256(canon(rec).encode()).hexdigest()
 
 
@@ -90,13 +94,20 @@ def points(spec) -> list[dict]:
         if gi not in arch_cache:
             arch_cache[gi] = _arch_dict(base, values, spec.source, len(out))
         arch = arch_cache[gi]
-        key = point_key(arch, net, var, b)
+        key = point_key(arch, net, var, b, spec.fidelity)
         if key in seen:
             continue
         seen.add(key)
         out.append({"idx": len(out), "key": key, "values": values, "arch": arch,
-                    "network": net, "variant": var, "batch": b})
+                    "network": net, "variant": var, "batch": b, "fidelity": spec.fidelity})
     return out
+
+
+def exact_twin(point: dict) -> dict:
+    """``point`` at fidelity exact: same idx and fields, the exact tier's key."""
+    return {**point, "fidelity": "exact",
+            "key": point_key(point["arch"], point["network"], point["variant"],
+                             point["batch"])}
 
 
 @lru_cache(maxsize=256)

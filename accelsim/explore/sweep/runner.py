@@ -44,6 +44,7 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
     store at ``out``; returns counts."""
     from accelsim.explore.store import Store, acquire_lock, check_store, release_lock
 
+    pts_given = pts
     pts = points(spec) if pts is None else pts
     meta = store_meta(spec)
     # every check before the store exists: the lock (one writer), the store's state, then the
@@ -72,6 +73,8 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
                  "restarts": 0}
         if not todo:
             store.add_twin_speedups()  # a store from before the metric existed gains it
+            if spec.confirm and pts_given is None:
+                stats["confirm"] = _confirm(spec, store, pts, progress)
             return stats
         workers = max(1, int(workers))
         size = chunk or max(1, min(64, len(todo) // (workers * 8) or 1))
@@ -92,11 +95,85 @@ def run_sweep(spec: Spec, out: str | os.PathLike, *, workers: int = 1, dask: str
         finally:
             bar.close()
         store.add_twin_speedups()
+        if spec.confirm and pts_given is None:
+            stats["confirm"] = _confirm(spec, store, pts, progress)
         return stats
     finally:
         store.close()  # releases the lock
         if dask_:
             dask_runner.close(*dask_)
+
+
+def confirm_points(spec: Spec, rows: list[tuple]) -> list[dict]:
+    """The points of a fast sweep to evaluate again exactly: its Pareto front over the spec's
+    objectives among the feasible points (when ``confirm.front``), a seeded random sample of
+    ``confirm.sample`` points (the error report's), and the regular twin of each. ``rows``: the
+    store's fast rows as (key, idx, point dict, metrics)."""
+    import numpy as np
+
+    from accelsim.explore.pareto import MAXIMIZE, pareto_front_nd
+    from accelsim.explore.sweep.spec import feasible
+
+    front, n, seed = spec.confirm
+    rows = sorted(rows, key=lambda r: (r[1], r[0]))
+    chosen = set()
+    if front:
+        ok = [r for r in rows if feasible(r[3], spec.constraints)]
+        cols = [[(-1 if o in MAXIMIZE else 1) * float(r[3].get(o, float("nan"))) for r in ok]
+                for o in spec.objectives]
+        chosen |= {ok[i][0] for i in pareto_front_nd(cols, [r[0] for r in ok])}
+    if n:
+        pick = np.random.default_rng(seed).choice(len(rows), min(n, len(rows)), replace=False)
+        chosen |= {rows[int(i)][0] for i in pick}
+
+    def twin(p):
+        return canon([p["arch"], p["network"], p["batch"]])
+
+    # with each chosen point its regular twin, so its speedup over regular is exact too
+    twins = {twin(r[2]) for r in rows if r[0] in chosen}
+    chosen |= {r[0] for r in rows if r[2]["variant"] == "regular" and twin(r[2]) in twins}
+    return [r for r in rows if r[0] in chosen]
+
+
+def _confirm(spec: Spec, store, pts: list[dict], progress: bool) -> dict:
+    """A fast sweep's second pass: its front and sample evaluated exactly, into the same store
+    under the exact tier's keys; returns how many, and the fast tier's relative error on them
+    per metric."""
+    from accelsim.explore.sweep.points import exact_twin
+
+    by_key = {p["key"]: p for p in pts}
+    metrics = store.metrics()
+    fast_rows = [(k, p["idx"], p, metrics[k]) for k, p in by_key.items() if k in metrics]
+    chosen = [(k, exact_twin(by_key[k])) for k, *_ in confirm_points(spec, fast_rows)]
+    done = store.done_keys()
+    missing = [e for _, e in chosen if e["key"] not in done]
+    bar = _progress(len(chosen), len(chosen) - len(missing), progress)
+    try:
+        for c in _chunks(missing, 8):
+            store.add(evaluate_chunk(c, spec.evaluator))
+            bar.update(len(c))
+    finally:
+        bar.close()
+    store.add_twin_speedups()
+    metrics = store.metrics()
+    pairs = [(metrics[k], metrics[e["key"]]) for k, e in chosen if e["key"] in metrics]
+    return {"points": len(chosen), "error": fidelity_error(pairs)}
+
+
+def fidelity_error(pairs: list[tuple[dict, dict]]) -> dict:
+    """Per metric, over (fast, exact) metric pairs: median, p95 and max of the relative error
+    |fast - exact| / max(1, |exact|), and the share of points where they are equal."""
+    import numpy as np
+
+    out = {}
+    names = sorted({k for f, e in pairs for k in e if k in f})
+    for k in names:
+        f = np.array([float(a[k]) for a, b in pairs if k in a and k in b])
+        e = np.array([float(b[k]) for a, b in pairs if k in a and k in b])
+        rel = np.abs(f - e) / np.maximum(1.0, np.abs(e))
+        out[k] = {"median": float(np.median(rel)), "p95": float(np.percentile(rel, 95)),
+                  "max": float(rel.max()), "equal": float(np.mean(f == e))}
+    return out
 
 
 def _progress(total: int, initial: int, enabled: bool):

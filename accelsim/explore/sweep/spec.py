@@ -25,7 +25,10 @@ _ARCH_AXES = {f.name for f in fields(Arch)} - {"name", "source", "pool"}
 _POOL_AXES = {f"pool.{f.name}" for f in fields(PoolUnit)}
 AXIS_NAMES = sorted(_ARCH_AXES | _POOL_AXES | {"pool"})
 _SPEC_KEYS = {"name", "base", "axes", "networks", "variants", "batch", "objectives",
-              "constraints", "sample", "evaluator", "description"}
+              "constraints", "sample", "evaluator", "description", "fidelity", "confirm"}
+FIDELITIES = ("exact", "fast")
+# fidelity fast: what is re-evaluated exactly after the fast pass (docs/sweeps.md)
+CONFIRM_DEFAULT = {"front": True, "sample": 50, "seed": 0}
 _OPS = {"<=": lambda a, b: a <= b, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b,
         ">": lambda a, b: a > b, "==": lambda a, b: a == b}
 
@@ -63,9 +66,15 @@ class Spec:
     constraints: tuple[Constraint, ...]
     sample: tuple[int, int] | None               # (n, seed): a random subset of the grid
     evaluator: str = "fast"
+    fidelity: str = "exact"                      # exact | fast (engine/analytic/)
+    confirm: tuple[bool, int, int] | None = None  # fast: (front, sample n, seed) re-run exact
 
     def to_json(self) -> dict:
-        return {"name": self.name, "base": self.base, "axes": [a for a, _ in self.axes],
+        # fidelity and confirm only when not exact: a store made before they existed keeps
+        # the spec JSON it was made with, so --resume still matches it
+        tier = {} if self.fidelity == "exact" else {
+            "fidelity": self.fidelity, "confirm": list(self.confirm) if self.confirm else None}
+        return {**tier, "name": self.name, "base": self.base, "axes": [a for a, _ in self.axes],
                 "values": {a: list(v) for a, v in self.axes}, "networks": list(self.networks),
                 "variants": list(self.variants), "batch": list(self.batches),
                 "objectives": list(self.objectives),
@@ -212,6 +221,7 @@ def load_spec(path: str | os.PathLike) -> Spec:
     evaluator = d.get("evaluator", "fast")
     require(evaluator in EVALUATORS, f"unknown evaluator; expected one of {EVALUATORS}",
             source=src, field="evaluator", value=evaluator)
+    fidelity, confirm = _fidelity(d, evaluator, src)
 
     axes_raw = d.get("axes") or {}
     require(isinstance(axes_raw, dict), "axes is a mapping of field path -> values",
@@ -282,7 +292,8 @@ def load_spec(path: str | os.PathLike) -> Spec:
     grid = math.prod(len(v) for _, v in axes) * len(nets) * len(vs) * len(batches)
     _count_check(grid, src, "axes", "the grid of axes x networks x variants x batch")
     spec = Spec(src, str(name), base, tuple(axes), tuple(nets), tuple(vs),
-                tuple(batches), tuple(objectives), constraints, sample, evaluator)
+                tuple(batches), tuple(objectives), constraints, sample, evaluator, fidelity,
+                confirm)
     pts = points(spec)  # builds and validates every point's Arch
     from accelsim.hardware.energy import load_table
     from accelsim.workload.layer import check_run_size
@@ -297,6 +308,29 @@ def load_spec(path: str | os.PathLike) -> Spec:
             check_run_size(load_point_workload(n, v), max(spec.batches), field="batch",
                            source=src)
     return spec
+
+
+def _fidelity(d: dict, evaluator: str, src: str) -> tuple[str, tuple[bool, int, int] | None]:
+    """The spec's ``fidelity`` and, at fast, what is confirmed exactly afterwards."""
+    fidelity = d.get("fidelity", "exact")
+    require(fidelity in FIDELITIES, f"unknown fidelity; expected one of {FIDELITIES}",
+            source=src, field="fidelity", value=fidelity)
+    require(fidelity == "exact" or evaluator != "toy", "the toy evaluator has no fidelity tiers",
+            source=src, field="fidelity", value=fidelity)
+    raw = d.get("confirm")
+    require(raw is None or fidelity == "fast", "confirm re-evaluates a fast sweep exactly; "
+            "set fidelity: fast", source=src, field="confirm", value=raw)
+    if fidelity == "exact":
+        return fidelity, None
+    c = {**CONFIRM_DEFAULT, **(raw if isinstance(raw, dict) else {})}
+    require((raw is None or isinstance(raw, dict)) and set(c) == set(CONFIRM_DEFAULT)
+            and isinstance(c["front"], bool)
+            and all(isinstance(c[k], int) and not isinstance(c[k], bool) and c[k] >= 0
+                    for k in ("sample", "seed"))
+            and c["sample"] <= MAX_SWEEP_POINTS and c["seed"] < 2**63,
+            f"confirm is {{front: true|false, sample: integer in 0..{MAX_SWEEP_POINTS:,}, "
+            "seed: integer >= 0}", source=src, field="confirm", value=raw)
+    return fidelity, (c["front"], c["sample"], c["seed"])
 
 
 def feasible(metrics: dict, constraints) -> bool:
