@@ -43,7 +43,7 @@ class Mutation:
 
 
 MUTATIONS = [
-    Mutation("pool-depth", "accelsim/engine/poolunit.py",
+    Mutation("pool-depth", "accelsim/engine/pooldepth.py",
              (("+ _log2c(bw) + 2", "+ _log2c(bw) + 1"),),
              "separable pool unit pipeline depth one cycle short",
              ("tests/test_poolunit.py", "tests/test_poolsched.py")),

@@ -281,7 +281,7 @@ def test_negative_energy_rejected(tmp_path):
 
 def _levels_executed(window: int) -> int:
     """Adder levels the co-simulation's pairwise tree actually runs over ``window`` inputs."""
-    from accelsim.check.cosim import _tree_reduce
+    from accelsim.check.pool_trees import _tree_reduce
 
     levels = []
 

@@ -76,7 +76,7 @@ def cosim_pair(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
     order = order or arch.pool.order
     if staging_words == "arch":
         staging_words = arch.pool.staging_words(arch.word_bits)
-    from accelsim.engine.poolunit import pipeline_depth
+    from accelsim.engine.pooldepth import pipeline_depth
     return _cosim(replace(pool, name=""), replace(conv, name=""), arch.rows, arch.cols,
                   arch.dataflow, batch, order, staging_words, arch.pool.lanes,
                   arch.pool.input_words_per_cycle, pipeline_depth(pool, arch))
