@@ -8,7 +8,7 @@
    ``--layers all`` runs the whole topology (SCALE-Sim: ~5 min).
 2. accelsim on ResNet-50 (regular and structured A) on every preset, in-process: the first call
    (loads numba's cached kernels) and the median of later calls (target < 0.3 s), each from
-   cold engine memos (``fastpath.clear_caches``: no layer result is reused between calls), with
+   cold engine memos (``rows.clear_caches``: no layer result is reused between calls), with
    peak Python heap (tracemalloc) and process RSS (target < 300 MB).
 3. The whole zoo x presets.
 
@@ -52,7 +52,7 @@ def _scalesim(layers_csv: Path, cfg: Path) -> tuple[float, list[int]]:
 
 def _time(fn, repeat: int) -> tuple[float, float]:
     """(first call, median of the next ``repeat``), every call from cold engine memos."""
-    from accelsim.fastpath import clear_caches
+    from accelsim.evaluate.rows import clear_caches
 
     clear_caches()
     t0 = time.perf_counter()
@@ -77,9 +77,9 @@ _SS_COLS = [("COMPUTE_REPORT.csv", 0), ("COMPUTE_REPORT.csv", 1),
 
 
 def bench_vs_scalesim(names: list[str]) -> None:
-    from accelsim.arch import load_arch
-    from accelsim.simulate import simulate
-    from accelsim.workload import Workload, read_workload_csv
+    from accelsim.hardware.arch import load_arch
+    from accelsim.evaluate.simulate import simulate
+    from accelsim.workload.layer import Workload, read_workload_csv
 
     full = read_workload_csv(TOPO / "Resnet18.csv")
     lines = (TOPO / "Resnet18.csv").read_text().splitlines()
@@ -95,7 +95,7 @@ def bench_vs_scalesim(names: list[str]) -> None:
     df = simulate(wl, arch)
     ok = df[COMPARED].values.tolist() == ss_cycles
     # the engines alone (map + systolic + memory), without the DataFrame assembly
-    from accelsim.simulate import simulate_layer
+    from accelsim.evaluate.simulate import simulate_layer
 
     _, eng = _time(lambda: [simulate_layer(l, arch) for l in wl], 50)
     _, whole = _time(lambda: simulate(wl, arch), 20)
@@ -109,16 +109,16 @@ def bench_vs_scalesim(names: list[str]) -> None:
 
 
 def bench_resnet50() -> None:
-    from accelsim.arch import load_arch
-    from accelsim.networks import load_workload
-    from accelsim.simulate import simulate
+    from accelsim.hardware.arch import load_arch
+    from accelsim.workload.networks import load_workload
+    from accelsim.evaluate.simulate import simulate
 
     t0 = time.perf_counter()
     import pandas  # noqa: F401  (simulate's DataFrame; imported once per process)
 
-    import accelsim.energy  # noqa: F401
+    import accelsim.hardware.energy  # noqa: F401
     print(f"[2] imports (pandas, energy tables) {time.perf_counter() - t0:.3f} s")
-    from accelsim.arch import list_presets
+    from accelsim.hardware.arch import list_presets
 
     for preset in list_presets():
         arch = load_arch(preset)
@@ -136,16 +136,16 @@ def bench_resnet50() -> None:
 
 def bench_zoo() -> None:
     try:
-        from accelsim.networks import list_networks, load_workload
+        from accelsim.workload.networks import list_networks, load_workload
     except ImportError:
-        print("[3] accelsim.networks not available: zoo x presets skipped")
+        print("[3] accelsim.workload.networks not available: zoo x presets skipped")
         return
-    from accelsim.arch import list_presets, load_arch
-    from accelsim.simulate import simulate
+    from accelsim.hardware.arch import list_presets, load_arch
+    from accelsim.evaluate.simulate import simulate
 
     archs = [load_arch(p) for p in list_presets()]
     wls = [load_workload(f"{n}:{v}") for n in list_networks() for v in ("regular", "A", "B")]
-    from accelsim.fastpath import clear_caches
+    from accelsim.evaluate.rows import clear_caches
 
     clear_caches()
     t0 = time.perf_counter()

@@ -78,7 +78,7 @@ def run_accelsim(topo_name: str, names: list[str], cfg: Path, repeat: int):
     """accelsim on the same layers: (engines s, simulate() s, per layer COLUMNS, arch)."""
     from accelsim.evaluate.simulate import simulate, simulate_layer
     from accelsim.hardware.arch import load_arch
-    from accelsim.workload import Workload, read_workload_csv
+    from accelsim.workload.layer import Workload, read_workload_csv
 
     full = read_workload_csv(TOPO / f"{topo_name}.csv")
     wl = Workload(f"{topo_name}-part", "regular", tuple(full.layer(n) for n in names))
@@ -87,7 +87,7 @@ def run_accelsim(topo_name: str, names: list[str], cfg: Path, repeat: int):
     counts = df[COLUMNS].astype(int).values.tolist()
 
     def median(fn):
-        from accelsim.evaluate.fastpath import clear_caches
+        from accelsim.evaluate.rows import clear_caches
 
         times = []
         for _ in range(repeat):

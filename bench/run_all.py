@@ -115,7 +115,7 @@ def run_job(name: str) -> int:
         "```", p.stdout.rstrip(), *(["", "stderr:", p.stderr.rstrip()] if p.returncode else []),
         "```", ""])
     sys.path.insert(0, str(ROOT))
-    from accelsim.fsio import write_text_atomic
+    from accelsim.common.fsio import write_text_atomic
 
     OUT.mkdir(parents=True, exist_ok=True)
     write_text_atomic(OUT / f"{name}.md", text)

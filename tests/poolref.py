@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.engine.systolic import cycles_per_fold
-from accelsim.mapping import map_layer
+from accelsim.engine.mapping import map_layer
 
 
 @dataclass(frozen=True)

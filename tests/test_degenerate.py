@@ -13,7 +13,7 @@ import pytest
 
 from accelsim.hardware.arch import Arch, PoolUnit, load_arch
 from accelsim.cli import main
-from accelsim.evaluate.fastpath import evaluate
+from accelsim.evaluate.simulate import evaluate
 from accelsim.evaluate.simulate import simulate, summarize
 from accelsim.workload.layer import Layer, Workload, torch_out_hw
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.arch import Arch, load_scalesim_cfg
+from accelsim.hardware.arch import Arch, load_scalesim_cfg
 from accelsim.engine.memory import simulate_memory
 from accelsim.engine.operands import unique_ifmap_words
-from accelsim.mapping import map_layer
-from accelsim.workload import Layer, read_workload_csv, scalesim_out_hw
+from accelsim.engine.mapping import map_layer
+from accelsim.workload.layer import Layer, read_workload_csv, scalesim_out_hw
 
 DATA = Path(__file__).parent / "data" / "scalesim"
 DETAIL = ["ifmap_sram_start_cycle", "ifmap_sram_stop_cycle", "ifmap_sram_reads",
@@ -30,7 +30,7 @@ BW = ["ifmap_sram_bw_words_per_cycle", "filter_sram_bw_words_per_cycle",
 
 def _cfg(c: dict) -> str:
     """A SCALE-Sim cfg for one of CONFIGS' machines (arch.to_scalesim_cfg)."""
-    from accelsim.arch import to_scalesim_cfg
+    from accelsim.hardware.arch import to_scalesim_cfg
 
     return to_scalesim_cfg(Arch("t", c["rows"], c["cols"], c["df"], c["kb_i"], c["kb_f"],
                                 c["kb_o"], bandwidth_mode=c["mode"].lower(),
@@ -196,7 +196,7 @@ def test_repeated_unit_closed_form_equals_the_walk(monkeypatch):
 
 
 def test_user_mode_needs_whole_words_per_cycle():
-    from accelsim.errors import InputError
+    from accelsim.common.errors import InputError
 
     # refused when the arch is made (before any store or run exists), naming the field;
     # the overlap stall model takes a fractional bandwidth
@@ -254,7 +254,7 @@ def test_overlap_stall_model_hand_worked():
 
 
 def test_unknown_stall_model_is_an_input_error():
-    from accelsim.errors import InputError
+    from accelsim.common.errors import InputError
 
     with pytest.raises(InputError, match="stall_model"):
         _arch(stall_model="magic")

@@ -13,7 +13,7 @@ import pytest
 import accelsim.engine.memory as mm
 from accelsim.engine.mapping import map_layer
 from accelsim.hardware.arch import Arch
-from accelsim.workload import Layer
+from accelsim.workload.layer import Layer
 
 
 def _random_layers(seed: int, n: int):

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from accelsim.arch import Arch, PoolUnit
+from accelsim.hardware.arch import Arch, PoolUnit
 from accelsim.engine.poolsched import cosim_pair
-from accelsim.recipe import structure_layer
-from accelsim.workload import Layer, scalesim_out_hw, torch_out_hw
+from accelsim.workload.recipe import structure_layer
+from accelsim.workload.layer import Layer, scalesim_out_hw, torch_out_hw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from poolref import demand_rows, simulate_pair  # noqa: E402
