@@ -35,6 +35,19 @@ _NEAR = 1 << 14
 
 
 @njit(cache=True)
+def _block_tables(L):
+    """The per-block summary of a unit of L positions, empty: min / max previous occurrence,
+    checkpoint row and lanes before it, smallest near and largest far occurrence, far mask."""
+    nb = (L + (1 << _BSH) - 1) >> _BSH
+    return (np.full(nb, np.iinfo(np.int32).max, dtype=np.int32),
+            np.full(nb, np.iinfo(np.int32).min, dtype=np.int32),
+            np.zeros(nb, dtype=np.int32), np.zeros(nb, dtype=np.int32),
+            np.full(nb, np.iinfo(np.int32).max, dtype=np.int32),
+            np.full(nb, np.iinfo(np.int32).min, dtype=np.int32),
+            np.zeros(nb, dtype=np.uint64))
+
+
+@njit(cache=True)
 def _summary(folds, im2col, uf, L, space, rows_fold, near):
     """Per block of unit 0's ifmap stream: min / max previous occurrence (cyclic for a word's
     first occurrence: its last occurrence - L, as calc_epochs._build_unit), the smallest near
@@ -42,14 +55,7 @@ def _summary(folds, im2col, uf, L, space, rows_fold, near):
     the unit) and how many valid lanes of that row come before it."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
-    nb = (L + (1 << _BSH) - 1) >> _BSH
-    bmin = np.full(nb, np.iinfo(np.int32).max, dtype=np.int32)
-    bmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
-    ckrow = np.zeros(nb, dtype=np.int32)
-    ckoff = np.zeros(nb, dtype=np.int32)
-    nmin = np.full(nb, np.iinfo(np.int32).max, dtype=np.int32)
-    fmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
-    fmask = np.zeros(nb, dtype=np.uint64)
+    bmin, bmax, ckrow, ckoff, nmin, fmax, fmask = _block_tables(L)
     last = np.full(space, -1, dtype=np.int32)
     imax = np.iinfo(np.int32).max
     imin = np.iinfo(np.int32).min
@@ -133,14 +139,7 @@ def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
     lanes) plus the valid lanes before a slot in its row (all samples' lanes)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
-    nb = (L + (1 << _BSH) - 1) >> _BSH
-    bmin = np.full(nb, np.iinfo(np.int32).max, dtype=np.int32)
-    bmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
-    ckrow = np.zeros(nb, dtype=np.int32)
-    ckoff = np.zeros(nb, dtype=np.int32)
-    nmin = np.full(nb, np.iinfo(np.int32).max, dtype=np.int32)
-    fmax = np.full(nb, np.iinfo(np.int32).min, dtype=np.int32)
-    fmask = np.zeros(nb, dtype=np.uint64)
+    bmin, bmax, ckrow, ckoff, nmin, fmax, fmask = _block_tables(L)
     # per row fold a cursor: a row and the stream position its first valid lane has (rows are
     # visited in ascending order sample after sample, so the cursors only move forward)
     crow = np.full(rf, AR, dtype=np.int64)        # rows before AR hold no ifmap lane
@@ -226,14 +225,16 @@ def _nth_bit(x, n):
 
 
 @njit(cache=True)
-def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, classify, E):
+def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, classify, E,
+               find=False):
     """Positions [s, e) of the unit whose first position is global position ``base``: stamp each
     word in ``wl`` with its epoch (boundaries so far mod st[6], + 1; 0: never); with ``classify``
     also count new words (not stamped with the current epoch: the walk is continuous from the
     epoch start) and close epochs. st: boundaries, words in the epoch, epoch start (global),
-    unit and position of the last boundary, current unit, the stamps' modulus."""
+    unit and position of the last boundary, current unit, the stamps' modulus. With ``find``:
+    record nothing, return the row (in the unit) of position ``s``; else -1."""
     if s >= e:
-        return
+        return -1
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     b = s >> _BSH
@@ -258,6 +259,8 @@ def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, class
                 skip -= 1
                 continue
             if q >= s:
+                if find:
+                    return f * rows_fold + tau
                 a = pb[m] + wo[k]
                 g = base + q
                 stamp = st[0] % st[6] + 1
@@ -269,7 +272,7 @@ def _walk_span(folds, im2col, rows_fold, ckrow, ckoff, s, e, base, wl, st, class
                         _close(st, wl, st[5], q, g + 1)
             q += 1
             if q >= e:
-                return
+                return -1
         tau += 1
         if tau == rows_fold:
             tau = 0
@@ -285,38 +288,6 @@ def _walk_global(folds, im2col, rows_fold, ckrow, ckoff, g0, g1, L, wl, st, E):
         _walk_span(folds, im2col, rows_fold, ckrow, ckoff, g0 - u * L, e - u * L, u * L, wl,
                    st, False, E)
         g0 = e
-
-
-@njit(cache=True)
-def _row_of(folds, im2col, rows_fold, ckrow, ckoff, q):
-    """Row (in the unit) of unit position q."""
-    df, AR, AC, M, N, K, G, rf, cf = folds
-    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
-    b = q >> _BSH
-    R = ckrow[b]
-    skip = ckoff[b]
-    p = b << _BSH
-    while True:
-        f = R // rows_fold
-        tau = R % rows_fold
-        c = (f // rf) % cf
-        r = f % rf
-        lo, hi = _lanes(folds, True, tau)
-        for j in range(lo, hi + 1):
-            m, k = _slot_mk(df, True, c, r, tau, j, AR, AC)
-            if m >= M or k >= K:
-                continue
-            y = rb[m] + wr[k]
-            x = cb[m] + wc[k]
-            if y < 0 or y >= H or x < 0 or x >= W:
-                continue
-            if skip > 0:
-                skip -= 1
-                continue
-            if p == q:
-                return R
-            p += 1
-        R += 1
 
 
 @njit(cache=True)
@@ -411,5 +382,6 @@ def _epochs_streamed(folds, im2col, E, rows_fold, L, space, uf, n_u, nunits, sta
             q = bend
     row = -1
     if st[3] >= 0:
-        row = st[3] * uf * rows_fold + _row_of(folds, im2col, rows_fold, ckrow, ckoff, st[4])
+        row = st[3] * uf * rows_fold + _walk_span(folds, im2col, rows_fold, ckrow, ckoff,
+                                                  st[4], st[4] + 1, 0, wl, st, False, E, True)
     return st[0], st[1], row
