@@ -95,7 +95,7 @@ def simulate_sumpool(layer: Layer, arch: Arch, batch: int = 1) -> dict:
         # energy and bytes count every access once
         "ifmap_sram_reads": 0,
         "ofmap_sram_writes": 0,
-        # compulsory input fetch, the same convention as a GEMM layer (engine/memory.py); the
+        # compulsory input fetch, the same convention as a GEMM layer (engine/memory/); the
         # pooled map goes to DRAM only when it does not fit in half the ifmap SRAM
         "dram_ifmap_reads": batch * input_elems(layer),
         "dram_filter_reads": 0,
@@ -190,7 +190,7 @@ def fuse_structured(pool_row: dict, conv_row: dict, arch: Arch, pool: Layer, con
                     batch: int = 1, buffer_search: bool = False) -> tuple[dict, dict]:
     """Account for the pool unit's placement on a (sumpool, conv) pair.
 
-    fused: the pair runs at cycle level (engine/poolsched.py): the unit makes pooled values in
+    fused: the pair runs at cycle level (engine/poolsched/): the unit makes pooled values in
     its production order into a staging buffer of ``staging_kb``, the array stalls on a value not
     yet made. ``pool_schedule`` says what ran: ``fused`` (the configured order), ``refold`` (the
     deadlock fallback that re-makes values per fold) or ``two_pass``.
