@@ -170,3 +170,16 @@ def test_old_module_paths_forward_and_warn():
     assert callable(accelsim.simulate) and callable(accelsim.sweep)
     assert accelsim.simulate.simulate_layer is \
         importlib.import_module("accelsim.evaluate.simulate").simulate_layer
+
+
+def test_every_package_folder_is_installed():
+    """pyproject.toml lists packages by name (workloads/ is mapped to accelsim.workloads), so a
+    new folder missing from the list would be left out of a non-editable install."""
+    tomllib = pytest.importorskip("tomllib")   # Python 3.11+
+
+    listed = set(tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    folders = {".".join(p.parent.relative_to(PKG.parent).parts) for p in PKG.rglob("__init__.py")
+               if "__pycache__" not in p.parts}
+    assert folders - listed == set(), "package folders missing from pyproject.toml"
+    assert listed - folders - {"accelsim.workloads"} == set(), "listed packages that do not exist"
