@@ -38,7 +38,7 @@ def run(args) -> int:
     meta, _ = read_rows(args.results)
     df = best_fidelity(read_results(args.results))
     require(len(df) > 0, "results store has no rows", source=args.results)
-    from accelsim.report.plots import parse_formats
+    from accelsim.report.figures import parse_formats
 
     formats = parse_formats(args.formats)
     spec = json.loads(meta.get("spec", "{}"))
