@@ -56,8 +56,8 @@ from accelsim.engine.mapping import GemmMapping
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer
 from ..operands import ifmap_addressing, unique_ifmap_words
-# DF_CODE and _ifa stay importable from here: engine/poolsched/ uses them
-from .addresses import DF_CODE, Folds, Im2col, _ifa, _ifmap_fold_span, geometry  # noqa: F401
+# DF_CODE stays importable from here: engine/poolsched/ uses it
+from .addresses import DF_CODE, Folds, Im2col, _ifmap_fold_span, geometry  # noqa: F401
 from .calc import _MAX_UNIT, _calc_engine
 from .calc_epochs import _valid_prefix
 from .readbuf import (ACTIVE_SETS, CALC_FILL_WORDS_PER_CYCLE, SETS, ReadBuffer,  # noqa: F401

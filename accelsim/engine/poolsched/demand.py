@@ -10,9 +10,9 @@ import numpy as np
 from numba import njit
 
 from accelsim.engine.mapping import map_layer
-# the conv's ifmap address of (pixel m, window element k), -1 in the padding: the memory
-# engine's formula (one place)
-from accelsim.engine.memory import DF_CODE, _ifa
+# the conv's ifmap address of (pixel m, window element k) is the memory engine's
+# (memory/addresses.py _ifa), written out in the scans' loops with the pixel's bases hoisted
+from accelsim.engine.memory import DF_CODE
 from accelsim.engine.operands import ifmap_addressing
 from accelsim.engine.systolic import cycles_per_fold, sram_accesses
 from accelsim.hardware.arch import Arch
@@ -53,10 +53,15 @@ def _scan_uses(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, g
     for g in range(G):
         gbase = g * cf * rf
         for m in range(M):
+            # memory/addresses.py's _ifa with the pixel's bases hoisted: m < M and k < K hold
+            # by the loops, and a call per (pixel, window) pair costs several times the
+            # address itself (docs/memory.md, "Module map")
+            ym, xm, am = rb[m], cb[m], pb[m] + g * goff
             for k in range(K):
-                a = _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
-                if a < 0:
+                y, x = ym + wr[k], xm + wc[k]
+                if y < 0 or y >= H or x < 0 or x >= W:
                     continue
+                a = am + wo[k]
                 f, tau, j = _slot_row(df, m, k, AR, AC, rf, rpf)
                 t = (gbase + f) * rpf + tau
                 key = t * LW + j
@@ -87,10 +92,12 @@ def _scan_fold(df, g, fold, AR, AC, M, K, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H
     base = fstamp * rpf
     nt = 0
     for m in range(m0, m1):
+        ym, xm, am = rb[m], cb[m], pb[m] + g * goff      # as _scan_uses
         for k in range(k0, k1):
-            a = _ifa(m, k, g, M, K, rb, cb, pb, wr, wc, wo, H, W, goff)
-            if a < 0:
+            y, x = ym + wr[k], xm + wc[k]
+            if y < 0 or y >= H or x < 0 or x >= W:
                 continue
+            a = am + wo[k]
             _, tau, j = _slot_row(df, m, k, AR, AC, rf, rpf)
             t = base + tau
             key = t * LW + j
