@@ -299,3 +299,25 @@ def test_peak_staging_as_the_buffer_reproduces_the_unbounded_run():
             less = cosim_pair(pool, conv, replace(arch, pool=replace(
                 arch.pool, staging_kb=_words_kb(peak - 1))), batch=batch)
             assert less.deadlock or less.fused_cycles >= unbounded.fused_cycles
+
+
+def test_axis_min_against_brute_force():
+    """The reader's separable sliding minimum (reads._axis_min, including its window-of-one
+    shortcut) against the minimum over each clipped window written out here."""
+    from accelsim.engine.poolsched.reads import _axis_min
+
+    rng = np.random.default_rng(5)
+    big = np.iinfo(np.int64).max
+    for _ in range(400):
+        a = rng.integers(0, 50, size=tuple(rng.integers(1, 5, size=rng.integers(1, 4))))
+        axis = int(rng.integers(0, a.ndim))
+        n, n_out = a.shape[axis], int(rng.integers(1, a.shape[axis] + 4))
+        shift, w = int(rng.integers(-3, 3)), int(rng.integers(1, 4))
+        got = _axis_min(a.astype(np.int64), axis, n_out, shift, w)
+        moved = np.moveaxis(a, axis, -1)
+        want = np.full(moved.shape[:-1] + (n_out,), big, np.int64)
+        for o in range(n_out):
+            lo, hi = max(0, o + shift), min(n - 1, o + shift + w - 1)
+            if lo <= hi:
+                want[..., o] = moved[..., lo:hi + 1].min(axis=-1)
+        assert (got == np.moveaxis(want, -1, axis)).all()

@@ -34,6 +34,7 @@ def simulate_gemm(layer: Layer, arch: Arch, batch: int = 1) -> dict:
         raise
 
 
+@lru_cache(maxsize=1024)   # a projection is validated on construction: once per arch
 def _gemm_arch(arch: Arch) -> Arch:
     """``arch`` with every field the GEMM engines (mapping, systolic, memory) never read set to
     its default, so design points that differ only in clock, pool unit, vector unit, energy

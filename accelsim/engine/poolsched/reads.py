@@ -98,6 +98,19 @@ def _sliding_min(a, n_out, shift, w):
 
 
 def _axis_min(a: np.ndarray, axis: int, n_out: int, shift: int, w: int) -> np.ndarray:
+    if w == 1:
+        # a window of one (a structured conv whose n equals its kernel pools no rows or
+        # columns): the minimum is the shifted value, the max int outside the axis
+        n = a.shape[axis]
+        out = np.full(a.shape[:axis] + (n_out,) + a.shape[axis + 1:], np.iinfo(np.int64).max,
+                      a.dtype)
+        lo, hi = max(0, -shift), min(n_out, n - shift)
+        if hi > lo:
+            src = [slice(None)] * a.ndim
+            dst = [slice(None)] * a.ndim
+            src[axis], dst[axis] = slice(lo + shift, hi + shift), slice(lo, hi)
+            out[tuple(dst)] = a[tuple(src)]
+        return out
     moved = np.ascontiguousarray(np.moveaxis(a, axis, -1))
     flat = _sliding_min(moved.reshape(-1, moved.shape[-1]), n_out, shift, w)
     return np.moveaxis(flat.reshape(*moved.shape[:-1], n_out), -1, axis)
