@@ -18,7 +18,6 @@ from . import _moved  # noqa: E402
 
 _moved.install()
 
-from . import api as _api  # noqa: E402
 from .api import (Arch, InputError, Workload, load_arch, load_workload,  # noqa: E402
                   speedup_table, structure, summarize)
 
