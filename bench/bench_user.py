@@ -32,15 +32,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from accelsim.report.export import DETAIL_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
 TOPO = ROOT / "workloads" / "scalesim"
-# SCALE-Sim's DETAILED_ACCESS_REPORT columns in order (after the layer id)
-DETAIL = ["ifmap_sram_start_cycle", "ifmap_sram_stop_cycle", "ifmap_sram_reads",
-          "filter_sram_start_cycle", "filter_sram_stop_cycle", "filter_sram_reads",
-          "ofmap_sram_start_cycle", "ofmap_sram_stop_cycle", "ofmap_sram_writes",
-          "dram_ifmap_start_cycle", "dram_ifmap_stop_cycle", "dram_ifmap_reads",
-          "dram_filter_start_cycle", "dram_filter_stop_cycle", "dram_filter_reads",
-          "dram_ofmap_start_cycle", "dram_ofmap_stop_cycle", "dram_ofmap_writes"]
+# SCALE-Sim's DETAILED_ACCESS_REPORT columns in order (after the layer id): the package's own
+# list, the one `accelsim simulate --format scalesim` writes
+DETAIL = [field for _, field in DETAIL_COLUMNS]
 COLUMNS = ["total_cycles", "stall_cycles"] + DETAIL
 
 

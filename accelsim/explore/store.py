@@ -142,15 +142,19 @@ def read_derived(path: str | os.PathLike) -> dict[str, dict[str, float]]:
                          source=str(path)) from None
 
 
+def twin_key(point: dict) -> str:
+    """What a point shares with its regular twin: arch, network, batch and fidelity (a fast
+    point's twin is fast, an exact one's exact)."""
+    return _canon([point["arch"], point["network"], point["batch"],
+                   point.get("fidelity", "exact")])
+
+
 def twin_speedups(rows) -> dict[str, float]:
     """key -> regular twin's total_cycles / this point's total_cycles, for every point whose
     regular twin (same arch, network and batch, variant ``regular``) is in ``rows``
     ([(key, point, metrics)]); a regular point is its own twin (1.0). Cycles, not latency: the
     twin has the same clock, and cycles are integers, so the ratio is exact to the last bit."""
-    def twin(point):   # a fast point's twin is fast, an exact one's exact
-        return _canon([point["arch"], point["network"], point["batch"],
-                       point.get("fidelity", "exact")])
-
+    twin = twin_key
     base = {twin(p): m.get("total_cycles") for _, p, m in rows if p["variant"] == "regular"}
     out = {}
     for key, p, m in rows:

@@ -45,12 +45,14 @@ def codesign_pool(base: Arch, network: str, variants, pools, target: float, batc
     ``fidelity="fast"``: every candidate with the analytical tier, then each variant's
     (area, cycles) front and the regular network again exactly; the answer is picked from the
     exactly evaluated rows only (column ``fidelity`` says which tier each row's numbers are)."""
+    import pandas as pd
+
     table = _candidates(base, network, variants, pools, target, batch, fidelity)
     if fidelity == "fast":
         exact = _candidates(base, network, variants, pools, target, batch, "exact",
                             only=set(table.loc[_front(table), "key"]))
         table = table[~table["key"].isin(set(exact["key"]))]
-        table = _ordered(__import__("pandas").concat([table, exact], ignore_index=True))
+        table = _ordered(pd.concat([table, exact], ignore_index=True))
     ok = table[table["meets_target"] & (table["fidelity"] == "exact")]
     answer = None
     if len(ok):

@@ -112,6 +112,7 @@ def confirm_points(spec: Spec, rows: list[tuple]) -> list[dict]:
     import numpy as np
 
     from accelsim.explore.pareto import MAXIMIZE, pareto_front_nd
+    from accelsim.explore.store import twin_key
     from accelsim.explore.sweep.spec import feasible
 
     front, n, seed = spec.confirm
@@ -125,13 +126,9 @@ def confirm_points(spec: Spec, rows: list[tuple]) -> list[dict]:
     if n:
         pick = np.random.default_rng(seed).choice(len(rows), min(n, len(rows)), replace=False)
         chosen |= {rows[int(i)][0] for i in pick}
-
-    def twin(p):
-        return canon([p["arch"], p["network"], p["batch"]])
-
     # with each chosen point its regular twin, so its speedup over regular is exact too
-    twins = {twin(r[2]) for r in rows if r[0] in chosen}
-    chosen |= {r[0] for r in rows if r[2]["variant"] == "regular" and twin(r[2]) in twins}
+    twins = {twin_key(r[2]) for r in rows if r[0] in chosen}
+    chosen |= {r[0] for r in rows if r[2]["variant"] == "regular" and twin_key(r[2]) in twins}
     return [r for r in rows if r[0] in chosen]
 
 
