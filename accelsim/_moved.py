@@ -23,7 +23,6 @@ import warnings
 MOVED = {
     "errors": "common.errors", "fsio": "common.fsio", "yamlio": "common.yamlio",
     "names": "common.names",
-    "workload": "workload",  # now a package re-exporting workload.layer: not moved
     "structured": "workload.structured", "trace": "workload.trace",
     "onnx_import": "workload.onnx_import", "zoo": "workload.zoo",
     "networks": "workload.networks", "recipe": "workload.recipe", "counts": "workload.counts",
@@ -36,7 +35,6 @@ MOVED = {
     "plots": "report.plots", "html": "report.html", "export": "report.export",
     "cosim": "check.cosim", "measure": "check.measure",
 }
-del MOVED["workload"]
 API_FUNCTIONS = {"simulate", "sweep"}
 
 
