@@ -130,32 +130,58 @@ def _samples(folds, im2col):
 
 
 @njit(cache=True)
+def _fold_starts(folds, im2col, n_s, ef):
+    """Stream position where each weight-stationary row fold starts: row fold r streams every
+    pixel against window elements [r*AR, r*AR + AR), so it holds n_s times sample 0's valid
+    (pixel, window element) pairs of those elements (identical samples: _samples)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    R = 0
+    S = 0
+    for k in range(K):
+        R = max(R, wr[k] + 1)
+        S = max(S, wc[k] + 1)
+    per_rs = np.zeros((R, S), dtype=np.int64)     # sample 0's pixels inside the image, per offset
+    for m in range(ef):
+        for r_ in range(R):
+            y = rb[m] + r_
+            if y < 0 or y >= H:
+                continue
+            for s_ in range(S):
+                x = cb[m] + s_
+                if 0 <= x < W:
+                    per_rs[r_, s_] += 1
+    cpos = np.zeros(rf, dtype=np.int64)
+    q = 0
+    for r in range(rf):
+        cpos[r] = q
+        for k in range(r * AR, min(K, r * AR + AR)):
+            q += n_s * per_rs[wr[k], wc[k]]
+    return cpos
+
+
+@njit(cache=True)
 def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
     """_summary for a weight-stationary ifmap of n_s identical samples, taken sample by sample:
     every row fold streams all samples' pixels, so in stream order the table of last positions
     spans the whole batch (out of the CPU cache at batch 32), while a word's occurrences all
     belong to one sample; sample by sample, in stream order within the sample, the table holds
-    one sample's words. Stream positions come from the rows' starts (one pass counting valid
-    lanes) plus the valid lanes before a slot in its row (all samples' lanes)."""
+    one sample's words. Stream positions come from each row fold's start (_fold_starts) plus
+    the valid lanes before a slot in its rows (all samples' lanes)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     bmin, bmax, ckrow, ckoff, nmin, fmax, fmask = _block_tables(L)
+    imax = np.iinfo(np.int32).max
+    imin = np.iinfo(np.int32).min
     # per row fold a cursor: a row and the stream position its first valid lane has (rows are
     # visited in ascending order sample after sample, so the cursors only move forward)
     crow = np.full(rf, AR, dtype=np.int64)        # rows before AR hold no ifmap lane
-    cpos = np.zeros(rf, dtype=np.int64)
-    q = 0
-    for r in range(rf):
-        cpos[r] = q
-        for tau in range(rows_fold):
-            lo, hi = _lanes(folds, True, tau)
-            for j in range(lo, min(hi, K - 1 - r * AR) + 1):
-                m = tau - AR - j
-                k = r * AR + j
-                y = rb[m] + wr[k]
-                x = cb[m] + wc[k]
-                if 0 <= y < H and 0 <= x < W:
-                    q += 1
+    cpos = _fold_starts(folds, im2col, n_s, ef)
+    # the current block's figures in registers (as _summary), merged into the tables when the
+    # walk leaves the block: within a sample and row fold positions only grow, and a block at a
+    # sample boundary is visited once per sample, so merging (min / max / or) is exact
+    cur = -1
+    lo_b, hi_b, near_b, far_b, mask_b = imax, imin, imax, imin, np.uint64(0)
     last = np.full(sw, -1, dtype=np.int32)
     for s in range(n_s):
         last[:] = -1
@@ -184,6 +210,16 @@ def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
                     q = row_pos + o
                     o += 1
                     b = q >> _BSH
+                    if b != cur:
+                        if cur >= 0:
+                            bmin[cur] = min(bmin[cur], lo_b)
+                            bmax[cur] = max(bmax[cur], hi_b)
+                            nmin[cur] = min(nmin[cur], near_b)
+                            fmax[cur] = max(fmax[cur], far_b)
+                            fmask[cur] |= mask_b
+                        cur = b
+                        lo_b, hi_b, near_b, far_b, mask_b = (imax, imin, imax, imin,
+                                                             np.uint64(0))
                     if (q & ((1 << _BSH) - 1)) == 0:
                         ckrow[b] = r * rows_fold + tau
                         ckoff[b] = o - 1
@@ -191,21 +227,27 @@ def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
                     p = last[a]
                     if p < 0:                    # as _summary
                         p = -L
-                        bmax[b] = max(bmax[b], -1)
-                        fmax[b] = max(fmax[b], -1)
-                        fmask[b] |= np.uint64(1) << np.uint64(q & 63)
+                        hi_b = max(hi_b, -1)
+                        far_b = max(far_b, -1)
+                        mask_b |= np.uint64(1) << np.uint64(q & 63)
                     elif q - p > near:
-                        fmax[b] = max(fmax[b], p)
-                        fmask[b] |= np.uint64(1) << np.uint64(q & 63)
+                        far_b = max(far_b, p)
+                        mask_b |= np.uint64(1) << np.uint64(q & 63)
                     else:
-                        nmin[b] = min(nmin[b], p)
-                    bmin[b] = min(bmin[b], p)
-                    bmax[b] = max(bmax[b], p)
+                        near_b = min(near_b, p)
+                    lo_b = min(lo_b, p)
+                    hi_b = max(hi_b, p)
                     last[a] = q
                 row_pos += o
             if crow[r] != m1 + AR:                # a one-row array: the next row is the end
                 crow[r] = end
                 cpos[r] = row_pos
+    if cur >= 0:
+        bmin[cur] = min(bmin[cur], lo_b)
+        bmax[cur] = max(bmax[cur], hi_b)
+        nmin[cur] = min(nmin[cur], near_b)
+        fmax[cur] = max(fmax[cur], far_b)
+        fmask[cur] |= mask_b
     return bmin, bmax, nmin, fmax, fmask, ckrow, ckoff
 
 
