@@ -98,7 +98,15 @@ def rate(points):
 half = len(pts) // 2
 cpu_rate, wall_rate = rate(pts[1:half])
 # the second half with timers around the stages (the timers cost a little themselves)
-memory._calc_engine = timed(memory._calc_engine, "kernel")
+walked = []                       # stream positions of the points whose ifmap epochs are walked
+def record(folds, im2col, if_space, E_if, E_f, of_words, of_bw, nowalk_if, nowalk_f, if_span,
+           dist_if):
+    if not (nowalk_if or dist_if):
+        walked.append(folds.pixels * folds.window)
+    return kernel(folds, im2col, if_space, E_if, E_f, of_words, of_bw, nowalk_if, nowalk_f,
+                  if_span, dist_if)
+kernel = memory._calc_engine
+memory._calc_engine = timed(record, "kernel")
 memory.simulate_memory = timed(memory.simulate_memory, "memory")
 layers.map_layer = timed(layers.map_layer, "map_compute")
 systolic.simulate_compute = timed(systolic.simulate_compute, "map_compute")
@@ -106,7 +114,8 @@ t0 = time.perf_counter()
 rate(pts[half:])
 total = time.perf_counter() - t0
 print(json.dumps({"points": half - 1, "cpu_rate": cpu_rate, "wall_rate": wall_rate,
-                  "split_points": len(pts) - half, "total_s": total, **spent}))
+                  "split_points": len(pts) - half, "total_s": total,
+                  "walked_points": len(walked), "walked_positions": sum(walked), **spent}))
 """
 
 
@@ -158,6 +167,15 @@ def exact_rate(points: int) -> None:
                     ("the rest (simulate_gemm, arch projection, memo)", tot - kernel - mem - mc)):
         print(f"  {name:58s} {s / r['split_points'] * 1e3:7.3f} ms/point  "
               f"{100 * s / tot:5.1f} %")
+    # why the target is out of reach of any exact algorithm linear in the stream: the points
+    # whose ifmap epochs need the stream (overlapping windows, more unique words than an epoch)
+    # hold this many (pixel, window) slots; one pass over them at even 1 ns a slot caps the rate
+    n, slots = r["split_points"], r["walked_positions"]
+    print(f"  {r['walked_points']} of {n} points walk their ifmap stream: "
+          f"{slots / n / 1e6:.2f} M (pixel, window) slots per point on average; one pass at "
+          f"1 ns a slot would cap the rate at {n / (slots * 1e-9):,.0f} per second, at the "
+          f"kernel's measured {kernel / max(1, slots) * 1e9:.1f} ns a slot (all its work "
+          f"counted) at {n / kernel:,.0f}")
 
 
 def main() -> int:
