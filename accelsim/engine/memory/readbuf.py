@@ -81,6 +81,24 @@ def _prefetch_shape(folds, ifmap):
     return (cf, K, AC, False) if ifmap else (rf, N, AR, True)
 
 
+@njit(cache=True, inline="always")
+def _lane_steps(folds, ifmap):
+    """(bu, bv, ju, jv, tu, tv): block b, row t, lane j of the prefetch matrix read entry
+    (u, v) = (b * bu + j * ju + t * tu, b * bv + j * jv + t * tv) of ifmap (m, k) / filter
+    (k, n); the block is a row fold (os ifmap, ws ifmap, is filter) or a column fold (os / ws
+    filter, is ifmap); the stationary blocks store row t of the full K range."""
+    df, AR, AC = folds.dataflow, folds.array_rows, folds.array_cols
+    if ifmap:
+        if df == 0:
+            return AR, 0, 1, 0, 0, 1
+        if df == 1:
+            return 0, AR, 0, 1, 1, 0
+        return AC, 0, 1, 0, 0, 1
+    if df == 0 or df == 1:
+        return 0, AC, 0, 1, 1, 0
+    return AR, 0, 1, 0, 0, 1
+
+
 @njit(cache=True)
 def _fetch_runs(folds, im2col, ifmap, g, run0, run1, out, run_valid, first=0, count=-1):
     """Runs [run0, run1) of group g's prefetch matrix in fetch order into ``out`` (-1: no
@@ -92,22 +110,7 @@ def _fetch_runs(folds, im2col, ifmap, g, run0, run1, out, run_valid, first=0, co
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     nb, T, L, diag = _prefetch_shape(folds, ifmap)
     rows = nb * T
-    # the lane's step in the operand matrix: block b, row t, lane j read entry (u, v) =
-    # (b * bu + j * ju + t * tu, b * bv + j * jv + t * tv) of ifmap (m, k) / filter (k, n);
-    # the block is a row fold (os ifmap, ws ifmap, is filter) or a column fold (os / ws
-    # filter, is ifmap); the stationary blocks store row t of the full K range
-    bu = bv = ju = jv = tu = tv = 0
-    if ifmap:
-        if df == 0:
-            bu, ju, tv = AR, 1, 1
-        elif df == 1:
-            tu, bv, jv = 1, AR, 1
-        else:
-            bu, ju, tv = AC, 1, 1
-    elif df == 0 or df == 1:
-        tu, bv, jv = 1, AC, 1
-    else:
-        bu, ju, tv = AR, 1, 1
+    bu, bv, ju, jv, tu, tv = _lane_steps(folds, ifmap)
     idx = 0
     for run in range(run0, run1):
         if diag:
@@ -145,6 +148,50 @@ def _fetch_runs(folds, im2col, ifmap, g, run0, run1, out, run_valid, first=0, co
                     b -= 1
         run_valid[run - run0] = nv
     return idx
+
+
+@njit(cache=True)
+def _add_band(folds, im2col, ifmap, g, run0, run1, pres, sign):
+    """pres[a] += sign for every valid entry of whole runs [run0, run1) of group g's prefetch
+    matrix (_fetch_runs' entries, counted in any order): row by row of the stacked blocks, the
+    row's lanes in the band (diagonal run = row + lane; a stored row is its own run), so no
+    run is written out, no entry is counted in fetch order, and a row's lanes (consecutive
+    window elements: channels) touch consecutive words."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    nb, T, L, diag = _prefetch_shape(folds, ifmap)
+    bu, bv, ju, jv, tu, tv = _lane_steps(folds, ifmap)
+    base = g * goff if ifmap else g * N * K
+    r0, r1 = (max(0, run0 - L + 1), min(nb * T, run1)) if diag else (run0, run1)
+    for row in range(r0, r1):
+        b = row // T
+        t = row - b * T
+        j0, j1 = (max(0, run0 - row), min(L, run1 - row)) if diag else (0, L)
+        u0, v0 = b * bu + t * tu, b * bv + t * tv
+        # one index is fixed along a row's lanes, the other steps by one: its end cuts j1
+        if ju == 0:
+            if u0 >= (M if ifmap else K):
+                continue
+            j1 = min(j1, (K if ifmap else N) - v0)
+        else:
+            if v0 >= (K if ifmap else N):
+                continue
+            j1 = min(j1, (M if ifmap else K) - u0)
+        if not ifmap:
+            for j in range(j0, j1):
+                pres[base + (v0 + j * jv) * K + u0 + j * ju] += sign
+        elif ju == 0:          # a pixel's window elements
+            y0, x0, p0 = rb[u0], cb[u0], pb[u0] + base
+            for v in range(v0 + j0, v0 + j1):
+                y, x = y0 + wr[v], x0 + wc[v]
+                if 0 <= y < H and 0 <= x < W:
+                    pres[p0 + wo[v]] += sign
+        else:                  # a window element's pixels
+            y0, x0, p0 = wr[v0], wc[v0], wo[v0] + base
+            for u in range(u0 + j0, u0 + j1):
+                y, x = rb[u] + y0, cb[u] + x0
+                if 0 <= y < H and 0 <= x < W:
+                    pres[pb[u] + p0] += sign
 
 
 @njit(cache=True, inline="always")

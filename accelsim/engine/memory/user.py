@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .addresses import _fold_rows, _lanes
+from .addresses import _fold_extent, _fold_rows, _lanes_in
 from .calc import _request_rows
-from .readbuf import (_box_valid, _fetch_runs, _in_window, _prefetch_shape, _runs,
-                      _set_index_runs, _user_windows)
+from .readbuf import (_add_band, _box_valid, _fetch_runs, _in_window, _prefetch_shape,
+                      _runs, _set_index_runs, _user_windows)
 from .writebuf import NO_MISS, _cycle_of, _history, _push, _write_events
 
 
@@ -40,13 +40,15 @@ def _covered(q0, q1, eps, ws, nl, nact):
 @njit(cache=True)
 def _row_run(folds, ifmap, c, r, tau, T, L, diag, rows):
     """(run, first, end) entries of one group's prefetch matrix that row tau of fold (c, r)
-    reads, as walk._read_row visits its lanes (end = first: none). Streamed operands: the
+    reads, as walk._read_row visits its lanes, up to the last that can hold a word (end =
+    first: none). Streamed operands: the
     diagonal block * T + (tau - skew), from the lane after the later blocks' entries;
     stationary ones: stored row r*AR + AR-1-tau, all lanes."""
     df, AR, AC, M, N, K, G, rf, cf = folds
+    # lanes past the fold's last pixel / filter / window element hold no word: not read
     if diag:
         d = (c if (df == 0 and not ifmap) else r) * T + tau - (0 if df == 0 else AR)
-        lo, hi = _lanes(folds, ifmap, tau)
+        lo, hi = _lanes_in(folds, ifmap, tau, c, r)
         if hi < lo:
             return 0, 0, 0
         first = lo - max(0, d - rows + 1)
@@ -54,7 +56,7 @@ def _row_run(folds, ifmap, c, r, tau, T, L, diag, rows):
     t = r * AR + AR - 1 - tau
     if tau >= AR or t >= T:
         return 0, 0, 0
-    return c * T + t, 0, L
+    return c * T + t, 0, min(L, _fold_extent(folds, c, r)[0])
 
 
 @njit(cache=True, inline="always")
@@ -69,28 +71,31 @@ def _fold_runs(folds, ifmap, c, r, T, L, diag):
 
 @njit(cache=True)
 def _add_sets(folds, im2col, ifmap, before, s0, n_sets, eps, nl, pres, sign, buf, nv):
-    """pres[a] += sign for every valid entry in sets s0 .. s0 + n_sets - 1 (cyclic), made run
-    by run from the runs that hold them (``before``: valid entries before each run)."""
+    """pres[a] += sign for every valid entry in sets s0 .. s0 + n_sets - 1 (cyclic): the whole
+    runs inside them lane by lane (readbuf._add_band), the run cut by either end entry by entry
+    (``before``: valid entries before each run)."""
     nruns, per_group, L = _runs(folds, ifmap)
-    step = buf.shape[0] // L
     for part in range(2):
         lo, hi = (s0, min(nl, s0 + n_sets)) if part == 0 else (0, s0 + n_sets - nl)
         q_lo, q_hi = lo * eps, min(hi * eps, before[-1])
         if q_lo >= q_hi:
             continue
         k = np.searchsorted(before, q_lo, side="right") - 1     # the run holding q_lo
-        q = before[k]
-        while q < q_hi:
+        k_end = np.searchsorted(before, q_hi, side="right") - 1  # runs below end by q_hi
+        while before[k] < q_hi:
             g, run = divmod(k, nruns)
-            end = min(nruns, run + step)
-            for i in range(_fetch_runs(folds, im2col, ifmap, g, run, end, buf, nv)):
+            if before[k] >= q_lo and k < k_end:
+                end = min(k_end, g * nruns + nruns)       # whole runs, within one group
+                _add_band(folds, im2col, ifmap, g, run, end - g * nruns, pres, sign)
+                k = end
+                continue
+            q = before[k]
+            for i in range(_fetch_runs(folds, im2col, ifmap, g, run, run + 1, buf, nv)):
                 if buf[i] >= 0:
-                    if q >= q_lo:
+                    if q_lo <= q < q_hi:
                         pres[buf[i]] += sign
                     q += 1
-                    if q >= q_hi:
-                        break
-            k = g * nruns + end
+            k += 1
 
 
 @njit(cache=True)
@@ -157,10 +162,22 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
                         for i in range(e0):
                             q += run[i] >= 0
                     n0 = nrot
+                    # the window test of q's set, kept until q leaves the set or the window
+                    # moves (q_set_end = -1: test again)
+                    q_set_end, inwin = -1, False
                     for i in range(e0, e1):
                         a = run[i]
                         if a < 0:
                             continue
+                        if q >= q_set_end:
+                            s_q = q // eps
+                            q_set_end = (s_q + 1) * eps
+                            inwin = (s_q - ws) % nl < nact
+                        if inwin or (synced == ws and not distinct and moved <= budget
+                                     and pres[a] > 0):
+                            q += 1          # own set in the window, or another entry of a
+                            continue
+                        r0 = nrot
                         for turn in range(nl + 3):     # as readbuf._miss: at most nl + 2 turns
                             if turn > 0:
                                 ws = (ws + npf) % nl
@@ -183,6 +200,8 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
                                 synced = ws
                             if pres[a] > 0:
                                 break
+                        if nrot > r0:
+                            q_set_end = -1
                         q += 1
                     if nrot > n0:
                         out_row, out_rot = _push(out_row, out_rot, n, row0 + tau, nrot)

@@ -1,0 +1,121 @@
+"""The USER engine's shortcuts (memory/user.py) against brute-force references: the window's
+word counts made lane by lane over whole runs (readbuf._add_band via user._add_sets) against
+the prefetch sequence written out entry by entry, and the engine's miss rows against the plain
+walk on layers whose overlapping windows repeat ifmap words across many sets (the counts are
+made, moved and consulted). Equality only, never time."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+import accelsim.engine.memory as mm
+from accelsim.engine.mapping import map_layer
+from accelsim.engine.memory import readbuf, user
+from accelsim.engine.memory.addresses import DF_CODE, geometry
+from accelsim.engine.operands import ifmap_addressing
+from accelsim.hardware.arch import Arch
+from accelsim.workload.layer import Layer
+
+
+def _layer(rng, max_hw=14):
+    """A random conv: strides, padding, groups (grouped and depthwise), kernels up to 5x5."""
+    while True:
+        R = rng.randint(1, 5)
+        S = rng.choice([R, rng.randint(1, 5)])
+        st, pad = rng.randint(1, 2), rng.choice([0, 0, 1, 2])
+        H, W = rng.randint(max(R, S), max_hw), rng.randint(max(R, S), max_hw)
+        C, N = rng.randint(1, 16), rng.randint(1, 24)
+        g = rng.choice([1, 1, 2, C])
+        if C % g or N % g:
+            g = 1
+        E, F = (H + 2 * pad - R) // st + 1, (W + 2 * pad - S) // st + 1
+        if E >= 1 and F >= 1:
+            return Layer("x", "conv2d", (C, H, W), (N, E, F), (R, S), (st, st), (pad, pad),
+                         groups=g)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_window_counts_lane_by_lane_equal_the_sequence(seed):
+    """user._add_sets (whole runs lane by lane, the cut runs entry by entry) adds exactly the
+    valid entries of sets s0 .. s0 + n - 1 (cyclic) of the prefetch sequence, for both
+    operands of every dataflow, padded or not, groups and batch, windows that wrap."""
+    rng = random.Random(seed)
+    cases = {"padded": 0, "wrap": 0, "groups": 0, "batch": 0}
+    for _ in range(60):
+        layer = _layer(rng)
+        arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), rng.choice(["os", "ws", "is"]),
+                    1, 1, 1)
+        batch = rng.choice([1, 1, 2])
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
+        cases["padded"] += layer.padding[0] > 0
+        cases["groups"] += mp.groups > 1
+        cases["batch"] += batch > 1
+        for ifmap in (True, False):
+            seq = readbuf._fetch_sequence(folds, im2col, ifmap)
+            valid = seq[seq >= 0]
+            space = ad.space if ifmap else mp.groups * mp.N * mp.K
+            before = readbuf._run_before(folds, im2col, ifmap, False)
+            assert before[-1] == len(valid)
+            nruns, per_group, L = readbuf._runs(folds, ifmap)
+            buf = np.empty(4 * L, dtype=np.int64)
+            nv = np.empty(4, dtype=np.int64)
+            for _ in range(6):
+                eps = rng.randint(1, max(1, len(valid) // 3 + 1))
+                nl = len(valid) // eps + 1
+                s0, n = rng.randrange(nl), rng.randint(1, nl)
+                cases["wrap"] += s0 + n > nl
+                sets = np.arange(len(valid)) // eps
+                inside = ((sets - s0) % nl) < n
+                want = np.bincount(valid[inside], minlength=space).astype(np.int32)
+                got = np.zeros(space, dtype=np.int32)
+                user._add_sets(folds, im2col, ifmap, before, s0, n, eps, nl, got, 1, buf, nv)
+                assert np.array_equal(got, want)
+                user._add_sets(folds, im2col, ifmap, before, s0, n, eps, nl, got, -1, buf, nv)
+                assert not got.any()
+    assert min(cases.values()) > 0, cases
+
+
+@pytest.mark.parametrize("seed", [23, 24, 25])
+def test_engine_with_repeated_words_equals_the_plain_walk(monkeypatch, seed):
+    """Overlapping windows (kernel > stride) on SRAMs from a tenth to about all of the ifmap
+    prefetch matrix, so that rows run past the window and their words are looked up in the
+    window's counts, which are made, moved with the window, or replaced by the per-address
+    set lists: the event engine's 32 results equal the plain walk's."""
+    walk = mm._walk
+    seen = {"if_rotations": 0, "no_if_rotation": 0, "stalls": 0}
+
+    def both(folds, im2col, bufs, paths):
+        fast = walk(folds, im2col, bufs, paths)
+        slow = walk(folds, im2col, bufs, paths._replace(events=False))
+        assert list(fast) == list(slow)
+        fill = -(-((bufs.if_words + 1) // 2) // bufs.rd_bw) * bufs.rd_bw
+        seen["if_rotations" if fast[11] > fill else "no_if_rotation"] += 1
+        seen["stalls"] += fast[1] > 0
+        return fast
+
+    monkeypatch.setattr(mm, "_walk", both)
+    rng = random.Random(seed)
+    n = 0
+    while n < 40:
+        layer = _layer(rng, 16)
+        if layer.kernel[0] <= layer.stride[0] and layer.kernel[1] <= layer.stride[1]:
+            continue                       # distinct words: not the path under test
+        batch = rng.choice([1, 1, 2])
+        arch = Arch("t", rng.randint(2, 12), rng.randint(2, 12),
+                    rng.choice(["os", "ws", "is"]), 1, 1, 1)
+        mp = map_layer(layer, arch, batch)
+        entries = mp.groups * max(mp.M, mp.K) * (mp.K + mp.M)
+        # kB such that the ifmap buffer holds from ~1/10 to ~all of the prefetch matrix
+        kb = max(1, round(entries * rng.uniform(0.1, 1.2) / 1024))
+        arch = arch.with_(ifmap_sram_kb=kb, filter_sram_kb=rng.choice([1, 2]),
+                          ofmap_sram_kb=rng.choice([1, 2]), bandwidth_mode="user",
+                          stall_model="scalesim",
+                          dram_bw_words_per_cycle=rng.choice([1, 4, 10]))
+        mm.simulate_memory(layer, arch, map_layer(layer, arch, batch))
+        n += 1
+    assert min(seen.values()) > 0, seen
