@@ -43,7 +43,7 @@ def test_window_counts_lane_by_lane_equal_the_sequence(seed):
     valid entries of sets s0 .. s0 + n - 1 (cyclic) of the prefetch sequence, for both
     operands of every dataflow, padded or not, groups and batch, windows that wrap."""
     rng = random.Random(seed)
-    cases = {"padded": 0, "wrap": 0, "groups": 0, "batch": 0}
+    cases = {"padded": 0, "wrap": 0, "groups": 0, "batch": 0, "box": 0}
     for _ in range(60):
         layer = _layer(rng)
         arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), rng.choice(["os", "ws", "is"]),
@@ -61,6 +61,8 @@ def test_window_counts_lane_by_lane_equal_the_sequence(seed):
             space = ad.space if ifmap else mp.groups * mp.N * mp.K
             before = readbuf._run_before(folds, im2col, ifmap, False)
             assert before[-1] == len(valid)
+            box = len(valid) == mp.groups * (mp.M * mp.K if ifmap else mp.N * mp.K)
+            cases["box"] += box and ifmap
             nruns, per_group, L = readbuf._runs(folds, ifmap)
             buf = np.empty(4 * L, dtype=np.int64)
             nv = np.empty(4, dtype=np.int64)
@@ -73,9 +75,9 @@ def test_window_counts_lane_by_lane_equal_the_sequence(seed):
                 inside = ((sets - s0) % nl) < n
                 want = np.bincount(valid[inside], minlength=space).astype(np.int32)
                 got = np.zeros(space, dtype=np.int32)
-                user._add_sets(folds, im2col, ifmap, before, s0, n, eps, nl, got, 1, buf, nv)
+                user._add_sets(folds, im2col, ifmap, before, s0, n, eps, nl, got, 1, buf, nv, box)
                 assert np.array_equal(got, want)
-                user._add_sets(folds, im2col, ifmap, before, s0, n, eps, nl, got, -1, buf, nv)
+                user._add_sets(folds, im2col, ifmap, before, s0, n, eps, nl, got, -1, buf, nv, box)
                 assert not got.any()
     assert min(cases.values()) > 0, cases
 

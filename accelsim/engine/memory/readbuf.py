@@ -151,12 +151,13 @@ def _fetch_runs(folds, im2col, ifmap, g, run0, run1, out, run_valid, first=0, co
 
 
 @njit(cache=True)
-def _add_band(folds, im2col, ifmap, g, run0, run1, pres, sign):
+def _add_band(folds, im2col, ifmap, g, run0, run1, pres, sign, box):
     """pres[a] += sign for every valid entry of whole runs [run0, run1) of group g's prefetch
     matrix (_fetch_runs' entries, counted in any order): row by row of the stacked blocks, the
     row's lanes in the band (diagonal run = row + lane; a stored row is its own run), so no
     run is written out, no entry is counted in fetch order, and a row's lanes (consecutive
-    window elements: channels) touch consecutive words."""
+    window elements: channels) touch consecutive words. ``box``: no padding (every entry
+    inside the operand holds a word)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     nb, T, L, diag = _prefetch_shape(folds, ifmap)
@@ -182,12 +183,20 @@ def _add_band(folds, im2col, ifmap, g, run0, run1, pres, sign):
                 pres[base + (v0 + j * jv) * K + u0 + j * ju] += sign
         elif ju == 0:          # a pixel's window elements
             y0, x0, p0 = rb[u0], cb[u0], pb[u0] + base
+            if box:
+                for v in range(v0 + j0, v0 + j1):
+                    pres[p0 + wo[v]] += sign
+                continue
             for v in range(v0 + j0, v0 + j1):
                 y, x = y0 + wr[v], x0 + wc[v]
                 if 0 <= y < H and 0 <= x < W:
                     pres[p0 + wo[v]] += sign
         else:                  # a window element's pixels
             y0, x0, p0 = wr[v0], wc[v0], wo[v0] + base
+            if box:
+                for u in range(u0 + j0, u0 + j1):
+                    pres[pb[u] + p0] += sign
+                continue
             for u in range(u0 + j0, u0 + j1):
                 y, x = rb[u] + y0, cb[u] + x0
                 if 0 <= y < H and 0 <= x < W:

@@ -70,10 +70,10 @@ def _fold_runs(folds, ifmap, c, r, T, L, diag):
 
 
 @njit(cache=True)
-def _add_sets(folds, im2col, ifmap, before, s0, n_sets, eps, nl, pres, sign, buf, nv):
+def _add_sets(folds, im2col, ifmap, before, s0, n_sets, eps, nl, pres, sign, buf, nv, box):
     """pres[a] += sign for every valid entry in sets s0 .. s0 + n_sets - 1 (cyclic): the whole
     runs inside them lane by lane (readbuf._add_band), the run cut by either end entry by entry
-    (``before``: valid entries before each run)."""
+    (``before``: valid entries before each run; ``box``: no padding)."""
     nruns, per_group, L = _runs(folds, ifmap)
     for part in range(2):
         lo, hi = (s0, min(nl, s0 + n_sets)) if part == 0 else (0, s0 + n_sets - nl)
@@ -86,7 +86,7 @@ def _add_sets(folds, im2col, ifmap, before, s0, n_sets, eps, nl, pres, sign, buf
             g, run = divmod(k, nruns)
             if before[k] >= q_lo and k < k_end:
                 end = min(k_end, g * nruns + nruns)       # whole runs, within one group
-                _add_band(folds, im2col, ifmap, g, run, end - g * nruns, pres, sign)
+                _add_band(folds, im2col, ifmap, g, run, end - g * nruns, pres, sign, box)
                 k = end
                 continue
             q = before[k]
@@ -99,17 +99,18 @@ def _add_sets(folds, im2col, ifmap, before, s0, n_sets, eps, nl, pres, sign, buf
 
 
 @njit(cache=True)
-def _sync(folds, im2col, ifmap, before, pres, cur, new, nact, eps, nl, buf, nv):
+def _sync(folds, im2col, ifmap, before, pres, cur, new, nact, eps, nl, buf, nv, box):
     """Move the window's word counts ``pres`` from the window at set ``cur`` (-1: empty) to the
     one at ``new``: the sets that leave and enter."""
     d = (new - cur) % nl
     if cur >= 0 and d < nact:
-        _add_sets(folds, im2col, ifmap, before, cur, d, eps, nl, pres, -1, buf, nv)
-        _add_sets(folds, im2col, ifmap, before, (cur + nact) % nl, d, eps, nl, pres, 1, buf, nv)
+        _add_sets(folds, im2col, ifmap, before, cur, d, eps, nl, pres, -1, buf, nv, box)
+        _add_sets(folds, im2col, ifmap, before, (cur + nact) % nl, d, eps, nl, pres, 1, buf, nv,
+                  box)
         return
     if cur >= 0:
-        _add_sets(folds, im2col, ifmap, before, cur, nact, eps, nl, pres, -1, buf, nv)
-    _add_sets(folds, im2col, ifmap, before, new, nact, eps, nl, pres, 1, buf, nv)
+        _add_sets(folds, im2col, ifmap, before, cur, nact, eps, nl, pres, -1, buf, nv, box)
+    _add_sets(folds, im2col, ifmap, before, new, nact, eps, nl, pres, 1, buf, nv, box)
 
 
 @njit(cache=True)
@@ -196,7 +197,7 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
                                 d = (ws - synced) % nl
                                 moved += 2 * eps * (d if synced >= 0 and d < nact else nact)
                                 _sync(folds, im2col, ifmap, before, pres, synced, ws, nact,
-                                      eps, nl, chunk, nv)
+                                      eps, nl, chunk, nv, box)
                                 synced = ws
                             if pres[a] > 0:
                                 break
