@@ -25,8 +25,8 @@ from numba import njit
 
 from .addresses import _fold_extent, _fold_rows, _lanes_in
 from .calc import _request_rows
-from .readbuf import (_add_band, _box_valid, _fetch_runs, _in_window, _prefetch_shape,
-                      _runs, _set_index_runs, _user_windows)
+from .readbuf import (_add_band, _box_valid, _fetch_runs, _in_window, _lane_steps,
+                      _prefetch_shape, _runs, _set_index_runs, _user_windows)
 from .writebuf import NO_MISS, _cycle_of, _history, _push, _write_events
 
 
@@ -120,12 +120,15 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
     repeat (not ``distinct``: ifmaps of overlapping windows) and the own entry is outside, the
     window's word counts decide (made when first needed, then moved with the window).
     ``box``: no padding (readbuf._box_valid counts a run's valid entries)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     T_, rows_fold = _fold_rows(folds)
     nb, T, L, diag = _prefetch_shape(folds, ifmap)
+    rows = nb * T
+    bu, bv, ju, jv, tu, tv = _lane_steps(folds, ifmap)
     nruns, per_group, L = _runs(folds, ifmap)
     before = buf.run_before
     eps, nl = buf.set_words, buf.n_sets
-    run = np.empty(L, dtype=np.int64)          # the entries of one run, made when needed
     nv = np.empty(max(1, (1 << 14) // L), dtype=np.int64)
     chunk = np.empty(nv.shape[0] * L, dtype=np.int64)
     pres = np.zeros(space if not distinct else 0, dtype=np.int32)
@@ -148,27 +151,47 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
                     row0 += rows_fold
                     continue
                 for tau in range(rows_fold):
-                    k, e0, e1 = _row_run(folds, ifmap, c, r, tau, T, L, diag, nb * T)
+                    k, e0, e1 = _row_run(folds, ifmap, c, r, tau, T, L, diag, rows)
                     q0, q1 = before[gr + k], before[gr + k + 1]    # its whole run
                     if e1 == e0 or q1 == q0 or _covered(q0, q1, eps, ws, nl, nact):
                         continue
-                    # the row's entries, and the valid entries of the run before them
-                    if box:
-                        q = q0 + _box_valid(folds, ifmap, k, e0)
-                        _fetch_runs(folds, im2col, ifmap, g, k, k + 1, run, nv, e0, e1 - e0)
-                        e1, e0 = e1 - e0, 0
-                    else:
-                        _fetch_runs(folds, im2col, ifmap, g, k, k + 1, run, nv)
-                        q = q0
-                        for i in range(e0):
-                            q += run[i] >= 0
+                    # the row's entries [e0, e1) of run k as readbuf._fetch_runs makes them,
+                    # written out here (a call per row costs more than its 30-250 entries);
+                    # the valid entries of the run before them in closed form (box), or
+                    # counted from entry 0
+                    i0 = e0 if box else 0
+                    q = q0 + (_box_valid(folds, ifmap, k, e0) if box else 0)
+                    rw, j = (min(k, rows - 1) - i0, 0) if diag else (k, i0)
+                    if diag:
+                        j = k - rw
+                    b = rw // T
+                    t = rw - b * T
                     n0 = nrot
                     # the window test of q's set, kept until q leaves the set or the window
                     # moves (q_set_end = -1: test again)
                     q_set_end, inwin = -1, False
-                    for i in range(e0, e1):
-                        a = run[i]
+                    for i in range(i0, e1):
+                        u = b * bu + j * ju + t * tu
+                        v = b * bv + j * jv + t * tv
+                        j += 1
+                        if diag:       # down the rows of the stacked blocks
+                            t -= 1
+                            if t < 0:
+                                t = T - 1
+                                b -= 1
+                        a = -1
+                        if ifmap:
+                            if u < M and v < K:
+                                y = rb[u] + wr[v]
+                                x = cb[u] + wc[v]
+                                if box or (0 <= y < H and 0 <= x < W):
+                                    a = pb[u] + wo[v] + g * goff
+                        elif u < K and v < N:
+                            a = (g * N + v) * K + u
                         if a < 0:
+                            continue
+                        if i < e0:
+                            q += 1
                             continue
                         if q >= q_set_end:
                             s_q = q // eps
