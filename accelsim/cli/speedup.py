@@ -147,8 +147,20 @@ def _plot(kind: str, data, folder, stem: str, formats):
     return stem, sink[stem], (os.getpid(), time.process_time() - c0)
 
 
+class _Lazy:
+    """A task of the one-job run: done in this process when its result is first asked for."""
+
+    def __init__(self, fn, args):
+        self.fn, self.args, self.done = fn, args, False
+
+    def result(self):
+        if not self.done:
+            self.value, self.done = self.fn(*self.args), True
+        return self.value
+
+
 class _Runner:
-    """Runs tasks in forked workers (or here, with one job) in a given order (the long ones
+    """Runs tasks in forked workers (or here, with one job) in a chosen order (the long ones
     first) and hands the results back in the tasks' own order, so the outputs do not depend on
     who ran what or when. A worker that dies (killed for memory) fails the run with an error
     instead of leaving it waiting."""
@@ -156,7 +168,7 @@ class _Runner:
     def __init__(self, jobs: int):
         import multiprocessing
 
-        self.pool = None
+        self.pool, self.jobs = None, jobs
         if jobs > 1 and not multiprocessing.current_process().daemon:  # daemons cannot fork
             from concurrent.futures import ProcessPoolExecutor
 
@@ -165,25 +177,59 @@ class _Runner:
             # bar's monitor or the pool's own manager start later)
             self.pool.submit(int).result()
 
-    def start(self, fn, tasks, order=None, done=None):
-        """Start ``fn(*task)`` for each task, in ``order``; returns a function that waits and
-        returns the results in the tasks' order (with one job, it does the work when called).
-        ``done()`` is called after each task."""
-        order = range(len(tasks)) if order is None else order
+    def _submit(self, fn, args):
+        return _Lazy(fn, args) if self.pool is None else self.pool.submit(fn, *args)
+
+    def run_sims(self, fn, sims, order, figs, ready, plotted: dict, on_sim=None) -> list:
+        """``fn(*sim)`` for every sim, in ``order``; returns the results in the sims' order.
+        ``ready(i, result)`` names the figures a finished sim lets start; while no sim is left
+        to start, a free worker draws one of them (``_plot(*figs[k])``, its future in
+        ``plotted[k]``), so the tail of the simulations, where one worker waits for the other,
+        is not idle. With one job, the sims run here and the figures wait for ``start_rest``.
+        ``on_sim()`` is called after each sim."""
         if self.pool is None:
-            def run_here():
-                got = {}
-                for i in order:
-                    got[i] = fn(*tasks[i])
-                    if done:
-                        done()
-                return [got[i] for i in range(len(tasks))]
-            return run_here
-        futures = {i: self.pool.submit(fn, *tasks[i]) for i in order}
-        if done:
-            for f in futures.values():
-                f.add_done_callback(lambda _: done())
-        return lambda: [futures[i].result() for i in range(len(tasks))]
+            got = {}
+            for i in order:
+                got[i] = fn(*sims[i])
+                ready(i, got[i])
+                if on_sim:
+                    on_sim()
+            return [got[i] for i in range(len(sims))]
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        queue, drawable, running, got = list(order), [], {}, {}
+        while queue or any(kind == "sim" for kind, _ in running.values()):
+            while len(running) < self.jobs and (queue or drawable):
+                if queue:
+                    i = queue.pop(0)
+                    running[self.pool.submit(fn, *sims[i])] = ("sim", i)
+                else:
+                    k = drawable.pop(0)
+                    plotted[k] = self.pool.submit(_plot, *figs[k])
+                    running[plotted[k]] = ("plot", k)
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for f in finished:
+                kind, i = running.pop(f)
+                res = f.result()   # a worker's error ends the run here
+                if kind == "sim":
+                    got[i] = res
+                    drawable += ready(i, res)
+                    drawable.sort(key=lambda k: -PLOT_COST[figs[k][0]])
+                    if on_sim:
+                        on_sim()
+        return [got[i] for i in range(len(sims))]
+
+    def start_rest(self, fn, figs, plotted: dict, order) -> None:
+        """Start ``fn(*figs[k])`` for each k in ``order`` (their futures in ``plotted``)."""
+        for k in order:
+            plotted[k] = self._submit(fn, figs[k])
+
+    @staticmethod
+    def wait_all(plotted: dict, n: int | None = None) -> list:
+        """The results of tasks 0..n-1 of ``plotted`` in that order (n None: of every task
+        started, in any order)."""
+        keys = list(plotted) if n is None else range(n)
+        return [plotted[k].result() for k in keys]
 
     def __enter__(self):
         return self
@@ -262,22 +308,58 @@ def run(args) -> int:
     sims = [(arch, net, variants, args.batch, net == detail) for arch in archs
             for net in networks]
     work = {n: _work(load_workload(f"{n}:{v}") for v in variants) for n in networks}
-    # the long simulations first, so that the workers finish together
-    order = sorted(range(len(sims)), key=lambda i: -work[sims[i][1]])
+    # the detail network first (its figures can then be drawn while the other simulations
+    # run), then the long simulations first, so that the workers finish together
+    sim_order = sorted(range(len(sims)), key=lambda i: (not sims[i][4], -work[sims[i][1]]))
     nplots = 0 if args.no_plots else len(SUMMARY_PLOTS) + 2 * len(archs)
-    # forked before the progress bar exists (no thread is running at the fork)
-    with _Runner(_jobs(args.jobs, max(len(sims), nplots))) as runner:
+    import shlex
+
+    from accelsim import __version__
+    from accelsim.report import html
+
+    command = shlex.join(["accelsim", "speedup", "--arch", *names, "--networks", *networks,
+                          "--variants", ",".join(variants[1:]), "--batch", str(args.batch),
+                          "--detail-network", detail, "--out", str(args.out)]
+                         + (["--measure"] if args.measure else []))
+    # other tools' sub-folders of --out (reports/validation/, gpu/, measured/) are not in the
+    # manifest, so the rewrite leaves them as they are. The staging folder is made before the
+    # workers fork (they draw into it) and outlives them: on an error they are ended before it
+    # is removed.
+    with atomic_dir(out, keep=owned, force=args.force) as tmp, \
+            _Runner(_jobs(args.jobs, max(len(sims), nplots))) as runner:
         # one tick per (arch, network); stderr, on a terminal only unless -v (-q: never)
         quiet, loud = getattr(args, "quiet", False), getattr(args, "verbose", False)
         bar = tqdm(total=len(sims), unit="net", leave=False, file=sys.stderr,
                    disable=True if quiet else (False if loud else None))
-        done = runner.start(_simulate_net, sims, order, done=lambda: bar.update(1))()
+        figs: list = []            # (kind, data, folder, stem, formats), in report order
+        detail_figs: dict = {}     # arch name -> indices of its per-layer and roofline figures
+        if not args.no_plots:
+            figs = [(kind, None, tmp, stem, formats) for kind, stem in SUMMARY_PLOTS]
+            for arch in archs:
+                detail_figs[arch.name] = [len(figs), len(figs) + 1]
+                figs += [("layers", None, tmp, f"layers_{arch.name}_{detail}", formats),
+                         ("roofline", None, tmp, f"roofline_{arch.name}_{detail}", formats)]
+        plotted: dict = {}         # figure index -> _plot's result
+
+        def detail_ready(i: int, result) -> list:
+            """The figures a finished simulation lets start: its arch's per-layer and roofline
+            figures when it is the detail network's."""
+            arch, net = sims[i][0], sims[i][1]
+            if not sims[i][4] or arch.name not in detail_figs:
+                return []
+            fr = [(v, result[2][v]) for v in variants]
+            for k in detail_figs[arch.name]:
+                kind, _, folder, stem, fmts = figs[k]
+                figs[k] = (kind, (fr, arch, net), folder, stem, fmts)
+            return detail_figs[arch.name]
+
+        done = runner.run_sims(_simulate_net, sims, sim_order, figs, detail_ready, plotted,
+                               on_sim=lambda: bar.update(1))
         bar.close()
         rows, layer_rows, frames = [], [], {}
-        for (arch, net, *_), (r, lr, fr, cpu) in zip(sims, done):
+        for r, lr, fr, cpu in done:
             rows += r
             layer_rows += lr
-            frames.update({(arch.name, v): df for v, df in fr.items()})
             if runner.pool is not None:  # else this process's own CPU counts it
                 phases.add_worker_cpu(*cpu)
         rows = report.add_speedups(rows)
@@ -288,7 +370,8 @@ def run(args) -> int:
                                              else "CALC bandwidth, no DRAM stalls")
                            for a in archs)
         notes = f"Batch {args.batch}. DRAM: {stalls}."
-        if args.measure:  # the workers are idle now: nothing else runs while torch is timed
+        if args.measure:  # nothing else runs while torch is timed
+            runner.wait_all(plotted)
             from accelsim.check.measure import measure
 
             measured = measure(networks, variants, repeats=args.repeats)
@@ -300,61 +383,46 @@ def run(args) -> int:
             phases.mark("measure")
         structured = [r for r in rows if r["variant"] != "regular"]
 
-        # other tools' sub-folders of --out (reports/validation/, gpu/, measured/) are not in
-        # the manifest, so the rewrite leaves them as they are
-        with atomic_dir(out, keep=owned, force=args.force) as tmp:
-            plotted = lambda: []  # noqa: E731
-            if not args.no_plots:
-                # the workers draw while this process writes the tables
-                figs = [(kind, rows, tmp, stem, formats) for kind, stem in SUMMARY_PLOTS]
-                for arch in archs:
-                    fr = [(v, frames[(arch.name, v)]) for v in variants]
-                    figs += [("layers", (fr, arch, detail), tmp, f"layers_{arch.name}_{detail}",
-                              formats),
-                             ("roofline", (fr, arch, detail), tmp,
-                              f"roofline_{arch.name}_{detail}", formats)]
-                plotted = runner.start(_plot, figs, sorted(range(len(figs)),
-                                                           key=lambda i: -PLOT_COST[figs[i][0]]))
-            (tmp / "speedup.csv").write_text(report.to_csv(rows))
-            (tmp / "speedup.md").write_text(report.to_markdown(rows))
-            (tmp / "speedup.tex").write_text(report.to_latex(rows))
-            (tmp / "headline.md").write_text(report.to_markdown(structured,
-                                                                report.HEADLINE_COLUMNS))
-            (tmp / "headline.tex").write_text(report.to_latex(structured,
-                                                              report.HEADLINE_COLUMNS))
-            (tmp / "layers.csv").write_text(report.to_csv(layer_rows, report.LAYER_CSV_COLUMNS))
-            (tmp / "layers").mkdir()
-            for arch in archs:
-                for net in networks:
-                    lr = [r for r in layer_rows
-                          if r["arch"] == arch.name and r["network"] == net]
-                    stem = tmp / "layers" / f"{arch.name}__{net}"
-                    stem.with_suffix(".md").write_text(
-                        f"# {net} on {arch.name}, per layer\n\n"
-                        + report.to_markdown(lr, report.LAYER_COLUMNS))
-                    stem.with_suffix(".tex").write_text(
-                        report.to_latex(lr, report.LAYER_COLUMNS, group=("variant",)))
-            phases.mark("tables")
-            svgs: dict = {}  # figure stem -> SVG text, inlined in report.html, in display order
-            for stem, svg, cpu in plotted():
-                svgs[stem] = svg
-                if runner.pool is not None:
-                    phases.add_worker_cpu(*cpu)
-            if not args.no_plots:
-                phases.mark("plots")
-            import shlex
-
-            from accelsim import __version__
-            from accelsim.report import html
-
-            command = shlex.join(["accelsim", "speedup", "--arch", *names, "--networks",
-                                  *networks, "--variants", ",".join(variants[1:]), "--batch",
-                                  str(args.batch), "--detail-network", detail, "--out",
-                                  str(args.out)] + (["--measure"] if args.measure else []))
-            (tmp / "report.html").write_text(html.render(
-                rows, layer_rows, archs, svgs, "accelsim speedup report", notes,
-                command=command, version=__version__, date=html.report_date()))
-        phases.mark("html and move into place")
+        if not args.no_plots:
+            # the workers draw the summary figures (the costly first) and the detail figures
+            # not started yet while this process writes the tables and the page
+            for k, (kind, data, folder, stem, fmts) in enumerate(figs[:len(SUMMARY_PLOTS)]):
+                figs[k] = (kind, rows, folder, stem, fmts)
+            runner.start_rest(_plot, figs, plotted,
+                              sorted((k for k in range(len(figs)) if k not in plotted),
+                                     key=lambda k: (k >= len(SUMMARY_PLOTS),
+                                                    -PLOT_COST[figs[k][0]])))
+        (tmp / "speedup.csv").write_text(report.to_csv(rows))
+        (tmp / "speedup.md").write_text(report.to_markdown(rows))
+        (tmp / "speedup.tex").write_text(report.to_latex(rows))
+        (tmp / "headline.md").write_text(report.to_markdown(structured,
+                                                            report.HEADLINE_COLUMNS))
+        (tmp / "headline.tex").write_text(report.to_latex(structured,
+                                                          report.HEADLINE_COLUMNS))
+        (tmp / "layers.csv").write_text(report.to_csv(layer_rows, report.LAYER_CSV_COLUMNS))
+        (tmp / "layers").mkdir()
+        for arch in archs:
+            for net in networks:
+                lr = [r for r in layer_rows
+                      if r["arch"] == arch.name and r["network"] == net]
+                stem = tmp / "layers" / f"{arch.name}__{net}"
+                stem.with_suffix(".md").write_text(
+                    f"# {net} on {arch.name}, per layer\n\n"
+                    + report.to_markdown(lr, report.LAYER_COLUMNS))
+                stem.with_suffix(".tex").write_text(
+                    report.to_latex(lr, report.LAYER_COLUMNS, group=("variant",)))
+        page = html.render_parts(rows, layer_rows, archs, "accelsim speedup report", notes,
+                                 command=command, version=__version__, date=html.report_date())
+        phases.mark("tables")
+        svgs: dict = {}  # figure stem -> SVG text, inlined in report.html, in display order
+        for stem, svg, cpu in runner.wait_all(plotted, len(figs)):
+            svgs[stem] = svg
+            if runner.pool is not None:
+                phases.add_worker_cpu(*cpu)
+        if not args.no_plots:
+            phases.mark("plots")
+        (tmp / "report.html").write_text(page(svgs))
+    phases.mark("html and move into place")
     if getattr(args, "verbose", False):
         print(phases.text(), file=sys.stderr)
     if args.json:

@@ -267,12 +267,17 @@ def render(rows, layer_rows, archs, svgs: dict, title: str, notes: str = "",
            command: str = "", version: str = "", date: str = "") -> str:
     """``svgs``: figure stem -> SVG text (from plots.save's ``svg_sink``), in display order; the
     first two (headline heatmap, speedup) form the summary."""
+    return render_parts(rows, layer_rows, archs, title, notes, command, version, date)(svgs)
+
+
+def render_parts(rows, layer_rows, archs, title: str, notes: str = "", command: str = "",
+                 version: str = "", date: str = ""):
+    """``render`` in two steps: everything but the figures now (the tables, the findings, the
+    compressed per-layer data), returning the function of ``svgs`` that makes the page, so a
+    caller whose figures are still being drawn elsewhere can do this part meanwhile."""
     from accelsim.report.figures import caption
 
     structured = [r for r in rows if r["variant"] != "regular"]
-    stems = list(svgs)
-    summary_stems = [s for s in ("realized_over_ideal", "speedup") if s in svgs]
-    other = [s for s in stems if s not in summary_stems]
     lcols = LAYER_COLUMNS + [c for c in POOL_LAYER_COLUMNS
                              if layer_rows and c[0] in layer_rows[0]]
     runs, order = layer_runs(layer_rows, lcols)
@@ -286,6 +291,19 @@ def render(rows, layer_rows, archs, svgs: dict, title: str, notes: str = "",
         f'({len(runs[rid])} layers)</summary></details>' for rid, t in order)
     nav = [("summary", "Summary"), ("headline", "Headline table"), ("plots", "Plots"),
            ("all", "All counts"), ("layers", "Per layer"), ("archs", "Architectures")]
+    lede = _esc(findings(rows, archs))
+    headline = table(structured, HEADLINE_COLUMNS, "headline-table", shade="realized_over_ideal")
+    everything = table(rows, table_columns(rows), "all-table", shade="realized_over_ideal")
+    archs_html = arch_table(archs)
+    return lambda svgs: _page(svgs, title, nav, lede, notes, headline, everything, details,
+                              archs_html, version, command, date, data, caption)
+
+
+def _page(svgs, title, nav, lede, notes, headline, everything, details, archs_html, version,
+          command, date, data, caption) -> str:
+    stems = list(svgs)
+    summary_stems = [s for s in ("realized_over_ideal", "speedup") if s in svgs]
+    other = [s for s in stems if s not in summary_stems]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -295,7 +313,7 @@ def render(rows, layer_rows, archs, svgs: dict, title: str, notes: str = "",
 <main>
 <h1>{_esc(title)}</h1>
 <section id="summary">
-<p class="lede"><b>Findings.</b> {_esc(findings(rows, archs))}</p>
+<p class="lede"><b>Findings.</b> {lede}</p>
 {''.join(figure(s, svgs[s], caption(s)) for s in summary_stems)}
 <p class="lede">Ideal speedup = regular MACs / structured MACs; realized = regular cycles /
 structured cycles. The "lost" shares split the gap: realized/ideal + lost (array + pool + vector
@@ -305,14 +323,14 @@ of that unit / ideal) / structured cycles. {_esc(notes)}</p>
 <section id="headline"><h2>Headline table</h2>
 <p>Click a header to sort; realized/ideal is shaded blue at 90 % and above, orange below 60 %.</p>
 {_filter("headline-table")}
-{table(structured, HEADLINE_COLUMNS, "headline-table", shade="realized_over_ideal")}
+{headline}
 </section>
 <section id="plots"><h2>Plots</h2>
 {''.join(figure(s, svgs[s], caption(s)) for s in other)}
 </section>
 <section id="all"><h2>All counts</h2>
 {_filter("all-table")}
-{table(rows, table_columns(rows), "all-table", shade="realized_over_ideal")}
+{everything}
 </section>
 <section id="layers"><h2>Per layer</h2>
 <p>Every layer of every run, with its cycles split by unit (open a run to see its table; click a
@@ -320,7 +338,7 @@ header to sort). A structured conv's sum-pool is its own row (engine pool or arr
 {details}
 </section>
 <section id="archs"><h2>Architectures</h2>
-{arch_table(archs)}
+{archs_html}
 </section>
 <footer>accelsim {_esc(version)} &middot; <code>{_esc(command)}</code> &middot; {_esc(date)}
 </footer>
