@@ -1,6 +1,6 @@
 """The USER engine's shortcuts (memory/user.py) against brute-force references: the window's
-word counts made lane by lane over whole runs (readbuf._add_band via user._add_sets) against
-the prefetch sequence written out entry by entry, and the engine's miss rows against the plain
+word counts (made row by row over whole runs, readbuf._add_band; restricted to one group's
+stretch; moved between windows) against the prefetch sequence written out entry by entry, and the engine's miss rows against the plain
 walk on layers whose overlapping windows repeat ifmap words across many sets (the counts are
 made, moved and consulted). Equality only, never time."""
 
@@ -37,13 +37,25 @@ def _layer(rng, max_hw=14):
                          groups=g)
 
 
+def _counts(valid, space, ranges):
+    """Brute force: the word counts of the valid entries in the ranges (lo, hi, lo, hi)."""
+    q = np.arange(len(valid))
+    inside = np.zeros(len(valid), dtype=bool)
+    for p in range(0, len(ranges), 2):
+        inside |= (ranges[p] <= q) & (q < ranges[p + 1])
+    return np.bincount(valid[inside], minlength=space).astype(np.int32)
+
+
 @pytest.mark.parametrize("seed", [21, 22])
-def test_window_counts_lane_by_lane_equal_the_sequence(seed):
-    """user._add_sets (whole runs lane by lane, the cut runs entry by entry) adds exactly the
-    valid entries of sets s0 .. s0 + n - 1 (cyclic) of the prefetch sequence, for both
-    operands of every dataflow, padded or not, groups and batch, windows that wrap."""
+def test_window_counts_equal_the_sequence(seed):
+    """The USER engine's window word counts against the prefetch sequence written out entry by
+    entry, for both operands of every dataflow, padded or not, groups and batch:
+    user._add_range (whole runs row by row, a cut run entry by entry) over random ranges;
+    user._window_range, the window's entries within one group's stretch (wrapping windows);
+    and user._sync from one such window to another (same group and not, overlapping and not,
+    counts cleared at once when none stays)."""
     rng = random.Random(seed)
-    cases = {"padded": 0, "wrap": 0, "groups": 0, "batch": 0, "box": 0}
+    cases = {"padded": 0, "wrap": 0, "groups": 0, "batch": 0, "box": 0, "cleared": 0}
     for _ in range(60):
         layer = _layer(rng)
         arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), rng.choice(["os", "ws", "is"]),
@@ -66,19 +78,34 @@ def test_window_counts_lane_by_lane_equal_the_sequence(seed):
             nruns, per_group, L = readbuf._runs(folds, ifmap)
             buf = np.empty(4 * L, dtype=np.int64)
             nv = np.empty(4, dtype=np.int64)
-            for _ in range(6):
-                eps = rng.randint(1, max(1, len(valid) // 3 + 1))
-                nl = len(valid) // eps + 1
-                s0, n = rng.randrange(nl), rng.randint(1, nl)
-                cases["wrap"] += s0 + n > nl
-                sets = np.arange(len(valid)) // eps
-                inside = ((sets - s0) % nl) < n
-                want = np.bincount(valid[inside], minlength=space).astype(np.int32)
+            for _ in range(4):
+                lo = rng.randint(0, len(valid))
+                hi = rng.randint(lo, len(valid) + 3)
                 got = np.zeros(space, dtype=np.int32)
-                user._add_sets(folds, im2col, ifmap, before, s0, n, eps, nl, got, 1, buf, nv, box)
-                assert np.array_equal(got, want)
-                user._add_sets(folds, im2col, ifmap, before, s0, n, eps, nl, got, -1, buf, nv, box)
-                assert not got.any()
+                user._add_range(folds, im2col, ifmap, before, lo, hi, got, 1, buf, nv, box)
+                assert np.array_equal(got, _counts(valid, space, (lo, hi)))
+            eps = rng.randint(1, max(1, len(valid) // 3 + 1))
+            nl = len(valid) // eps + 1
+            nact = rng.randint(1, nl)
+            pres = np.zeros(space, dtype=np.int32)
+            counted = (0, 0, 0, 0)
+            for _ in range(6):
+                g, ws = rng.randrange(mp.groups), rng.randrange(nl)
+                want = user._window_range(before, nruns, g, ws, nact, eps, nl)
+                # the window's sets, cyclic, within group g's stretch
+                sets = np.arange(len(valid)) // eps
+                q = np.arange(len(valid))
+                mine = (((sets - ws) % nl) < nact) & (before[g * nruns] <= q) & (
+                    q < before[(g + 1) * nruns])
+                assert np.array_equal(_counts(valid, space, want),
+                                      np.bincount(valid[mine], minlength=space))
+                cases["wrap"] += ws + nact > nl and want[1] > want[0]
+                kept = (_counts(valid, space, counted) * _counts(valid, space, want)).any()
+                old_n = sum(max(0, counted[p + 1] - counted[p]) for p in (0, 2))
+                cases["cleared"] += (not kept) and 4 * old_n > space
+                user._sync(folds, im2col, ifmap, before, pres, counted, want, buf, nv, box)
+                assert np.array_equal(pres, _counts(valid, space, want))
+                counted = want
     assert min(cases.values()) > 0, cases
 
 

@@ -70,47 +70,90 @@ def _fold_runs(folds, ifmap, c, r, T, L, diag):
 
 
 @njit(cache=True)
-def _add_sets(folds, im2col, ifmap, before, s0, n_sets, eps, nl, pres, sign, buf, nv, box):
-    """pres[a] += sign for every valid entry in sets s0 .. s0 + n_sets - 1 (cyclic): the whole
-    runs inside them lane by lane (readbuf._add_band), the run cut by either end entry by entry
-    (``before``: valid entries before each run; ``box``: no padding)."""
+def _add_range(folds, im2col, ifmap, before, q_lo, q_hi, pres, sign, buf, nv, box):
+    """pres[a] += sign for every valid entry q_lo <= q < q_hi of the prefetch matrix: the whole
+    runs inside the range row by row (readbuf._add_band), a run cut by either end entry by
+    entry (``before``: valid entries before each run; ``box``: no padding)."""
     nruns, per_group, L = _runs(folds, ifmap)
-    for part in range(2):
-        lo, hi = (s0, min(nl, s0 + n_sets)) if part == 0 else (0, s0 + n_sets - nl)
-        q_lo, q_hi = lo * eps, min(hi * eps, before[-1])
-        if q_lo >= q_hi:
+    q_hi = min(q_hi, before[-1])
+    if q_lo >= q_hi:
+        return
+    k = np.searchsorted(before, q_lo, side="right") - 1     # the run holding q_lo
+    k_end = np.searchsorted(before, q_hi, side="right") - 1  # runs below end by q_hi
+    while before[k] < q_hi:
+        g, run = divmod(k, nruns)
+        if before[k] >= q_lo and k < k_end:
+            end = min(k_end, g * nruns + nruns)       # whole runs, within one group
+            _add_band(folds, im2col, ifmap, g, run, end - g * nruns, pres, sign, box)
+            k = end
             continue
-        k = np.searchsorted(before, q_lo, side="right") - 1     # the run holding q_lo
-        k_end = np.searchsorted(before, q_hi, side="right") - 1  # runs below end by q_hi
-        while before[k] < q_hi:
-            g, run = divmod(k, nruns)
-            if before[k] >= q_lo and k < k_end:
-                end = min(k_end, g * nruns + nruns)       # whole runs, within one group
-                _add_band(folds, im2col, ifmap, g, run, end - g * nruns, pres, sign, box)
-                k = end
-                continue
-            q = before[k]
-            for i in range(_fetch_runs(folds, im2col, ifmap, g, run, run + 1, buf, nv)):
-                if buf[i] >= 0:
-                    if q_lo <= q < q_hi:
-                        pres[buf[i]] += sign
-                    q += 1
-            k += 1
+        q = before[k]
+        for i in range(_fetch_runs(folds, im2col, ifmap, g, run, run + 1, buf, nv)):
+            if buf[i] >= 0:
+                if q_lo <= q < q_hi:
+                    pres[buf[i]] += sign
+                q += 1
+        k += 1
+
+
+@njit(cache=True, inline="always")
+def _window_range(before, nruns, g, ws, nact, eps, nl):
+    """The valid entries the window at set ``ws`` holds of group g's stretch of the prefetch
+    matrix, as two ranges (lo0, hi0, lo1, hi1) in ascending order (empty: lo >= hi). Groups
+    read disjoint words, so for a word of group g the window's other entries do not count."""
+    g0, g1 = before[g * nruns], before[(g + 1) * nruns]
+    tail = ws + nact - nl           # sets the window wraps past the last one
+    return (max(0, g0), min(max(0, tail) * eps, g1), max(ws * eps, g0),
+            min(min(nl, ws + nact) * eps, g1))
 
 
 @njit(cache=True)
-def _sync(folds, im2col, ifmap, before, pres, cur, new, nact, eps, nl, buf, nv, box):
-    """Move the window's word counts ``pres`` from the window at set ``cur`` (-1: empty) to the
-    one at ``new``: the sets that leave and enter."""
-    d = (new - cur) % nl
-    if cur >= 0 and d < nact:
-        _add_sets(folds, im2col, ifmap, before, cur, d, eps, nl, pres, -1, buf, nv, box)
-        _add_sets(folds, im2col, ifmap, before, (cur + nact) % nl, d, eps, nl, pres, 1, buf, nv,
-                  box)
-        return
-    if cur >= 0:
-        _add_sets(folds, im2col, ifmap, before, cur, nact, eps, nl, pres, -1, buf, nv, box)
-    _add_sets(folds, im2col, ifmap, before, new, nact, eps, nl, pres, 1, buf, nv, box)
+def _add_outside(folds, im2col, ifmap, before, lo, hi, other, pres, sign, buf, nv, box):
+    """_add_range over [lo, hi) less the two ascending disjoint ranges ``other``; returns the
+    entries it spans."""
+    moved = 0
+    cur = lo
+    for p in range(2):
+        o_lo, o_hi = other[2 * p], other[2 * p + 1]
+        if o_lo >= o_hi or o_hi <= cur:
+            continue
+        if o_lo >= hi:
+            break
+        if o_lo > cur:
+            _add_range(folds, im2col, ifmap, before, cur, o_lo, pres, sign, buf, nv, box)
+            moved += o_lo - cur
+        cur = o_hi
+        if cur >= hi:
+            return moved
+    if cur < hi:
+        _add_range(folds, im2col, ifmap, before, cur, hi, pres, sign, buf, nv, box)
+        moved += hi - cur
+    return moved
+
+
+@njit(cache=True)
+def _sync(folds, im2col, ifmap, before, pres, old, new, buf, nv, box):
+    """Move the word counts ``pres`` from the entries of ranges ``old`` to those of ``new``
+    (each two ascending disjoint ranges, _window_range): the entries that leave and enter;
+    when none stays and clearing is cheaper than the leaving entries, all counts are zeroed
+    (they count exactly ``old``). Returns the entries counted or cleared."""
+    n_old = n_kept = 0
+    for p in range(2):
+        n_old += max(0, old[2 * p + 1] - old[2 * p])
+        for p2 in range(2):
+            n_kept += max(0, min(old[2 * p + 1], new[2 * p2 + 1]) - max(old[2 * p], new[2 * p2]))
+    moved = 0
+    if n_kept == 0 and 4 * n_old > pres.shape[0]:
+        pres[:] = 0
+        moved += pres.shape[0] // 4
+    else:
+        for p in range(2):
+            moved += _add_outside(folds, im2col, ifmap, before, old[2 * p], old[2 * p + 1], new,
+                                  pres, -1, buf, nv, box)
+    for p in range(2):
+        moved += _add_outside(folds, im2col, ifmap, before, new[2 * p], new[2 * p + 1], old,
+                              pres, 1, buf, nv, box)
+    return moved
 
 
 @njit(cache=True)
@@ -132,9 +175,12 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
     nv = np.empty(max(1, (1 << 14) // L), dtype=np.int64)
     chunk = np.empty(nv.shape[0] * L, dtype=np.int64)
     pres = np.zeros(space if not distinct else 0, dtype=np.int32)
-    synced = -1                                # the window pres counts (-1: none yet)
-    # moving the counts costs the entries of the sets that move; past the cost of the
-    # per-address set lists (two passes over the matrix), those are made and used instead
+    # pres counts the words of the entries the window at set ``synced`` holds in group
+    # ``synced_g``'s stretch, the ranges ``counted`` (-1: none yet)
+    synced = synced_g = -1
+    counted = (0, 0, 0, 0)
+    # moving the counts costs the entries that move; past the cost of the per-address set
+    # lists (two passes over the matrix), those are made and used instead
     moved, budget = 0, 2 * folds.groups * per_group
     ptr, sets = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     out_row, out_rot, n = _history()
@@ -197,8 +243,8 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
                             s_q = q // eps
                             q_set_end = (s_q + 1) * eps
                             inwin = (s_q - ws) % nl < nact
-                        if inwin or (synced == ws and not distinct and moved <= budget
-                                     and pres[a] > 0):
+                        if inwin or (synced == ws and synced_g == g and not distinct
+                                     and moved <= budget and pres[a] > 0):
                             q += 1          # own set in the window, or another entry of a
                             continue
                         r0 = nrot
@@ -216,12 +262,11 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
                                 if _in_window(a, ptr, sets, ws, (ws + nact) % nl):
                                     break
                                 continue
-                            if synced != ws:
-                                d = (ws - synced) % nl
-                                moved += 2 * eps * (d if synced >= 0 and d < nact else nact)
-                                _sync(folds, im2col, ifmap, before, pres, synced, ws, nact,
-                                      eps, nl, chunk, nv, box)
-                                synced = ws
+                            if synced != ws or synced_g != g:
+                                want = _window_range(before, nruns, g, ws, nact, eps, nl)
+                                moved += _sync(folds, im2col, ifmap, before, pres, counted,
+                                               want, chunk, nv, box)
+                                synced, synced_g, counted = ws, g, want
                             if pres[a] > 0:
                                 break
                         if nrot > r0:
