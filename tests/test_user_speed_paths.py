@@ -1,8 +1,9 @@
 """The USER engine's shortcuts (memory/user.py) against brute-force references: the window's
 word counts (made row by row over whole runs, readbuf._add_band; restricted to one group's
-stretch; moved between windows) against the prefetch sequence written out entry by entry, and the engine's miss rows against the plain
-walk on layers whose overlapping windows repeat ifmap words across many sets (the counts are
-made, moved and consulted). Equality only, never time."""
+stretch; moved between windows) against the prefetch sequence written out entry by entry,
+and the engine's miss rows against the plain walk on layers whose overlapping windows repeat
+ifmap words across many sets (the counts are made, moved and consulted). Equality only,
+never time."""
 
 from __future__ import annotations
 

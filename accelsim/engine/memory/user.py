@@ -9,11 +9,15 @@ request), so each operand's miss rows and rotation counts come from its address 
 in fetch order (a diagonal of a streamed operand, a stored row of a stationary one), and the
 valid entries before each run are known (readbuf._run_before, closed form without padding):
 a fold, or a row, whose runs' sets lie inside the active window hits without a look at its
-words (the word's own entry is in the window). Only the other rows make their run and look
-at each word: its own entry's set, and, where words repeat (ifmaps of overlapping windows),
-whether any entry of the word is in the window: per-word counts of the window's entries,
-made when first needed and moved with the window (the sets that leave and enter), or, once
-moving them has cost two passes over the matrix, per-address set lists (the plain walk's).
+words (the word's own entry is in the window). Only the other rows write out their entries
+(up to the fold's last lane that can hold a word) and look at each word: its own entry's set,
+and, where words repeat (ifmaps of overlapping windows), whether any entry of the word is in
+the window: per-word counts of the window's entries, made when first needed and moved with
+the window (the entries that leave and enter), or, once moving them has cost two passes over
+the matrix, per-address set lists (the plain walk's). The counts cover only the window's
+entries in the queried word's group (groups read disjoint words), are made row by row of
+the operand over whole runs (readbuf._add_band: no run written out, a pixel's window elements
+touch consecutive words), and are cleared at once when a rotation keeps none of them.
 An operand whose active sets hold the whole matrix never misses and is never made. The write
 buffer then runs from event to event (writebuf._write_events) with the miss rows as events.
 """
