@@ -77,9 +77,15 @@ def cosim_pair(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
     if staging_words == "arch":
         staging_words = arch.pool.staging_words(arch.word_bits)
     from accelsim.engine.pooldepth import pipeline_depth
-    return _cosim(replace(pool, name=""), replace(conv, name=""), arch.rows, arch.cols,
+    return _cosim(_nameless(pool), _nameless(conv), arch.rows, arch.cols,
                   arch.dataflow, batch, order, staging_words, arch.pool.lanes,
                   arch.pool.input_words_per_cycle, pipeline_depth(pool, arch))
+
+
+@lru_cache(maxsize=16384)
+def _nameless(layer: Layer) -> Layer:
+    """``layer`` named "" (the memo key), made once: a copy is validated on construction."""
+    return replace(layer, name="")
 
 
 # first/last use of every pooled value of a conv on one array: two arrays of its pooled map,

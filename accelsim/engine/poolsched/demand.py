@@ -136,6 +136,46 @@ def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
 
 
 
+@njit(cache=True)
+def _demand_items(values, first, last, LW, space):
+    """The demand order's items (``values``: the used pooled values by first use) in one pass:
+    each item's last row, the first-use events (rows ascend with the items, so an event's
+    largest item is the last of its run of rows) and the item of every pooled value (the max
+    int for an unused one). Equal to the generic path of ``items._prepare_items``
+    (tests/test_poolsched.py compares them)."""
+    n = values.shape[0]
+    last_row = np.empty(n, np.int64)
+    ev_row = np.empty(n, np.int64)
+    ev_item = np.empty(n, np.int64)
+    item_of_value = np.full(space, np.iinfo(np.int64).max, np.int64)
+    ne = 0
+    for i in range(n):
+        v = values[i]
+        r = first[v] // LW
+        last_row[i] = last[v]
+        item_of_value[v] = i
+        if ne > 0 and ev_row[ne - 1] == r:
+            ev_item[ne - 1] = i
+        else:
+            ev_row[ne] = r
+            ev_item[ne] = i
+            ne += 1
+    return last_row, ev_row[:ne].copy(), ev_item[:ne].copy(), item_of_value
+
+
+@njit(cache=True)
+def _last_event(ev_row, lr_sorted):
+    """searchsorted(ev_row, lr_sorted, side="right") - 1 for ascending ``lr_sorted``: the last
+    event at or before each last row, by one merge of the two sorted lists."""
+    out = np.empty(lr_sorted.shape[0], np.int64)
+    k = 0
+    for s in range(lr_sorted.shape[0]):
+        while k < ev_row.shape[0] and ev_row[k] <= lr_sorted[s]:
+            k += 1
+        out[s] = k - 1
+    return out
+
+
 def _events(first_row: np.ndarray, item: np.ndarray):
     """First-use events: per demand row holding first uses, the largest item first used there."""
     if first_row.size > 1 and (first_row[1:] >= first_row[:-1]).all():

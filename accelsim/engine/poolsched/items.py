@@ -12,9 +12,9 @@ import numpy as np
 from accelsim.engine.memory import DF_CODE
 from accelsim.workload.layer import Layer
 
-from .demand import _demand, _events, _scan_fold
-from .reads import (_first_touch_need, _lookahead_words, _need_raster, _pool_geom,
-                    _refold_need, _value_coords)
+from .demand import _demand, _demand_items, _events, _last_event, _scan_fold
+from .reads import (_first_touch_need, _first_touch_need_fused, _lookahead_words, _need_raster,
+                    _pool_geom, _refold_need, _value_coords)
 
 
 def _refold_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
@@ -127,6 +127,15 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
 
 def _prepare_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
                    order: str) -> _Items:
+    if order == "demand":
+        return _prepare_demand(pool, conv, rows, cols, dataflow, batch)
+    return _prepare_generic(pool, conv, rows, cols, dataflow, batch, order)
+
+
+def _prepare_generic(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str,
+                     batch: int, order: str) -> _Items:
+    """Any order's items in numpy passes (the demand order's reference: ``_prepare_demand``
+    makes the same arrays faster)."""
     pg = _pool_geom(pool, batch)
     mp, ia, rpf, first, last, reads = _demand(conv, rows, cols, dataflow, batch)
     LW = max(rows, cols)
@@ -167,3 +176,25 @@ def _prepare_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str
     return _Items(_narrow(need), _narrow(last_row), _narrow(ev_row), _narrow(ev_item),
                   _narrow(lr_sorted), _narrow(ev_k), int(words), int(used.sum()), V, int(reads),
                   mp.folds * rpf - 1, _lookahead_words(pg, order))
+
+
+def _prepare_demand(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str,
+                    batch: int) -> _Items:
+    """``_prepare_items`` for the demand order (the presets' order) in compiled passes: the
+    used values sorted by first use, then their rows, events, items and need' in one pass each
+    instead of a numpy pass per array. The same arrays as the generic path (a test compares
+    them on random pairs)."""
+    pg = _pool_geom(pool, batch)
+    mp, ia, rpf, first, last, reads = _demand(conv, rows, cols, dataflow, batch)
+    uv = np.flatnonzero(first >= 0)
+    # first-use keys are distinct slots (row, lane): any sort gives this order
+    values = uv[np.argsort(first[uv], kind="stable")].astype(np.int64)
+    last_row, ev_row, ev_item, item_of_value = _demand_items(values, first, last,
+                                                              max(rows, cols), ia.space)
+    need, words = _first_touch_need_fused(item_of_value, values.size, pg)
+    # every item is a used value, so every last row counts (>= 0)
+    lr_sorted = np.sort(last_row, kind="stable")
+    ev_k = _last_event(ev_row, lr_sorted)
+    return _Items(_narrow(need), _narrow(last_row), _narrow(ev_row), _narrow(ev_item),
+                  _narrow(lr_sorted), _narrow(ev_k), int(words), int(values.size), ia.space,
+                  int(reads), mp.folds * rpf - 1, _lookahead_words(pg, "demand"))

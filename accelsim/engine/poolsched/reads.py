@@ -135,6 +135,86 @@ def _first_touch_need(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom):
 
 
 @njit(cache=True)
+def _channel_min(a, lines, n_in, n_out, shift, w):
+    """``_sliding_min`` along the last axis of ``a`` (lines, n_in) flattened: (lines, n_out)
+    (a deque per line: channel windows reach 1,000 taps)."""
+    big = np.iinfo(np.int64).max
+    out = np.empty(lines * n_out, np.int64)
+    dq = np.empty(n_in + 1, np.int64)
+    for ln in range(lines):
+        ib = ln * n_in
+        ob = ln * n_out
+        head = 0
+        tail = 0
+        nxt = 0
+        for o in range(n_out):
+            lo = max(0, o + shift)
+            hi = min(n_in - 1, o + shift + w - 1)
+            while nxt <= hi:
+                while tail > head and a[ib + dq[tail - 1]] >= a[ib + nxt]:
+                    tail -= 1
+                dq[tail] = nxt
+                tail += 1
+                nxt += 1
+            while tail > head and dq[head] < lo:
+                head += 1
+            out[ob + o] = a[ib + dq[head]] if tail > head and lo <= hi else big
+    return out
+
+
+@njit(cache=True)
+def _outer_min(a, n_in, inner, n_out, shift, w):
+    """The sliding minimum along an outer axis: ``a`` is (lines, n_in, inner) flattened, the
+    result (lines, n_out, inner); each output row is the elementwise minimum of the input rows
+    of its clipped window (spatial windows are a few taps: no deque needed)."""
+    lines = a.shape[0] // (n_in * inner)
+    big = np.iinfo(np.int64).max
+    out = np.full(lines * n_out * inner, big, np.int64)
+    for ln in range(lines):
+        for o in range(n_out):
+            lo = max(0, o + shift)
+            hi = min(n_in - 1, o + shift + w - 1)
+            ob = (ln * n_out + o) * inner
+            for x in range(lo, hi + 1):
+                ib = (ln * n_in + x) * inner
+                for c in range(inner):
+                    if a[ib + c] < out[ob + c]:
+                        out[ob + c] = a[ib + c]
+    return out
+
+
+@njit(cache=True)
+def _first_touch_counts(item_of_value, n_items, B, Ho, Wo, G, cpg, cg, H, W, bc, bh, bw, ph,
+                        pw):
+    """Per item, how many input words it touches first (the minimum item over the box of
+    pooled values whose window covers the word), by the separable minimum of
+    ``_first_touch_need``: channel (a deque per line: channel windows reach 1,000 taps), then
+    column, then row (a few taps each)."""
+    t1 = item_of_value
+    if bc > 1 or cg != cpg:
+        t1 = _channel_min(item_of_value, B * Ho * Wo * G, cpg, cg, -(bc - 1), bc)
+    t2 = _outer_min(t1, Wo, G * cg, W, pw - bw + 1, bw)
+    t3 = _outer_min(t2, Ho, W * G * cg, H, ph - bh + 1, bh)
+    big = np.iinfo(np.int64).max
+    counts = np.zeros(n_items, np.int64)
+    words = 0
+    for v in t3:
+        if v != big:
+            counts[v] += 1
+            words += 1
+    return counts, words
+
+
+def _first_touch_need_fused(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom):
+    """``_first_touch_need`` in one compiled pass per axis (no axis moves, no copies between
+    them): the same need' and word count (a test compares the two on random pairs)."""
+    counts, words = _first_touch_counts(
+        np.ascontiguousarray(item_of_value, np.int64), n_items, pg.B, pg.Ho, pg.Wo, pg.G,
+        pg.cpg, pg.C // pg.G, pg.H, pg.W, pg.bc, pg.bh, pg.bw, pg.ph, pg.pw)
+    return np.cumsum(counts) - 1, int(words)
+
+
+@njit(cache=True)
 def _refold_need(values, fold_first_item, fold_id, pg_arr, stamp_words):
     """need'(i) of refold items: per fold, each item appends the words of its window that the
     fold has not read yet (a stamp per input word: the fold's id). Returns need' and the words
