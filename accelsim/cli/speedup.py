@@ -105,7 +105,7 @@ def _simulate_net(arch, net: str, variants, batch: int, keep_frames: bool):
     import time
 
     c0 = time.process_time()  # a worker's first task pays its imports: counted
-    from accelsim.evaluate.simulate import simulate
+    from accelsim.evaluate.simulate import layer_table, to_frame
     from accelsim.report import tables as report
     from accelsim.workload.networks import load_workload
     from accelsim.workload.zoo import published_params
@@ -117,11 +117,13 @@ def _simulate_net(arch, net: str, variants, batch: int, keep_frames: bool):
         # params: the published dense count with each structured layer's weights replaced by
         # its alpha (Cout*c*n^2), the paper's closed form
         params = published_params(net) - regular.weights + wl.weights
-        df = simulate(wl, arch, batch)
-        rows.append(report.summary_row(net, v, params, df, arch))
-        layer_rows += report.layer_rows(df, arch.name, net, v)
+        # simulate's table without its DataFrame (the tables read the arrays; building a frame
+        # cost a fifth of a warm simulation): a frame only for the per-layer figures
+        table = layer_table(wl, arch, batch)
+        rows.append(report.summary_row(net, v, params, table, arch))
+        layer_rows += report.layer_rows(table, arch.name, net, v)
         if keep_frames:
-            frames[v] = df
+            frames[v] = to_frame(table)
     return rows, layer_rows, frames, (os.getpid(), time.process_time() - c0)
 
 
@@ -199,7 +201,10 @@ class _Runner:
 
         queue, drawable, running, got = list(order), [], {}, {}
         while queue or any(kind == "sim" for kind, _ in running.values()):
-            while len(running) < self.jobs and (queue or drawable):
+            # one task more than workers: a worker that finishes takes the queued one at once
+            # instead of waiting for this process to hear of it and send the next
+            while (len(running) < self.jobs + (1 if queue else 0)
+                   and (queue or drawable)):
                 if queue:
                     i = queue.pop(0)
                     running[self.pool.submit(fn, *sims[i])] = ("sim", i)

@@ -29,26 +29,35 @@ from __future__ import annotations
 CATEGORIES = ("array", "pool", "vector", "stall")
 
 
+def _cycle_parts(cols) -> dict:
+    """Per-row cycles by category as int64 arrays (cycles_<k>, summing to total_cycles) of
+    ``simulate``'s DataFrame or of a ``layer_table`` (no DataFrame needed)."""
+    import numpy as np
+
+    eng = np.asarray(cols["engine"], dtype=object)
+    gemm = eng == "array"
+    pool = (eng == "pool") | (eng == "array-as-pool")
+    total = np.asarray(cols["total_cycles"])
+    out = {"cycles_array": np.where(gemm, np.asarray(cols["compute_cycles"]), 0),
+           "cycles_pool": np.where(pool, total, 0),
+           "cycles_vector": np.where(eng == "vector", total, 0),
+           "cycles_stall": np.where(gemm, np.asarray(cols["stall_cycles"]), 0)}
+    out = {k: v.astype("int64") for k, v in out.items()}
+    assert (sum(out.values()) == total).all(), "cycle categories must sum to total"
+    return out
+
+
 def layer_cycle_parts(df):
     """Per-row cycles by category (DataFrame with cycles_<k> columns summing to total_cycles)."""
     import pandas as pd
 
-    eng = df["engine"]
-    gemm = eng == "array"
-    pool = eng.isin(["pool", "array-as-pool"])
-    out = pd.DataFrame({
-        "cycles_array": df["compute_cycles"].where(gemm, 0),
-        "cycles_pool": df["total_cycles"].where(pool, 0),
-        "cycles_vector": df["total_cycles"].where(eng == "vector", 0),
-        "cycles_stall": df["stall_cycles"].where(gemm, 0),
-    }).astype("int64")
-    assert (out.sum(axis=1) == df["total_cycles"]).all(), "cycle categories must sum to total"
-    return out
+    return pd.DataFrame(_cycle_parts(df), index=getattr(df, "index", None))
 
 
 def cycle_breakdown(df) -> dict:
-    """Network cycles by category; they sum to the network's total cycles."""
-    parts = layer_cycle_parts(df)
+    """Network cycles by category; they sum to the network's total cycles (``df``: simulate's
+    DataFrame or a layer_table)."""
+    parts = _cycle_parts(df)
     return {k: int(parts[f"cycles_{k}"].sum()) for k in CATEGORIES}
 
 
@@ -207,10 +216,17 @@ def to_latex(rows: list[dict], columns=None, group=("arch", "network")) -> str:
 
 
 def layer_rows(df, arch_name: str, network: str, variant: str) -> list[dict]:
-    """Per-layer rows of one simulation with the cycle categories (for the detail tables)."""
-    parts = layer_cycle_parts(df)
-    full = df.assign(arch=arch_name, network=network, variant=variant, **{
-        c: parts[c] for c in parts.columns})
+    """Per-layer rows of one simulation with the cycle categories (for the detail tables);
+    ``df``: simulate's DataFrame or a layer_table. Values are Python scalars, as a DataFrame's
+    records."""
+    import numpy as np
+
+    parts = _cycle_parts(df)
+    n = len(np.asarray(df["layer"]))
+    named = {"arch": arch_name, "network": network, "variant": variant}
+    have = set(df.keys()) | set(named) | set(parts)
     # the pool unit's schedule columns come from simulate when it models them
-    cols = [c for c in LAYER_CSV_COLUMNS if c in full.columns]
-    return full[cols].to_dict("records")
+    cols = [c for c in LAYER_CSV_COLUMNS if c in have]
+    lists = [[named[c]] * n if c in named else
+             (parts[c] if c in parts else np.asarray(df[c])).tolist() for c in cols]
+    return [dict(zip(cols, vals)) for vals in zip(*lists)]

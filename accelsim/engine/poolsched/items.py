@@ -103,6 +103,7 @@ class _Items:
 # each once, and a large batch keeps memory bounded instead of holding every pair
 _ITEMS_BUDGET_BYTES = 160 << 20
 _items_cache: "OrderedDict[tuple, _Items]" = OrderedDict()
+_items_bytes = 0   # the held pairs' nbytes
 
 
 def _narrow(a: np.ndarray) -> np.ndarray:
@@ -114,14 +115,18 @@ def _narrow(a: np.ndarray) -> np.ndarray:
 
 def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
              order: str) -> _Items:
+    global _items_bytes
     key = (pool, conv, rows, cols, dataflow, batch, order)
+    if not _items_cache:   # emptied from outside (clear_caches)
+        _items_bytes = 0
     hit = _items_cache.pop(key, None)
     if hit is None:
         hit = _prepare_items(*key)
+        _items_bytes += hit.nbytes
     _items_cache[key] = hit
-    total = sum(it.nbytes for it in _items_cache.values())
-    while total > _ITEMS_BUDGET_BYTES and len(_items_cache) > 1:
-        total -= _items_cache.popitem(last=False)[1].nbytes
+    # a running total: summing every held pair per call cost more than a cache hit saves
+    while _items_bytes > _ITEMS_BUDGET_BYTES and len(_items_cache) > 1:
+        _items_bytes -= _items_cache.popitem(last=False)[1].nbytes
     return hit
 
 
