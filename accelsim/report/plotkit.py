@@ -23,6 +23,7 @@ def save(fig, folder: Path, stem: str, formats=FORMATS, svg_sink: dict | None = 
     """Write the figure in ``formats``; with ``svg_sink`` also keep its SVG text there (for
     inlining in the HTML report) without writing a file unless svg is among ``formats``."""
     out = []
+    _drop_placeholder_layout(fig)
     if "png" in formats:
         fig.savefig(folder / f"{stem}.png", dpi=DPI, metadata={"Software": None})
         out.append(f"{stem}.png")
@@ -37,6 +38,19 @@ def save(fig, folder: Path, stem: str, formats=FORMATS, svg_sink: dict | None = 
             svg_sink[stem] = text
     plt.close(fig)
     return out
+
+
+def _drop_placeholder_layout(fig) -> None:
+    """``tight_layout`` leaves a placeholder layout engine on the figure, and savefig then draws
+    the whole figure once more (with rendering disabled) before each format to let that engine
+    run, though it does nothing: a third of the save time. The figure keeps the positions
+    tight_layout set; without the engine the saved bytes are the same (tests compare them)."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    if (isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine)
+            and not plt.rcParams["figure.autolayout"]
+            and not plt.rcParams["figure.constrained_layout.use"]):
+        fig.set_layout_engine(None)   # with both rc flags off: no engine at all
 
 
 def _bars(ax, xs, heights, width, series, labels, color, bottom=None, label=None, **kw):
