@@ -98,6 +98,52 @@ def _work(workloads) -> int:
     return sum(prod(layer.in_shape) + prod(layer.out_shape) for wl in workloads for layer in wl)
 
 
+def _clusters(networks, variants, cap: float, link: float = 0.25) -> list[list[str]]:
+    """The networks in groups simulated by one task each (per arch): the engines memoize per
+    process, so networks sharing layer shapes (the ResNets' blocks, MobileNetV2's and
+    EfficientNet-B0's inverted residuals) simulate a shared layer once instead of once per
+    worker. Two networks link when the distinct conv/linear and sum-pool shapes they share hold
+    at least ``link`` of the smaller one's work (``_work``'s measure); linked networks join,
+    strongest links first, while a group's work stays within ``cap`` (so that the groups still
+    spread over the workers). Groups keep the networks' order and come in it."""
+    from dataclasses import replace
+    from math import prod
+
+    from accelsim.workload.networks import load_workload
+
+    shapes = {}
+    for n in networks:
+        shapes[n] = {replace(layer, name=""): prod(layer.in_shape) + prod(layer.out_shape)
+                     for v in variants for layer in load_workload(f"{n}:{v}")
+                     if layer.is_gemm or layer.op == "sumpool"}
+    work = {n: sum(w.values()) for n, w in shapes.items()}
+    links = []
+    for i, a in enumerate(networks):
+        for b in networks[i + 1:]:
+            shared = sum(w for k, w in shapes[a].items() if k in shapes[b])
+            if shared >= link * min(work[a], work[b]) > 0:
+                links.append((-shared / min(work[a], work[b]), a, b))
+    group = {n: [n] for n in networks}
+    for _, a, b in sorted(links):
+        ga, gb = group[a], group[b]
+        if ga is not gb and sum(work[n] for n in ga + gb) <= cap:
+            ga += gb
+            for n in gb:
+                group[n] = ga
+    out, seen = [], set()
+    for n in networks:
+        if id(group[n]) not in seen:
+            seen.add(id(group[n]))
+            out.append(sorted(group[n], key=networks.index))
+    return out
+
+
+def _simulate_group(arch, nets, variants, batch: int, detail: str):
+    """``_simulate_net`` for each of ``nets`` on one arch, in one process (their shared layers
+    simulated once); the frames of ``detail`` only."""
+    return [_simulate_net(arch, net, variants, batch, net == detail) for net in nets]
+
+
 def _simulate_net(arch, net: str, variants, batch: int, keep_frames: bool):
     """Every variant of one network on one arch: (summary rows, layer rows, {variant: frame}
     when ``keep_frames``, (process id, CPU seconds)). Runs in a worker or in this process."""
@@ -188,14 +234,14 @@ class _Runner:
         to start, a free worker draws one of them (``_plot(*figs[k])``, its future in
         ``plotted[k]``), so the tail of the simulations, where one worker waits for the other,
         is not idle. With one job, the sims run here and the figures wait for ``start_rest``.
-        ``on_sim()`` is called after each sim."""
+        ``on_sim(i)`` is called after sim i."""
         if self.pool is None:
             got = {}
             for i in order:
                 got[i] = fn(*sims[i])
                 ready(i, got[i])
                 if on_sim:
-                    on_sim()
+                    on_sim(i)
             return [got[i] for i in range(len(sims))]
         from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -221,7 +267,7 @@ class _Runner:
                     drawable += ready(i, res)
                     drawable.sort(key=lambda k: -PLOT_COST[figs[k][0]])
                     if on_sim:
-                        on_sim()
+                        on_sim(i)
         return [got[i] for i in range(len(sims))]
 
     def start_rest(self, fn, figs, plotted: dict, order) -> None:
@@ -313,9 +359,15 @@ def run(args) -> int:
     sims = [(arch, net, variants, args.batch, net == detail) for arch in archs
             for net in networks]
     work = {n: _work(load_workload(f"{n}:{v}") for v in variants) for n in networks}
-    # the detail network first (its figures can then be drawn while the other simulations
-    # run), then the long simulations first, so that the workers finish together
-    sim_order = sorted(range(len(sims)), key=lambda i: (not sims[i][4], -work[sims[i][1]]))
+    jobs = _jobs(args.jobs, len(sims))
+    # one task per (arch, group of networks sharing layers): a group's work at most an eighth
+    # of the whole per worker, so the groups still spread over the workers
+    clusters = _clusters(networks, variants, len(archs) * sum(work.values()) / (8 * jobs)
+                         ) if jobs > 1 else [[n] for n in networks]
+    groups = [(arch, c, variants, args.batch, detail) for arch in archs for c in clusters]
+    # the long groups first, so that the workers finish together
+    group_order = sorted(range(len(groups)),
+                         key=lambda g: -sum(work[n] for n in groups[g][1]))
     nplots = 0 if args.no_plots else len(SUMMARY_PLOTS) + 2 * len(archs)
     import shlex
 
@@ -331,7 +383,7 @@ def run(args) -> int:
     # workers fork (they draw into it) and outlives them: on an error they are ended before it
     # is removed.
     with atomic_dir(out, keep=owned, force=args.force) as tmp, \
-            _Runner(_jobs(args.jobs, max(len(sims), nplots))) as runner:
+            _Runner(_jobs(args.jobs, max(len(groups), nplots))) as runner:
         # one tick per (arch, network); stderr, on a terminal only unless -v (-q: never)
         quiet, loud = getattr(args, "quiet", False), getattr(args, "verbose", False)
         bar = tqdm(total=len(sims), unit="net", leave=False, file=sys.stderr,
@@ -346,23 +398,26 @@ def run(args) -> int:
                          ("roofline", None, tmp, f"roofline_{arch.name}_{detail}", formats)]
         plotted: dict = {}         # figure index -> _plot's result
 
-        def detail_ready(i: int, result) -> list:
-            """The figures a finished simulation lets start: its arch's per-layer and roofline
-            figures when it is the detail network's."""
-            arch, net = sims[i][0], sims[i][1]
-            if not sims[i][4] or arch.name not in detail_figs:
+        def detail_ready(g: int, result) -> list:
+            """The figures a finished group lets start: its arch's per-layer and roofline
+            figures when it holds the detail network."""
+            arch, nets = groups[g][0], groups[g][1]
+            if detail not in nets or arch.name not in detail_figs:
                 return []
-            fr = [(v, result[2][v]) for v in variants]
+            fr = [(v, result[nets.index(detail)][2][v]) for v in variants]
             for k in detail_figs[arch.name]:
                 kind, _, folder, stem, fmts = figs[k]
-                figs[k] = (kind, (fr, arch, net), folder, stem, fmts)
+                figs[k] = (kind, (fr, arch, detail), folder, stem, fmts)
             return detail_figs[arch.name]
 
-        done = runner.run_sims(_simulate_net, sims, sim_order, figs, detail_ready, plotted,
-                               on_sim=lambda: bar.update(1))
+        done = runner.run_sims(_simulate_group, groups, group_order, figs, detail_ready,
+                               plotted, on_sim=lambda g: bar.update(len(groups[g][1])))
         bar.close()
-        rows, layer_rows, frames = [], [], {}
-        for r, lr, fr, cpu in done:
+        by_run = {(arch.name, net): res for (arch, nets, *_), results in zip(groups, done)
+                  for net, res in zip(nets, results)}
+        rows, layer_rows = [], []
+        for arch, net, *_ in sims:   # in the order of --arch, then --networks
+            r, lr, _, cpu = by_run[(arch.name, net)]
             rows += r
             layer_rows += lr
             if runner.pool is not None:  # else this process's own CPU counts it
