@@ -106,14 +106,18 @@ def _clusters(networks, variants, cap: float, link: float = 0.25) -> list[list[s
     at least ``link`` of the smaller one's work (``_work``'s measure); linked networks join,
     strongest links first, while a group's work stays within ``cap`` (so that the groups still
     spread over the workers). Groups keep the networks' order and come in it."""
-    from dataclasses import replace
+    from dataclasses import fields
     from math import prod
 
+    from accelsim.workload.layer import Layer
     from accelsim.workload.networks import load_workload
 
+    # a layer's fields but its name key its shape: the engines' memos ignore names
+    shape_fields = [f.name for f in fields(Layer) if f.name != "name"]
     shapes = {}
     for n in networks:
-        shapes[n] = {replace(layer, name=""): prod(layer.in_shape) + prod(layer.out_shape)
+        shapes[n] = {tuple(getattr(layer, f) for f in shape_fields):
+                     prod(layer.in_shape) + prod(layer.out_shape)
                      for v in variants for layer in load_workload(f"{n}:{v}")
                      if layer.is_gemm or layer.op == "sumpool"}
     work = {n: sum(w.values()) for n, w in shapes.items()}
