@@ -116,6 +116,14 @@ def _scan_fold(df, g, fold, AR, AC, M, K, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H
 
 
 
+def _geometry(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
+    """The conv's mapping, ifmap addressing, rows per fold and ifmap operand reads on an array
+    of ``rows`` x ``cols`` (what the scans read)."""
+    arch = Arch("", rows, cols, dataflow, 1, 1, 1)
+    mp = map_layer(conv, arch, batch)
+    return mp, ifmap_addressing(conv, batch), cycles_per_fold(mp), sram_accesses(mp)[0]
+
+
 # first/last use of every pooled value of a conv on one array: two arrays of its pooled map,
 # read only while a pair's items are prepared (``items._prepare`` keeps what the schedule needs;
 # refold reads it right after)
@@ -123,44 +131,95 @@ def _scan_fold(df, g, fold, AR, AC, M, K, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H
 def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
     """The conv's demand as first/last uses per pooled value (cached: every order, buffer and
     unit of a design sweep shares it)."""
-    arch = Arch("", rows, cols, dataflow, 1, 1, 1)
-    mp = map_layer(conv, arch, batch)
-    ia = ifmap_addressing(conv, batch)
-    rpf = cycles_per_fold(mp)
+    mp, ia, rpf, reads = _geometry(conv, rows, cols, dataflow, batch)
     df = DF_CODE[dataflow]
     first, last = _scan_uses(df, rows, cols, mp.M, mp.K, mp.groups, mp.row_folds,
                              mp.col_folds, rpf, ia.row_base, ia.col_base, ia.pix_base,
                              ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
                              ia.group_ifmap_offset, ia.space)
-    return mp, ia, rpf, first, last, sram_accesses(mp)[0]
+    return mp, ia, rpf, first, last, reads
 
 
 
 @njit(cache=True)
-def _demand_items(values, first, last, LW, space):
-    """The demand order's items (``values``: the used pooled values by first use) in one pass:
-    each item's last row, the first-use events (rows ascend with the items, so an event's
-    largest item is the last of its run of rows) and the item of every pooled value (the max
-    int for an unused one). Equal to the generic path of ``items._prepare_items``
-    (tests/test_poolsched.py compares them)."""
-    n = values.shape[0]
-    last_row = np.empty(n, np.int64)
-    ev_row = np.empty(n, np.int64)
-    ev_item = np.empty(n, np.int64)
-    item_of_value = np.full(space, np.iinfo(np.int64).max, np.int64)
+def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff,
+                       space):
+    """The demand order's items straight from the demand matrix walked in time order (rows,
+    then lanes: the order of SCALE-Sim's first-use keys row*LW + lane), each value taken at
+    its first read: the used values by first use, their last rows, the first-use events (per
+    row holding first uses, its largest item: the last of the row's run) and the item of every
+    pooled value (the max int for an unused one). The slots are ``_scan_uses``'s, by the
+    inverse of ``_slot_row`` (os: lane j of row fold r is pixel r*AR + j, window element
+    tau - j; ws: window element r*AR + j, pixel tau - AR - j; is: pixel c*AC + j of column
+    fold c, the one window element r*AR + AR - 1 - tau of the row), so no sort of the keys is
+    needed; os and ws walk column fold 0 and add the later folds' rows to the last uses.
+    Equal to sorting ``_scan_uses``'s keys (tests/test_main_job_poolsched.py compares them)."""
+    big = np.iinfo(np.int64).max
+    later = (cf - 1) * rf * rpf if df != 2 else 0
+    last = np.empty(space, np.int64)
+    item_of_value = np.full(space, big, np.int64)
+    values = np.empty(space, np.int64)
+    ev_row = np.empty(space, np.int64)
+    ev_item = np.empty(space, np.int64)
+    n = 0
     ne = 0
+    nf = rf if df != 2 else rf * cf
+    for g in range(G):
+        gb = g * goff
+        for f in range(nf):
+            t0 = (g * cf * rf + f) * rpf
+            m0 = 0
+            k0 = 0
+            r = 0
+            if df == 0:
+                m0 = f * AR
+                nl = min(AR, M - m0)
+                tau_lo, tau_hi = 0, nl - 1 + K - 1
+            elif df == 1:
+                k0 = f * AR
+                nl = min(AR, K - k0)
+                tau_lo, tau_hi = AR, AR + nl - 1 + M - 1
+            else:
+                c = f // rf
+                r = f - c * rf
+                m0 = c * AC
+                nl = min(AC, M - m0)
+                tau_lo, tau_hi = AR - min(AR, K - r * AR), AR - 1
+            for tau in range(tau_lo, tau_hi + 1):
+                t = t0 + tau
+                if df == 0:
+                    jlo, jhi = max(0, tau - (K - 1)), min(nl - 1, tau)
+                elif df == 1:
+                    jlo, jhi = max(0, tau - AR - (M - 1)), min(nl - 1, tau - AR)
+                else:
+                    jlo, jhi = 0, nl - 1
+                for j in range(jlo, jhi + 1):
+                    if df == 0:
+                        m, k = m0 + j, tau - j
+                    elif df == 1:
+                        m, k = tau - AR - j, k0 + j
+                    else:
+                        m, k = m0 + j, r * AR + (AR - 1 - tau)
+                    y, x = rb[m] + wr[k], cb[m] + wc[k]
+                    if y < 0 or y >= H or x < 0 or x >= W:
+                        continue
+                    a = pb[m] + gb + wo[k]
+                    if item_of_value[a] == big:
+                        item_of_value[a] = n
+                        values[n] = a
+                        if ne > 0 and ev_row[ne - 1] == t:
+                            ev_item[ne - 1] = n
+                        else:
+                            ev_row[ne] = t
+                            ev_item[ne] = n
+                            ne += 1
+                        n += 1
+                    last[a] = t       # rows ascend: the last write is the last use
+    last_row = np.empty(n, np.int64)
     for i in range(n):
-        v = values[i]
-        r = first[v] // LW
-        last_row[i] = last[v]
-        item_of_value[v] = i
-        if ne > 0 and ev_row[ne - 1] == r:
-            ev_item[ne - 1] = i
-        else:
-            ev_row[ne] = r
-            ev_item[ne] = i
-            ne += 1
-    return last_row, ev_row[:ne].copy(), ev_item[:ne].copy(), item_of_value
+        last_row[i] = last[values[i]] + later
+    return (values[:n].copy(), last_row, ev_row[:ne].copy(), ev_item[:ne].copy(),
+            item_of_value)
 
 
 @njit(cache=True)

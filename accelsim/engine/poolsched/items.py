@@ -12,7 +12,7 @@ import numpy as np
 from accelsim.engine.memory import DF_CODE
 from accelsim.workload.layer import Layer
 
-from .demand import _demand, _demand_items, _events, _last_event, _scan_fold
+from .demand import _demand, _events, _geometry, _last_event, _scan_demand_order, _scan_fold
 from .reads import (_first_touch_need, _first_touch_need_fused, _lookahead_words, _need_raster,
                     _pool_geom, _refold_need, _value_coords)
 
@@ -186,16 +186,15 @@ def _prepare_generic(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: s
 def _prepare_demand(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str,
                     batch: int) -> _Items:
     """``_prepare_items`` for the demand order (the presets' order) in compiled passes: the
-    used values sorted by first use, then their rows, events, items and need' in one pass each
-    instead of a numpy pass per array. The same arrays as the generic path (a test compares
-    them on random pairs)."""
+    demand matrix walked in time order gives the used values by first use, their last rows,
+    the events and the items at once (no sort of first-use keys), then need' in one pass per
+    axis. The same arrays as the generic path (a test compares them on random pairs)."""
     pg = _pool_geom(pool, batch)
-    mp, ia, rpf, first, last, reads = _demand(conv, rows, cols, dataflow, batch)
-    uv = np.flatnonzero(first >= 0)
-    # first-use keys are distinct slots (row, lane): any sort gives this order
-    values = uv[np.argsort(first[uv], kind="stable")].astype(np.int64)
-    last_row, ev_row, ev_item, item_of_value = _demand_items(values, first, last,
-                                                              max(rows, cols), ia.space)
+    mp, ia, rpf, reads = _geometry(conv, rows, cols, dataflow, batch)
+    values, last_row, ev_row, ev_item, item_of_value = _scan_demand_order(
+        DF_CODE[dataflow], rows, cols, mp.M, mp.K, mp.groups, mp.row_folds, mp.col_folds, rpf,
+        ia.row_base, ia.col_base, ia.pix_base, ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
+        ia.group_ifmap_offset, ia.space)
     need, words = _first_touch_need_fused(item_of_value, values.size, pg)
     # every item is a used value, so every last row counts (>= 0)
     lr_sorted = np.sort(last_row, kind="stable")
