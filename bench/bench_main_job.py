@@ -10,7 +10,8 @@ then ``--warm`` times warm (the target: < 10 s on 2 idle cores), then once warm 
 
 For each run: wall, CPU (user + sys of the process and its workers), and the critical-path CPU:
 start-up CPU plus, per phase, the busiest worker's CPU (or this process's where no worker ran),
-which is what the run would take on idle cores whatever else shares them now. The phase split
+which is what the run would take on idle cores whatever else shares them now (a figure drawn
+while the last simulations run counts under plots, so this over-counts a little). The phase split
 (from `accelsim speedup -v`) of the fastest warm run follows, then a check that every run wrote
 the same speedup.csv and that it equals the committed reports/speedup.csv.
 """

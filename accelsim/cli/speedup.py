@@ -42,7 +42,8 @@ MAX_JOBS = 8
 class _Phases:
     """Wall and CPU seconds of each phase of a run (``-v`` prints them on stderr; the bench job
     bench/bench_main_job.py reads them). CPU counts this process and, for the phases run in
-    workers, the CPU the workers report for their tasks."""
+    workers, the CPU the workers report for their tasks (a figure drawn while the last
+    simulations run counts under plots)."""
 
     def __init__(self):
         import time
@@ -303,12 +304,14 @@ class _Runner:
 
 # the plots, in the order report.html shows them; they are started most expensive first
 # (PLOT_COST: CPU seconds of the default report's figures, PNG and SVG, drawn one by one on the
-# 2-core machine: energy 1.8, each per-layer 1.2-1.5, cycles 1.0, each roofline 0.5-0.6,
-# heatmap 0.5, speedup 0.3)
+# 2-core machine: energy 1.0, each per-layer 0.7, cycles 0.6, each roofline 0.3-0.6,
+# heatmap 0.45, speedup 0.2). The summary figures need every simulation; the per-layer and
+# roofline figures of an arch start as soon as its detail network is simulated, on a worker
+# that no simulation waits for.
 SUMMARY_PLOTS = (("heatmap", "realized_over_ideal"), ("speedup", "speedup"),
                  ("cycle_breakdown", "cycle_breakdown"), ("energy", "energy_breakdown"))
-PLOT_COST = {"energy": 6, "layers": 5, "cycle_breakdown": 4, "roofline": 2, "heatmap": 2,
-             "speedup": 1}
+PLOT_COST = {"energy": 10, "layers": 7, "cycle_breakdown": 6, "roofline": 4, "heatmap": 4,
+             "speedup": 2}
 
 
 def run(args) -> int:
