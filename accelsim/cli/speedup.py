@@ -468,10 +468,12 @@ def run(args) -> int:
                                                           report.HEADLINE_COLUMNS))
         (tmp / "layers.csv").write_text(report.to_csv(layer_rows, report.LAYER_CSV_COLUMNS))
         (tmp / "layers").mkdir()
+        per_run: dict = {}      # (arch, network) -> its layer rows, in order
+        for r in layer_rows:
+            per_run.setdefault((r["arch"], r["network"]), []).append(r)
         for arch in archs:
             for net in networks:
-                lr = [r for r in layer_rows
-                      if r["arch"] == arch.name and r["network"] == net]
+                lr = per_run.get((arch.name, net), [])
                 stem = tmp / "layers" / f"{arch.name}__{net}"
                 stem.with_suffix(".md").write_text(
                     f"# {net} on {arch.name}, per layer\n\n"
