@@ -1,6 +1,7 @@
 """The main job's pool-unit shortcuts (issue 14 item 5): the demand order's compiled item
-preparation (poolsched.items._prepare_demand) and its fused first-touch need' give the very
-arrays of the numpy path they replace (_prepare_generic, reads._first_touch_need), on random
+preparation (poolsched.items._prepare_demand: the demand matrix walked in time order instead of
+sorting first-use keys) and its fused first-touch need' give the very arrays of the numpy path
+they replace (_prepare_generic, reads._first_touch_need), on random
 pairs and on the shapes the shortcuts special-case (channel window of one, wide channel windows
 over few pooled channels, all-padding windows, batch > 1, every dataflow). The numpy path itself
 is checked against the brute-force reference in tests/test_poolsched.py."""
