@@ -86,7 +86,8 @@ def _commit() -> str:
         rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
-                                "accelsim", "bench"], capture_output=True, text=True).stdout
+                                "accelsim", "bench", ":!bench/results"], capture_output=True,
+                               text=True).stdout
         return rev + (" (working tree differs in accelsim/ or bench/)" if dirty.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -108,9 +109,9 @@ def run_job(name: str) -> int:
         f"- date: {start:%Y-%m-%d %H:%M} UTC, {wall:.0f} s wall, exit status {p.returncode}",
         f"- commit: {_commit()}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {_versions()}",
-        f"- load average (1 min) before / after: {load0[0]:.1f} / {load1[0]:.1f}. Measured "
-        "under load: the 2 cores were shared with other jobs (up to six other agents' tests), "
-        "so absolute times are pessimistic; side-by-side ratios from one run are the robust "
+        f"- load average (1 min) before / after: {load0[0]:.1f} / {load1[0]:.1f} (the "
+        "benchmark itself keeps up to 2 cores busy; above that, other jobs shared the machine "
+        "and absolute times are pessimistic). Side-by-side ratios from one run are the robust "
         "figures.", "",
         "```", p.stdout.rstrip(), *(["", "stderr:", p.stderr.rstrip()] if p.returncode else []),
         "```", ""])
