@@ -175,6 +175,18 @@ def _ifmap_fold_span(folds, im2col):
 
 
 @njit(cache=True, inline="always")
+def _window_extent(im2col, K):
+    """(rows, columns) of the window offsets that K window elements use."""
+    wr, wc = im2col[3], im2col[4]
+    R = 0
+    S = 0
+    for k in range(K):
+        R = max(R, wr[k] + 1)
+        S = max(S, wc[k] + 1)
+    return R, S
+
+
+@njit(cache=True, inline="always")
 def _lanes(folds, ifmap, tau):
     """Lanes [lo, hi] of row tau of a fold (before validity), as the walk visits them."""
     df, AR, AC, M, N, K, G, rf, cf = folds

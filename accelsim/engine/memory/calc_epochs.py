@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .addresses import _addr, _fold_coords, _fold_extent, _lanes, _lanes_in, _slot_mk
+from .addresses import (_addr, _fold_coords, _fold_extent, _lanes, _lanes_in, _slot_mk,
+                        _window_extent)
 from .calc_stream import _epochs_streamed
 
 _BSH = 6                         # scan blocks of 64 stream positions
@@ -23,11 +24,7 @@ def _valid_prefix(folds, im2col):
     pixels of window element k (valid = inside the image)."""
     M, K = folds.pixels, folds.window
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
-    R = 0
-    S = 0
-    for k in range(K):
-        R = max(R, wr[k] + 1)
-        S = max(S, wc[k] + 1)
+    R, S = _window_extent(im2col, K)
     cnt = np.zeros((R, S), dtype=np.int64)
     for k in range(K):
         cnt[wr[k], wc[k]] += 1

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .addresses import _lanes, _slot_mk
+from .addresses import _lanes, _slot_mk, _window_extent
 
 _BSH = 6                         # blocks of 64 stream positions, as calc_epochs
 _STAMPS = 65535                  # epochs the walk table's uint16 stamps tell apart
@@ -136,11 +136,7 @@ def _fold_starts(folds, im2col, n_s, ef):
     (pixel, window element) pairs of those elements (identical samples: _samples)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
-    R = 0
-    S = 0
-    for k in range(K):
-        R = max(R, wr[k] + 1)
-        S = max(S, wc[k] + 1)
+    R, S = _window_extent(im2col, K)
     per_rs = np.zeros((R, S), dtype=np.int64)     # sample 0's pixels inside the image, per offset
     for m in range(ef):
         for r_ in range(R):
@@ -160,6 +156,18 @@ def _fold_starts(folds, im2col, n_s, ef):
     return cpos
 
 
+@njit(cache=True, inline="always")
+def _merge(tables, b, lo, hi, near, far, mask):
+    """Block b's figures from one visit merged into the tables (min / max / or: exact in any
+    order of visits)."""
+    bmin, bmax, ckrow, ckoff, nmin, fmax, fmask = tables
+    bmin[b] = min(bmin[b], lo)
+    bmax[b] = max(bmax[b], hi)
+    nmin[b] = min(nmin[b], near)
+    fmax[b] = max(fmax[b], far)
+    fmask[b] |= mask
+
+
 @njit(cache=True)
 def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
     """_summary for a weight-stationary ifmap of n_s identical samples, taken sample by sample:
@@ -170,7 +178,8 @@ def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
     the valid lanes before a slot in its rows (all samples' lanes)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
-    bmin, bmax, ckrow, ckoff, nmin, fmax, fmask = _block_tables(L)
+    tables = _block_tables(L)
+    bmin, bmax, ckrow, ckoff, nmin, fmax, fmask = tables
     imax = np.iinfo(np.int32).max
     imin = np.iinfo(np.int32).min
     # per row fold a cursor: a row and the stream position its first valid lane has (rows are
@@ -212,11 +221,7 @@ def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
                     b = q >> _BSH
                     if b != cur:
                         if cur >= 0:
-                            bmin[cur] = min(bmin[cur], lo_b)
-                            bmax[cur] = max(bmax[cur], hi_b)
-                            nmin[cur] = min(nmin[cur], near_b)
-                            fmax[cur] = max(fmax[cur], far_b)
-                            fmask[cur] |= mask_b
+                            _merge(tables, cur, lo_b, hi_b, near_b, far_b, mask_b)
                         cur = b
                         lo_b, hi_b, near_b, far_b, mask_b = (imax, imin, imax, imin,
                                                              np.uint64(0))
@@ -243,11 +248,7 @@ def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
                 crow[r] = end
                 cpos[r] = row_pos
     if cur >= 0:
-        bmin[cur] = min(bmin[cur], lo_b)
-        bmax[cur] = max(bmax[cur], hi_b)
-        nmin[cur] = min(nmin[cur], near_b)
-        fmax[cur] = max(fmax[cur], far_b)
-        fmask[cur] |= mask_b
+        _merge(tables, cur, lo_b, hi_b, near_b, far_b, mask_b)
     return bmin, bmax, nmin, fmax, fmask, ckrow, ckoff
 
 
