@@ -77,3 +77,60 @@ def test_fused_first_touch_equals_the_numpy_path():
         want, want_words = _first_touch_need(iov, n, pg)
         got, got_words = _first_touch_need_fused(iov, n, pg)
         assert got_words == want_words and got.dtype == want.dtype and (got == want).all()
+
+
+def test_int64_fallback_gives_the_same_items_and_schedule(monkeypatch):
+    # a pair's arrays are int32 when their bounds allow; with the limit forced below every
+    # bound each falls back to int64 and both paths still agree, number for number
+    from accelsim.engine.poolsched import _cosim, clear_caches
+    rng = random.Random(1431)
+    for _ in range(40):
+        pool, conv, arch, batch = _random_case(rng)
+        key = (arch.rows, arch.cols, arch.dataflow, batch)
+        narrow = _both(pool, conv, *key)
+        clear_caches()
+        s32 = _cosim(pool, conv, *key, "demand", None, 2, 3, 4)
+        monkeypatch.setattr(_items_mod, "_INT32_LIMIT", 4)
+        wide = _both(pool, conv, *key)
+        clear_caches()
+        s64 = _cosim(pool, conv, *key, "demand", None, 2, 3, 4)
+        monkeypatch.undo()
+        for f in ("need", "last_row", "ev_row", "ev_item", "lr_sorted", "ev_k_sorted"):
+            assert getattr(wide, f).dtype == np.int64, f
+            assert (getattr(wide, f) == getattr(narrow, f)).all(), f
+        assert narrow.need.dtype == np.int32 and narrow.last_row.dtype == np.int32
+        assert s32 == s64
+        clear_caches()
+
+
+def test_demand_rows_lie_below_the_row_bound():
+    # the row dtype is chosen from folds x rows per fold: every last row and event lies below
+    from accelsim.engine.poolsched.demand import _geometry
+    rng = random.Random(1432)
+    for _ in range(200):
+        pool, conv, arch, batch = _random_case(rng)
+        it = _items_mod._prepare_demand(pool, conv, arch.rows, arch.cols, arch.dataflow, batch)
+        assert it.compute + 1 == _geometry(conv, arch.rows, arch.cols, arch.dataflow,
+                                           batch)[0].folds * _geometry(
+            conv, arch.rows, arch.cols, arch.dataflow, batch)[2]
+        if it.last_row.size:
+            assert it.last_row.max() <= it.compute and it.ev_row.max() <= it.compute
+
+
+def test_fused_first_touch_in_int32():
+    # the demand path reads item_of_value and writes need' in int32 (the max int32 marks an
+    # unmade value): the same numbers as the int64 numpy path
+    rng = np.random.default_rng(15)
+    r = random.Random(15)
+    for _ in range(150):
+        pool, _, _, batch = _random_case(r)
+        pg = _pool_geom(pool, batch)
+        V = pg.B * pg.Ho * pg.Wo * pg.c_tot
+        used = rng.random(V) < rng.uniform(0.2, 1.0)
+        n = int(used.sum())
+        iov = np.full(V, np.iinfo(np.int64).max, np.int64)
+        iov[np.flatnonzero(used)] = rng.permutation(n)
+        want, want_words = _first_touch_need(iov, n, pg)
+        iov32 = np.where(used, iov, np.iinfo(np.int32).max).astype(np.int32)
+        got, got_words = _first_touch_need_fused(iov32, n, pg, np.int32)
+        assert got_words == want_words and got.dtype == np.int32 and (got == want).all()

@@ -143,24 +143,23 @@ def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
 
 @njit(cache=True)
 def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff,
-                       space):
+                       item_of_value, last_row, ev_row, ev_item, big):
     """The demand order's items straight from the demand matrix walked in time order (rows,
     then lanes: the order of SCALE-Sim's first-use keys row*LW + lane), each value taken at
-    its first read: the used values by first use, their last rows, the first-use events (per
-    row holding first uses, its largest item: the last of the row's run) and the item of every
-    pooled value (the max int for an unused one). The slots are ``_scan_uses``'s, by the
-    inverse of ``_slot_row`` (os: lane j of row fold r is pixel r*AR + j, window element
-    tau - j; ws: window element r*AR + j, pixel tau - AR - j; is: pixel c*AC + j of column
-    fold c, the one window element r*AR + AR - 1 - tau of the row), so no sort of the keys is
-    needed; os and ws walk column fold 0 and add the later folds' rows to the last uses.
-    Equal to sorting ``_scan_uses``'s keys (tests/test_main_job_poolsched.py compares them)."""
-    big = np.iinfo(np.int64).max
+    its first read: the used values' last rows by item, the first-use events (per row holding
+    first uses, its largest item: the last of the row's run) and the item of every pooled
+    value (``big`` for an unused one). The slots are ``_scan_uses``'s, by the inverse of
+    ``_slot_row`` (os: lane j of row fold r is pixel r*AR + j, window element tau - j; ws:
+    window element r*AR + j, pixel tau - AR - j; is: pixel c*AC + j of column fold c, the one
+    window element r*AR + AR - 1 - tau of the row), so no sort of the keys is needed; os and ws
+    walk column fold 0 and add the later folds' rows to the last uses. Equal to sorting
+    ``_scan_uses``'s keys (tests/test_main_job_poolsched.py compares them).
+
+    The caller allocates the outputs (``item_of_value`` filled with ``big``; ``last_row`` of
+    one slot per pooled value, ``ev_row``/``ev_item`` of one per demand row at most) in the
+    narrowest dtype their bounds allow, so the batch's pooled map is held once, at 4 bytes a
+    value where it fits; returns (items, events) filled."""
     later = (cf - 1) * rf * rpf if df != 2 else 0
-    last = np.empty(space, np.int64)
-    item_of_value = np.full(space, big, np.int64)
-    values = np.empty(space, np.int64)
-    ev_row = np.empty(space, np.int64)
-    ev_item = np.empty(space, np.int64)
     n = 0
     ne = 0
     nf = rf if df != 2 else rf * cf
@@ -204,9 +203,10 @@ def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo,
                     if y < 0 or y >= H or x < 0 or x >= W:
                         continue
                     a = pb[m] + gb + wo[k]
-                    if item_of_value[a] == big:
+                    it = item_of_value[a]
+                    if it == big:
+                        it = n
                         item_of_value[a] = n
-                        values[n] = a
                         if ne > 0 and ev_row[ne - 1] == t:
                             ev_item[ne - 1] = n
                         else:
@@ -214,19 +214,15 @@ def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo,
                             ev_item[ne] = n
                             ne += 1
                         n += 1
-                    last[a] = t       # rows ascend: the last write is the last use
-    last_row = np.empty(n, np.int64)
-    for i in range(n):
-        last_row[i] = last[values[i]] + later
-    return (values[:n].copy(), last_row, ev_row[:ne].copy(), ev_item[:ne].copy(),
-            item_of_value)
+                    last_row[it] = t + later   # rows ascend: the last write is the last use
+    return n, ne
 
 
 @njit(cache=True)
-def _last_event(ev_row, lr_sorted):
+def _last_event(ev_row, lr_sorted, out):
     """searchsorted(ev_row, lr_sorted, side="right") - 1 for ascending ``lr_sorted``: the last
-    event at or before each last row, by one merge of the two sorted lists."""
-    out = np.empty(lr_sorted.shape[0], np.int64)
+    event at or before each last row, by one merge of the two sorted lists, into ``out`` (the
+    caller's dtype)."""
     k = 0
     for s in range(lr_sorted.shape[0]):
         while k < ev_row.shape[0] and ev_row[k] <= lr_sorted[s]:

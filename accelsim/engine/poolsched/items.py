@@ -106,11 +106,24 @@ _items_cache: "OrderedDict[tuple, _Items]" = OrderedDict()
 _items_bytes = 0   # the held pairs' nbytes
 
 
-def _narrow(a: np.ndarray) -> np.ndarray:
-    """int32 when every value fits (halves the memory a prepared pair holds), else int64."""
-    if a.size == 0 or (a.min() >= -(1 << 31) and a.max() < (1 << 31)):
-        return np.ascontiguousarray(a, np.int32)
-    return np.ascontiguousarray(a, np.int64)
+# int32 halves the arrays a pair prepares and holds: every index, row or word position whose
+# bound lies below the limit is made int32 from its allocation on, the rest int64 (tests lower
+# the limit to run the int64 fallback; the schedule's sums run in int64 either way)
+_INT32_LIMIT = (1 << 31) - 1
+
+
+def _dtype_below(bound: int):
+    """int32 when every value in [-1, bound) fits with the int32 max free for a sentinel, else
+    int64."""
+    return np.int32 if bound < _INT32_LIMIT else np.int64
+
+
+def _dtypes(mp, rpf: int, pooled: int, items: int, input_words: int, words: int):
+    """(item, row, need) dtypes of a pair: items and events index the items (at most the
+    pooled values, or refold's repeats), rows lie below the conv's demand rows (folds x rows
+    per fold), need' below the words read (at most the input's words, or refold's rereads)."""
+    return (_dtype_below(max(pooled, items)), _dtype_below(mp.folds * rpf),
+            _dtype_below(max(input_words, words)))
 
 
 def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
@@ -121,6 +134,14 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
         _items_bytes = 0
     hit = _items_cache.pop(key, None)
     if hit is None:
+        # the held pairs count against the budget while a new one is prepared (its own peak
+        # comes on top): make room first for a pair of this map's size, about 16 bytes a
+        # pooled value at int32, so a large batch never holds the previous pair's arrays
+        # alongside the next one's preparation
+        c, h, w = conv.in_shape
+        room = _ITEMS_BUDGET_BYTES - 16 * batch * c * h * w
+        while _items_cache and _items_bytes > room:
+            _items_bytes -= _items_cache.popitem(last=False)[1].nbytes
         hit = _prepare_items(*key)
         _items_bytes += hit.nbytes
     _items_cache[key] = hit
@@ -178,9 +199,12 @@ def _prepare_generic(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: s
     # timsort) is 3x faster than the default on these runs of ascending last rows
     lr_sorted = np.sort(last_row[last_row >= 0], kind="stable")
     ev_k = np.searchsorted(ev_row, lr_sorted, side="right") - 1
-    return _Items(_narrow(need), _narrow(last_row), _narrow(ev_row), _narrow(ev_item),
-                  _narrow(lr_sorted), _narrow(ev_k), int(words), int(used.sum()), V, int(reads),
-                  mp.folds * rpf - 1, _lookahead_words(pg, order))
+    item_t, row_t, need_t = _dtypes(mp, rpf, V, last_row.size, pg.B * pg.C * pg.H * pg.W,
+                                    int(words))
+    return _Items(need.astype(need_t), last_row.astype(row_t), ev_row.astype(row_t),
+                  ev_item.astype(item_t), lr_sorted.astype(row_t), ev_k.astype(item_t),
+                  int(words), int(used.sum()), V, int(reads), mp.folds * rpf - 1,
+                  _lookahead_words(pg, order))
 
 
 def _prepare_demand(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str,
@@ -191,14 +215,27 @@ def _prepare_demand(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: st
     axis. The same arrays as the generic path (a test compares them on random pairs)."""
     pg = _pool_geom(pool, batch)
     mp, ia, rpf, reads = _geometry(conv, rows, cols, dataflow, batch)
-    values, last_row, ev_row, ev_item, item_of_value = _scan_demand_order(
+    V = ia.space
+    n_rows = mp.folds * rpf        # every demand row lies below it
+    item_t, row_t, need_t = _dtypes(mp, rpf, V, 0, pg.B * pg.C * pg.H * pg.W, 0)
+    # each output allocated once in its final dtype (no int64 copy held beside it); events
+    # are one per demand row at most
+    big = np.iinfo(item_t).max
+    item_of_value = np.full(V, big, item_t)
+    last_row = np.empty(V, row_t)
+    ev_row = np.empty(min(V, n_rows), row_t)
+    ev_item = np.empty(min(V, n_rows), item_t)
+    n, ne = _scan_demand_order(
         DF_CODE[dataflow], rows, cols, mp.M, mp.K, mp.groups, mp.row_folds, mp.col_folds, rpf,
         ia.row_base, ia.col_base, ia.pix_base, ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
-        ia.group_ifmap_offset, ia.space)
-    need, words = _first_touch_need_fused(item_of_value, values.size, pg)
+        ia.group_ifmap_offset, item_of_value, last_row, ev_row, ev_item, big)
+    ev_row, ev_item = ev_row[:ne].copy(), ev_item[:ne].copy()
+    if n < V:
+        last_row = last_row[:n].copy()
+    need, words = _first_touch_need_fused(item_of_value, n, pg, need_t)
+    del item_of_value
     # every item is a used value, so every last row counts (>= 0)
     lr_sorted = np.sort(last_row, kind="stable")
-    ev_k = _last_event(ev_row, lr_sorted)
-    return _Items(_narrow(need), _narrow(last_row), _narrow(ev_row), _narrow(ev_item),
-                  _narrow(lr_sorted), _narrow(ev_k), int(words), int(values.size), ia.space,
-                  int(reads), mp.folds * rpf - 1, _lookahead_words(pg, "demand"))
+    ev_k = _last_event(ev_row, lr_sorted, np.empty(n, item_t))
+    return _Items(need, last_row, ev_row, ev_item, lr_sorted, ev_k, int(words), int(n), V,
+                  int(reads), n_rows - 1, _lookahead_words(pg, "demand"))

@@ -135,11 +135,10 @@ def _first_touch_need(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom):
 
 
 @njit(cache=True)
-def _channel_min(a, lines, n_in, n_out, shift, w):
+def _channel_min(a, lines, n_in, n_out, shift, w, big):
     """``_sliding_min`` along the last axis of ``a`` (lines, n_in) flattened: (lines, n_out)
-    (a deque per line: channel windows reach 1,000 taps)."""
-    big = np.iinfo(np.int64).max
-    out = np.empty(lines * n_out, np.int64)
+    in ``a``'s dtype (a deque per line: channel windows reach 1,000 taps)."""
+    out = np.empty(lines * n_out, a.dtype)
     dq = np.empty(n_in + 1, np.int64)
     for ln in range(lines):
         ib = ln * n_in
@@ -163,13 +162,13 @@ def _channel_min(a, lines, n_in, n_out, shift, w):
 
 
 @njit(cache=True)
-def _outer_min(a, n_in, inner, n_out, shift, w):
+def _outer_min(a, n_in, inner, n_out, shift, w, big):
     """The sliding minimum along an outer axis: ``a`` is (lines, n_in, inner) flattened, the
-    result (lines, n_out, inner); each output row is the elementwise minimum of the input rows
-    of its clipped window (spatial windows are a few taps: no deque needed)."""
+    result (lines, n_out, inner) in ``a``'s dtype; each output row is the elementwise minimum
+    of the input rows of its clipped window (spatial windows are a few taps: no deque
+    needed)."""
     lines = a.shape[0] // (n_in * inner)
-    big = np.iinfo(np.int64).max
-    out = np.full(lines * n_out * inner, big, np.int64)
+    out = np.full(lines * n_out * inner, big, a.dtype)
     for ln in range(lines):
         for o in range(n_out):
             lo = max(0, o + shift)
@@ -184,34 +183,64 @@ def _outer_min(a, n_in, inner, n_out, shift, w):
 
 
 @njit(cache=True)
-def _first_touch_counts(item_of_value, n_items, B, Ho, Wo, G, cpg, cg, H, W, bc, bh, bw, ph,
-                        pw):
-    """Per item, how many input words it touches first (the minimum item over the box of
-    pooled values whose window covers the word), by the separable minimum of
-    ``_first_touch_need``: channel (a deque per line: channel windows reach 1,000 taps), then
-    column, then row (a few taps each)."""
+def _outer_min_counts(a, n_in, inner, n_out, shift, w, big, counts):
+    """``_outer_min`` with each output row counted into ``counts`` (per item, the words whose
+    minimum it is) as soon as it is made, instead of the whole result held: the row pass's
+    output is the input map, the largest array of the first-touch passes. Returns the words
+    counted."""
+    lines = a.shape[0] // (n_in * inner)
+    row = np.empty(inner, a.dtype)
+    words = 0
+    for ln in range(lines):
+        for o in range(n_out):
+            lo = max(0, o + shift)
+            hi = min(n_in - 1, o + shift + w - 1)
+            row[:] = big
+            for x in range(lo, hi + 1):
+                ib = (ln * n_in + x) * inner
+                for c in range(inner):
+                    if a[ib + c] < row[c]:
+                        row[c] = a[ib + c]
+            for c in range(inner):
+                if row[c] != big:
+                    counts[row[c]] += 1
+                    words += 1
+    return words
+
+
+@njit(cache=True)
+def _first_touch_counts(item_of_value, B, Ho, Wo, G, cpg, cg, H, W, bc, bh, bw, ph, pw, big,
+                        need):
+    """need'(i) into ``need`` (zeros, one per item, in a dtype that holds the input's word
+    count) from the first-touch counts (per item, how many input words it touches first: the
+    minimum item over the box of pooled values whose window covers the word), by the separable
+    minimum of ``_first_touch_need``: channel (a deque per line: channel windows reach 1,000
+    taps), then column, then row (a few taps each), the row pass counted as it goes. Returns
+    the words read. The minima keep ``item_of_value``'s dtype (``big``: an unused value)."""
     t1 = item_of_value
     if bc > 1 or cg != cpg:
-        t1 = _channel_min(item_of_value, B * Ho * Wo * G, cpg, cg, -(bc - 1), bc)
-    t2 = _outer_min(t1, Wo, G * cg, W, pw - bw + 1, bw)
-    t3 = _outer_min(t2, Ho, W * G * cg, H, ph - bh + 1, bh)
-    big = np.iinfo(np.int64).max
-    counts = np.zeros(n_items, np.int64)
-    words = 0
-    for v in t3:
-        if v != big:
-            counts[v] += 1
-            words += 1
-    return counts, words
+        t1 = _channel_min(item_of_value, B * Ho * Wo * G, cpg, cg, -(bc - 1), bc, big)
+    t2 = _outer_min(t1, Wo, G * cg, W, pw - bw + 1, bw, big)
+    words = _outer_min_counts(t2, Ho, W * G * cg, H, ph - bh + 1, bh, big, need)
+    # need'(i) = (words first touched by items <= i) - 1, summed in place
+    run = 0
+    for i in range(need.shape[0]):
+        run += need[i]
+        need[i] = run - 1
+    return words
 
 
-def _first_touch_need_fused(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom):
+def _first_touch_need_fused(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom,
+                            need_dtype=np.int64):
     """``_first_touch_need`` in one compiled pass per axis (no axis moves, no copies between
-    them): the same need' and word count (a test compares the two on random pairs)."""
-    counts, words = _first_touch_counts(
-        np.ascontiguousarray(item_of_value, np.int64), n_items, pg.B, pg.Ho, pg.Wo, pg.G,
-        pg.cpg, pg.C // pg.G, pg.H, pg.W, pg.bc, pg.bh, pg.bw, pg.ph, pg.pw)
-    return np.cumsum(counts) - 1, int(words)
+    them, the input-sized row pass never held): the same need' (in ``need_dtype``, which must
+    hold the input's word count) and word count (a test compares the two on random pairs).
+    ``item_of_value`` is read in its own dtype, its max for an unused value."""
+    need = np.zeros(n_items, need_dtype)
+    words = _first_touch_counts(
+        np.ascontiguousarray(item_of_value), pg.B, pg.Ho, pg.Wo, pg.G, pg.cpg, pg.C // pg.G,
+        pg.H, pg.W, pg.bc, pg.bh, pg.bw, pg.ph, pg.pw, np.iinfo(item_of_value.dtype).max, need)
+    return need, int(words)
 
 
 @njit(cache=True)
