@@ -187,6 +187,31 @@ def _window_extent(im2col, K):
 
 
 @njit(cache=True, inline="always")
+def _offset_counts(im2col, m0, m1, R, S, cnt, pm):
+    """Per window offset (r, s), how many of pixels m0 .. m1-1 it keeps inside the image; with a
+    ``pm`` of more than m1 entries also pm[m + 1] = pm[m] + cnt summed over pixel m's inside
+    offsets (the valid window elements per pixel, when cnt counts elements per offset)."""
+    rb, cb, H, W = im2col[0], im2col[1], im2col[6], im2col[7]
+    per_rs = np.zeros((R, S), dtype=np.int64)
+    prefix = pm.shape[0] > m1
+    for m in range(m0, m1):
+        t = 0
+        for r in range(R):
+            y = rb[m] + r
+            if y < 0 or y >= H:
+                continue
+            for s in range(S):
+                x = cb[m] + s
+                if x < 0 or x >= W:
+                    continue
+                t += cnt[r, s]
+                per_rs[r, s] += 1
+        if prefix:
+            pm[m + 1] = pm[m] + t
+    return per_rs
+
+
+@njit(cache=True, inline="always")
 def _lanes(folds, ifmap, tau):
     """Lanes [lo, hi] of row tau of a fold (before validity), as the walk visits them."""
     df, AR, AC, M, N, K, G, rf, cf = folds

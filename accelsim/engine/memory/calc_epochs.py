@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .addresses import (_addr, _fold_coords, _fold_extent, _lanes, _lanes_in, _slot_mk,
-                        _window_extent)
+from .addresses import (_addr, _fold_coords, _fold_extent, _lanes, _lanes_in,
+                        _offset_counts, _slot_mk, _window_extent)
 from .calc_stream import _epochs_streamed
 
 _BSH = 6                         # scan blocks of 64 stream positions
@@ -28,21 +28,8 @@ def _valid_prefix(folds, im2col):
     cnt = np.zeros((R, S), dtype=np.int64)
     for k in range(K):
         cnt[wr[k], wc[k]] += 1
-    per_rs = np.zeros((R, S), dtype=np.int64)
     pm = np.zeros(M + 1, dtype=np.int64)
-    for m in range(M):
-        t = 0
-        for r in range(R):
-            y = rb[m] + r
-            if y < 0 or y >= H:
-                continue
-            for s in range(S):
-                x = cb[m] + s
-                if x < 0 or x >= W:
-                    continue
-                t += cnt[r, s]
-                per_rs[r, s] += 1
-        pm[m + 1] = pm[m] + t
+    per_rs = _offset_counts(im2col, 0, M, R, S, cnt, pm)
     pk = np.zeros(K + 1, dtype=np.int64)
     for k in range(K):
         pk[k + 1] = pk[k] + per_rs[wr[k], wc[k]]

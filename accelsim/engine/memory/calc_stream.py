@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .addresses import _lanes, _slot_mk, _window_extent
+from .addresses import _lanes, _offset_counts, _slot_mk, _window_extent
 
 _BSH = 6                         # blocks of 64 stream positions, as calc_epochs
 _STAMPS = 65535                  # epochs the walk table's uint16 stamps tell apart
@@ -137,16 +137,9 @@ def _fold_starts(folds, im2col, n_s, ef):
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     R, S = _window_extent(im2col, K)
-    per_rs = np.zeros((R, S), dtype=np.int64)     # sample 0's pixels inside the image, per offset
-    for m in range(ef):
-        for r_ in range(R):
-            y = rb[m] + r_
-            if y < 0 or y >= H:
-                continue
-            for s_ in range(S):
-                x = cb[m] + s_
-                if 0 <= x < W:
-                    per_rs[r_, s_] += 1
+    # sample 0's pixels inside the image, per window offset (no per-pixel prefix wanted)
+    per_rs = _offset_counts(im2col, 0, ef, R, S, np.zeros((R, S), dtype=np.int64),
+                            np.zeros(1, dtype=np.int64))
     cpos = np.zeros(rf, dtype=np.int64)
     q = 0
     for r in range(rf):
