@@ -31,6 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+import numpy as np
+
 from accelsim.common.errors import require
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer
@@ -105,8 +107,17 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
            depth: int) -> PairSchedule:
     it = _prepare(pool, conv, rows, cols, dataflow, batch, order)
     slots = -1 if staging_words is None else int(staging_words)
-    dead, p, ev_off, _ = _schedule(it.need, it.last_row, it.ev_row, it.ev_item, it.lr_sorted,
-                                   it.ev_k_sorted, it.lookahead, ports, lanes, depth, slots)
+    # issue cycles in int32 while they fit (half the schedule's largest array at a large
+    # batch), checked as they are made: a run that outgrows it is redone in int64
+    for p_dtype, p_max in ((np.int32, _items_mod._INT32_LIMIT - 1),
+                           (np.int64, np.iinfo(np.int64).max)):
+        dead, p, ev_off, done = _schedule(it.need, it.last_row, it.ev_row, it.ev_item,
+                                          it.lr_sorted, it.ev_k_sorted, it.lookahead, ports,
+                                          lanes, depth, slots, np.zeros(it.need.size, p_dtype),
+                                          p_max)
+        if done >= 0:
+            break
+        del p, ev_off
     common = dict(order=order, compute_cycles=it.compute, items_made=int(it.need.size),
                   items_staged=int((it.last_row >= 0).sum()), values_used=it.values_used,
                   pooled_values=it.pooled, input_words_read=it.words, staging_reads=it.reads,

@@ -216,12 +216,19 @@ def _first_touch_counts(item_of_value, B, Ho, Wo, G, cpg, cg, H, W, bc, bh, bw, 
     minimum item over the box of pooled values whose window covers the word), by the separable
     minimum of ``_first_touch_need``: channel (a deque per line: channel windows reach 1,000
     taps), then column, then row (a few taps each), the row pass counted as it goes. Returns
-    the words read. The minima keep ``item_of_value``'s dtype (``big``: an unused value)."""
-    t1 = item_of_value
-    if bc > 1 or cg != cpg:
-        t1 = _channel_min(item_of_value, B * Ho * Wo * G, cpg, cg, -(bc - 1), bc, big)
-    t2 = _outer_min(t1, Wo, G * cg, W, pw - bw + 1, bw, big)
-    words = _outer_min_counts(t2, Ho, W * G * cg, H, ph - bh + 1, bh, big, need)
+    the words read. The minima keep ``item_of_value``'s dtype (``big``: an unused value).
+
+    A pool window never spans two samples, so the passes run sample by sample: the channel and
+    column minima are held for one sample at a time, not the batch."""
+    per = Ho * Wo * G * cpg
+    words = 0
+    for b in range(B):
+        a = item_of_value[b * per:(b + 1) * per]
+        t1 = a
+        if bc > 1 or cg != cpg:
+            t1 = _channel_min(a, Ho * Wo * G, cpg, cg, -(bc - 1), bc, big)
+        t2 = _outer_min(t1, Wo, G * cg, W, pw - bw + 1, bw, big)
+        words += _outer_min_counts(t2, Ho, W * G * cg, H, ph - bh + 1, bh, big, need)
     # need'(i) = (words first touched by items <= i) - 1, summed in place
     run = 0
     for i in range(need.shape[0]):

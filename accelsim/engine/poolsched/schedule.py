@@ -9,12 +9,13 @@ from numba import njit
 
 @njit(cache=True)
 def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports, lanes, depth,
-              slots):
+              slots, p, p_max):
     """Solve the recurrences of the module docstring. ``need``: need'(i) per item (-1: none);
     ``last_row``: last use per item (-1: unused); events (row, max item first used there) sorted
     by row; ``lr_sorted``/``ev_k_sorted``: the used items' last rows in ascending order and the
     last event at or before each; ``slots`` < 0: unbounded. Returns (deadlock, p, ev_off,
-    events scheduled).
+    events scheduled). ``p``: zeros, one per item, in the caller's dtype; an issue cycle above
+    ``p_max`` (the dtype's limit) stops the run with -1 events (the caller reruns in int64).
 
     Slots free in last-row order, and a held item never waits behind one not yet made: when a
     slot is freed at last row lr, every row <= lr is scheduled, and an item not yet made is
@@ -22,7 +23,6 @@ def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports
     walked by one pointer (no heap)."""
     n_items = need.shape[0]
     n_ev = ev_row.shape[0]
-    p = np.zeros(n_items, np.int64)
     ev_off = np.zeros(n_ev, np.int64)
     staged = 0       # used items issued
     sp = 0           # used items freed (a prefix of lr_sorted)
@@ -75,6 +75,8 @@ def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports
                         t = free
                     sp += 1
             staged += 1
+        if t > p_max:
+            return False, p, ev_off, -1
         p[i] = t
         prev_p = t
     while e < n_ev:
