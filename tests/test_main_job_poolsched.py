@@ -95,10 +95,11 @@ def test_int64_fallback_gives_the_same_items_and_schedule(monkeypatch):
         clear_caches()
         s64 = _cosim(pool, conv, *key, "demand", None, 2, 3, 4)
         monkeypatch.undo()
-        for f in ("need", "last_row", "ev_row", "ev_item", "lr_sorted", "ev_k_sorted"):
+        assert (wide.used == narrow.used).all()
+        for f in ("need", "ev_row", "ev_item", "lr_sorted"):
             assert getattr(wide, f).dtype == np.int64, f
             assert (getattr(wide, f) == getattr(narrow, f)).all(), f
-        assert narrow.need.dtype == np.int32 and narrow.last_row.dtype == np.int32
+        assert narrow.need.dtype == np.int32 and narrow.lr_sorted.dtype == np.int32
         assert s32 == s64
         clear_caches()
 
@@ -113,8 +114,8 @@ def test_demand_rows_lie_below_the_row_bound():
         assert it.compute + 1 == _geometry(conv, arch.rows, arch.cols, arch.dataflow,
                                            batch)[0].folds * _geometry(
             conv, arch.rows, arch.cols, arch.dataflow, batch)[2]
-        if it.last_row.size:
-            assert it.last_row.max() <= it.compute and it.ev_row.max() <= it.compute
+        if it.lr_sorted.size:
+            assert it.lr_sorted.max() <= it.compute and it.ev_row.max() <= it.compute
 
 
 def test_fused_first_touch_in_int32():

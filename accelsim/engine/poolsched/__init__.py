@@ -111,15 +111,14 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
     # batch), checked as they are made: a run that outgrows it is redone in int64
     for p_dtype, p_max in ((np.int32, _items_mod._INT32_LIMIT - 1),
                            (np.int64, np.iinfo(np.int64).max)):
-        dead, p, ev_off, done = _schedule(it.need, it.last_row, it.ev_row, it.ev_item,
-                                          it.lr_sorted, it.ev_k_sorted, it.lookahead, ports,
-                                          lanes, depth, slots, np.zeros(it.need.size, p_dtype),
-                                          p_max)
+        dead, p, ev_off, done = _schedule(it.need, it.used, it.ev_row, it.ev_item,
+                                          it.lr_sorted, it.lookahead, ports, lanes, depth,
+                                          slots, np.zeros(it.need.size, p_dtype), p_max)
         if done >= 0:
             break
         del p, ev_off
     common = dict(order=order, compute_cycles=it.compute, items_made=int(it.need.size),
-                  items_staged=int((it.last_row >= 0).sum()), values_used=it.values_used,
+                  items_staged=int(it.lr_sorted.size), values_used=it.values_used,
                   pooled_values=it.pooled, input_words_read=it.words, staging_reads=it.reads,
                   first_demand_row=int(it.ev_row[0]) if it.ev_row.size else -1)
     if dead:
@@ -127,8 +126,8 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
                             staging_peak_words=int(slots), **common)
     wait = int(ev_off[-1]) if ev_off.size else 0
     return PairSchedule(deadlock=False, fused_cycles=it.compute + wait, array_wait_cycles=wait,
-                        staging_peak_words=int(_peak(p, it.last_row, it.lr_sorted,
-                                                     it.ev_k_sorted, ev_off)),
+                        staging_peak_words=int(_peak(p, it.used, it.lr_sorted, it.ev_row,
+                                                     ev_off)),
                         **common)
 
 

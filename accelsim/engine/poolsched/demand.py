@@ -218,19 +218,6 @@ def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo,
     return n, ne
 
 
-@njit(cache=True)
-def _last_event(ev_row, lr_sorted, out):
-    """searchsorted(ev_row, lr_sorted, side="right") - 1 for ascending ``lr_sorted``: the last
-    event at or before each last row, by one merge of the two sorted lists, into ``out`` (the
-    caller's dtype)."""
-    k = 0
-    for s in range(lr_sorted.shape[0]):
-        while k < ev_row.shape[0] and ev_row[k] <= lr_sorted[s]:
-            k += 1
-        out[s] = k - 1
-    return out
-
-
 def _events(first_row: np.ndarray, item: np.ndarray):
     """First-use events: per demand row holding first uses, the largest item first used there."""
     if first_row.size > 1 and (first_row[1:] >= first_row[:-1]).all():

@@ -12,7 +12,7 @@ import numpy as np
 from accelsim.engine.memory import DF_CODE
 from accelsim.workload.layer import Layer
 
-from .demand import _demand, _events, _geometry, _last_event, _scan_demand_order, _scan_fold
+from .demand import _demand, _events, _geometry, _scan_demand_order, _scan_fold
 from .reads import (_first_touch_need, _first_touch_need_fused, _lookahead_words, _need_raster,
                     _pool_geom, _refold_need, _value_coords)
 
@@ -80,11 +80,10 @@ class _Items:
     a design sweep over the unit prepares it once."""
 
     need: np.ndarray         # need'(i) per item
-    last_row: np.ndarray     # last use per item (-1: unused)
+    used: np.ndarray         # whether the array reads the item (bool: it takes a slot)
     ev_row: np.ndarray       # first-use events: rows ...
     ev_item: np.ndarray      # ... and the largest item first used there
     lr_sorted: np.ndarray    # last rows of the used items, sorted (the order slots free in)
-    ev_k_sorted: np.ndarray  # the last event at or before each of them (-1: none)
     words: int               # read-sequence length
     values_used: int
     pooled: int
@@ -94,8 +93,8 @@ class _Items:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.need, self.last_row, self.ev_row, self.ev_item,
-                                      self.lr_sorted, self.ev_k_sorted))
+        return sum(a.nbytes for a in (self.need, self.used, self.ev_row, self.ev_item,
+                                      self.lr_sorted))
 
 
 # a pair's items are a few arrays of its pooled values: keep the most recent pairs up to a byte
@@ -135,11 +134,11 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
     hit = _items_cache.pop(key, None)
     if hit is None:
         # the held pairs count against the budget while a new one is prepared (its own peak
-        # comes on top): make room first for a pair of this map's size, about 16 bytes a
-        # pooled value at int32, so a large batch never holds the previous pair's arrays
-        # alongside the next one's preparation
+        # comes on top): make room first for a pair of this map's size, 9 bytes a pooled
+        # value at int32, so a large batch never holds the previous pair's arrays alongside
+        # the next one's preparation
         c, h, w = conv.in_shape
-        room = _ITEMS_BUDGET_BYTES - 16 * batch * c * h * w
+        room = _ITEMS_BUDGET_BYTES - 9 * batch * c * h * w
         while _items_cache and _items_bytes > room:
             _items_bytes -= _items_cache.popitem(last=False)[1].nbytes
         hit = _prepare_items(*key)
@@ -198,12 +197,10 @@ def _prepare_generic(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: s
     # the values alone are sorted, so any sort gives the same array; the stable one (radix or
     # timsort) is 3x faster than the default on these runs of ascending last rows
     lr_sorted = np.sort(last_row[last_row >= 0], kind="stable")
-    ev_k = np.searchsorted(ev_row, lr_sorted, side="right") - 1
     item_t, row_t, need_t = _dtypes(mp, rpf, V, last_row.size, pg.B * pg.C * pg.H * pg.W,
                                     int(words))
-    return _Items(need.astype(need_t), last_row.astype(row_t), ev_row.astype(row_t),
-                  ev_item.astype(item_t), lr_sorted.astype(row_t), ev_k.astype(item_t),
-                  int(words), int(used.sum()), V, int(reads), mp.folds * rpf - 1,
+    return _Items(need.astype(need_t), last_row >= 0, ev_row.astype(row_t),
+                  ev_item.astype(item_t), lr_sorted.astype(row_t), int(words), int(used.sum()), V, int(reads), mp.folds * rpf - 1,
                   _lookahead_words(pg, order))
 
 
@@ -234,8 +231,8 @@ def _prepare_demand(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: st
         last_row = last_row[:n].copy()
     need, words = _first_touch_need_fused(item_of_value, n, pg, need_t)
     del item_of_value
-    # every item is a used value, so every last row counts (>= 0)
-    lr_sorted = np.sort(last_row, kind="stable")
-    ev_k = _last_event(ev_row, lr_sorted, np.empty(n, item_t))
-    return _Items(need, last_row, ev_row, ev_item, lr_sorted, ev_k, int(words), int(n), V,
+    # every item is a used value, so every last row counts, and the last rows by item are
+    # needed no more once sorted (sorted in place: no second array of them)
+    last_row.sort(kind="stable")
+    return _Items(need, np.ones(n, np.bool_), ev_row, ev_item, last_row, int(words), int(n), V,
                   int(reads), n_rows - 1, _lookahead_words(pg, "demand"))

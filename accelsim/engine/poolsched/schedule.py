@@ -8,12 +8,12 @@ from numba import njit
 
 
 @njit(cache=True)
-def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports, lanes, depth,
-              slots, p, p_max):
+def _schedule(need, is_used, ev_row, ev_item, lr_sorted, lb, ports, lanes, depth, slots, p,
+              p_max):
     """Solve the recurrences of the module docstring. ``need``: need'(i) per item (-1: none);
-    ``last_row``: last use per item (-1: unused); events (row, max item first used there) sorted
-    by row; ``lr_sorted``/``ev_k_sorted``: the used items' last rows in ascending order and the
-    last event at or before each; ``slots`` < 0: unbounded. Returns (deadlock, p, ev_off,
+    ``is_used``: whether the array reads the item; events (row, max item first used there) sorted
+    by row; ``lr_sorted``: the used items' last rows in ascending order (the last event at or
+    before each found by a pointer that only moves forward); ``slots`` < 0: unbounded. Returns (deadlock, p, ev_off,
     events scheduled). ``p``: zeros, one per item, in the caller's dtype; an issue cycle above
     ``p_max`` (the dtype's limit) stops the run with -1 events (the caller reruns in int64).
 
@@ -29,6 +29,7 @@ def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports
     e = 0
     off = 0
     prev_p = 0
+    kf = -1          # the last event at or before lr_sorted[sp]
     # the reader as (cycle of its last read, words read in that cycle): with r monotone,
     # r_j >= r_{j-P} + 1 binds only when the last P words share a cycle. Words between two
     # changes of q(j) (the item the lookahead waits for) are read in one step.
@@ -63,14 +64,15 @@ def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports
             j = seg_end + 1
         if target >= 0 and cc > t:
             t = cc
-        if last_row[i] >= 0:
+        if is_used[i]:
             if slots >= 0:
                 while staged - sp >= slots:
                     lr = lr_sorted[sp]
                     if e < n_ev and ev_row[e] <= lr:
                         return True, p, ev_off, e   # its last use waits for this item: deadlock
-                    k = ev_k_sorted[sp]
-                    free = lr + (ev_off[k] if k >= 0 else 0) + 1
+                    while kf + 1 < n_ev and ev_row[kf + 1] <= lr:
+                        kf += 1
+                    free = lr + (ev_off[kf] if kf >= 0 else 0) + 1
                     if free > t:
                         t = free
                     sp += 1
@@ -89,32 +91,43 @@ def _schedule(need, last_row, ev_row, ev_item, lr_sorted, ev_k_sorted, lb, ports
 
 
 @njit(cache=True)
-def _peak(p, last_row, lr_sorted, ev_k_sorted, ev_off):
+def _freed_by(lr_sorted, ev_row, ev_off, f, kf, cycle):
+    """Advance (f, kf) past the used items freed by ``cycle``: the item with the f-th last row
+    frees at lr + the lateness of the last event kf at or before lr, + 1."""
+    n_ev = ev_row.shape[0]
+    while f < lr_sorted.shape[0]:
+        lr = lr_sorted[f]
+        while kf + 1 < n_ev and ev_row[kf + 1] <= lr:
+            kf += 1
+        if lr + (ev_off[kf] if kf >= 0 else 0) + 1 > cycle:
+            break
+        f += 1
+    return f, kf
+
+
+@njit(cache=True)
+def _peak(p, used, lr_sorted, ev_row, ev_off):
     """Most used items staged at once: at each cycle's last issue, issued so far minus freed by
     then. An item frees the cycle after its last use, a_t + 1 = t + the lateness of the last
     event at or before t + 1; a_t rises with t, so frees come in last-row order, which
-    ``_prepare`` sorted once (with each last row's event index)."""
-    n = lr_sorted.shape[0]
+    ``_prepare`` sorted once (each last row's event found by a pointer)."""
     best = 0
     f = 0
+    kf = -1
     issued = 0
     prev = -1
-    for i in range(last_row.shape[0]):
-        if last_row[i] < 0:
+    for i in range(used.shape[0]):
+        if not used[i]:
             continue
         t = p[i]
         if t != prev and issued > 0:
-            while f < n and lr_sorted[f] + (ev_off[ev_k_sorted[f]] if ev_k_sorted[f] >= 0
-                                            else 0) + 1 <= prev:
-                f += 1
+            f, kf = _freed_by(lr_sorted, ev_row, ev_off, f, kf, prev)
             if issued - f > best:
                 best = issued - f
         issued += 1
         prev = t
     if issued > 0:
-        while f < n and lr_sorted[f] + (ev_off[ev_k_sorted[f]] if ev_k_sorted[f] >= 0
-                                        else 0) + 1 <= prev:
-            f += 1
+        f, kf = _freed_by(lr_sorted, ev_row, ev_off, f, kf, prev)
         if issued - f > best:
             best = issued - f
     return best
