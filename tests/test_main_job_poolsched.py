@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from accelsim.engine.poolsched import demand as _demand_mod
 from accelsim.engine.poolsched import items as _items_mod
@@ -61,22 +62,34 @@ def test_demand_items_on_wide_channel_windows_and_large_maps():
                 _both(pool, conv, rows, cols, df, batch)
 
 
-def test_fused_first_touch_equals_the_numpy_path():
-    rng = np.random.default_rng(14)
-    r = random.Random(14)
-    for _ in range(300):
-        pool, _, _, batch = _random_case(r)
-        pg = _pool_geom(pool, batch)
-        V = pg.B * pg.Ho * pg.Wo * pg.c_tot
-        # a random production order over a random subset of the pooled values (unmade ones
-        # keep the max int, as in the engine)
-        used = rng.random(V) < rng.uniform(0.2, 1.0)
-        n = int(used.sum())
-        iov = np.full(V, np.iinfo(np.int64).max, np.int64)
-        iov[np.flatnonzero(used)] = rng.permutation(n)
+def _random_order(r, rng):
+    """A random pair's pooled geometry and a random production order over a random subset of
+    its pooled values (item_of_value; unmade ones keep the max int64, as in the engine)."""
+    pool, _, _, batch = _random_case(r)
+    pg = _pool_geom(pool, batch)
+    V = pg.B * pg.Ho * pg.Wo * pg.c_tot
+    used = rng.random(V) < rng.uniform(0.2, 1.0)
+    n = int(used.sum())
+    iov = np.full(V, np.iinfo(np.int64).max, np.int64)
+    iov[np.flatnonzero(used)] = rng.permutation(n)
+    return pg, used, n, iov
+
+
+@pytest.mark.parametrize("dtype, seed, cases", [(np.int64, 14, 300), (np.int32, 15, 150)])
+def test_fused_first_touch_equals_the_numpy_path(dtype, seed, cases):
+    # the demand path reads item_of_value and writes need' in int64, or in int32 where the
+    # bounds allow (the max int32 then marks an unmade value): the int64 numpy path's numbers
+    rng = np.random.default_rng(seed)
+    r = random.Random(seed)
+    for _ in range(cases):
+        pg, used, n, iov = _random_order(r, rng)
         want, want_words = _first_touch_need(iov, n, pg)
-        got, got_words = _first_touch_need_fused(iov, n, pg)
-        assert got_words == want_words and got.dtype == want.dtype and (got == want).all()
+        if dtype is np.int32:
+            iov32 = np.where(used, iov, np.iinfo(np.int32).max).astype(np.int32)
+            got, got_words = _first_touch_need_fused(iov32, n, pg, np.int32)
+        else:
+            got, got_words = _first_touch_need_fused(iov, n, pg)
+        assert got_words == want_words and got.dtype == dtype and (got == want).all()
 
 
 def test_int64_fallback_gives_the_same_items_and_schedule(monkeypatch):
@@ -116,22 +129,3 @@ def test_demand_rows_lie_below_the_row_bound():
             conv, arch.rows, arch.cols, arch.dataflow, batch)[2]
         if it.lr_sorted.size:
             assert it.lr_sorted.max() <= it.compute and it.ev_row.max() <= it.compute
-
-
-def test_fused_first_touch_in_int32():
-    # the demand path reads item_of_value and writes need' in int32 (the max int32 marks an
-    # unmade value): the same numbers as the int64 numpy path
-    rng = np.random.default_rng(15)
-    r = random.Random(15)
-    for _ in range(150):
-        pool, _, _, batch = _random_case(r)
-        pg = _pool_geom(pool, batch)
-        V = pg.B * pg.Ho * pg.Wo * pg.c_tot
-        used = rng.random(V) < rng.uniform(0.2, 1.0)
-        n = int(used.sum())
-        iov = np.full(V, np.iinfo(np.int64).max, np.int64)
-        iov[np.flatnonzero(used)] = rng.permutation(n)
-        want, want_words = _first_touch_need(iov, n, pg)
-        iov32 = np.where(used, iov, np.iinfo(np.int32).max).astype(np.int32)
-        got, got_words = _first_touch_need_fused(iov32, n, pg, np.int32)
-        assert got_words == want_words and got.dtype == np.int32 and (got == want).all()

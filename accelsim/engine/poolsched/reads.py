@@ -71,32 +71,6 @@ def _need_raster(values: np.ndarray, pg: _PoolGeom, order: str) -> np.ndarray:
     return np.where(real, pos, -1)
 
 
-@njit(cache=True)
-def _sliding_min(a, n_out, shift, w):
-    """out[:, o] = min(a[:, o+shift .. o+shift+w-1] clipped to the row), per row (monotone
-    deque, O(n) per row)."""
-    rows, n = a.shape
-    out = np.empty((rows, n_out), a.dtype)
-    dq = np.empty(n + 1, np.int64)
-    for ri in range(rows):
-        head = 0
-        tail = 0
-        nxt = 0
-        for o in range(n_out):
-            lo = max(0, o + shift)
-            hi = min(n - 1, o + shift + w - 1)
-            while nxt <= hi:
-                while tail > head and a[ri, dq[tail - 1]] >= a[ri, nxt]:
-                    tail -= 1
-                dq[tail] = nxt
-                tail += 1
-                nxt += 1
-            while tail > head and dq[head] < lo:
-                head += 1
-            out[ri, o] = a[ri, dq[head]] if tail > head and lo <= hi else np.iinfo(np.int64).max
-    return out
-
-
 def _axis_min(a: np.ndarray, axis: int, n_out: int, shift: int, w: int) -> np.ndarray:
     if w == 1:
         # a window of one (a structured conv whose n equals its kernel pools no rows or
@@ -112,7 +86,9 @@ def _axis_min(a: np.ndarray, axis: int, n_out: int, shift: int, w: int) -> np.nd
             out[tuple(dst)] = a[tuple(src)]
         return out
     moved = np.ascontiguousarray(np.moveaxis(a, axis, -1))
-    flat = _sliding_min(moved.reshape(-1, moved.shape[-1]), n_out, shift, w)
+    lines = int(np.prod(moved.shape[:-1]))
+    flat = _channel_min(moved.ravel(), lines, moved.shape[-1], n_out, shift, w,
+                        np.iinfo(np.int64).max)
     return np.moveaxis(flat.reshape(*moved.shape[:-1], n_out), -1, axis)
 
 
@@ -136,8 +112,9 @@ def _first_touch_need(item_of_value: np.ndarray, n_items: int, pg: _PoolGeom):
 
 @njit(cache=True)
 def _channel_min(a, lines, n_in, n_out, shift, w, big):
-    """``_sliding_min`` along the last axis of ``a`` (lines, n_in) flattened: (lines, n_out)
-    in ``a``'s dtype (a deque per line: channel windows reach 1,000 taps)."""
+    """out[line, o] = min(a[line, o+shift .. o+shift+w-1] clipped to the line), ``big`` where
+    the window is empty: ``a`` is (lines, n_in) flattened, the result (lines, n_out) in ``a``'s
+    dtype (a monotone deque per line, O(n) per line: channel windows reach 1,000 taps)."""
     out = np.empty(lines * n_out, a.dtype)
     dq = np.empty(n_in + 1, np.int64)
     for ln in range(lines):
