@@ -47,6 +47,27 @@ def _block_tables(L):
             np.zeros(nb, dtype=np.uint64))
 
 
+@njit(cache=True, inline="always")
+def _note(p, q, L, near, lo_b, hi_b, near_b, far_b, mask_b):
+    """Position q, whose address last occurred at position p (-1: never in this unit), folded
+    into its block's figures (min / max previous occurrence, smallest near and largest far one,
+    far mask). A word's first occurrence has its previous one at its last in the previous
+    repeat, somewhere in [-L, -1]: the bounds say so (no table of first positions), and a
+    block they leave undecided is walked, exactly."""
+    bit = np.uint64(1) << np.uint64(q & 63)
+    if p < 0:
+        p = -L
+        hi_b = max(hi_b, -1)
+        far_b = max(far_b, -1)
+        mask_b |= bit
+    elif q - p > near:
+        far_b = max(far_b, p)
+        mask_b |= bit
+    else:
+        near_b = min(near_b, p)
+    return min(lo_b, p), max(hi_b, p), near_b, far_b, mask_b
+
+
 @njit(cache=True)
 def _summary(folds, im2col, uf, L, space, rows_fold, near):
     """Per block of unit 0's ifmap stream: min / max previous occurrence (cyclic for a word's
@@ -87,22 +108,8 @@ def _summary(folds, im2col, uf, L, space, rows_fold, near):
                     b = q >> _BSH
                     ckrow[b] = f * rows_fold + tau
                     ckoff[b] = o
-                p = last[a]
-                if p < 0:
-                    # a word's first occurrence: its previous one is its last in the previous
-                    # repeat, somewhere in [-L, -1]; the bounds say so (no table of first
-                    # positions), and a block they leave undecided is walked, exactly
-                    p = -L
-                    hi_b = max(hi_b, -1)
-                    far_b = max(far_b, -1)
-                    mask_b |= np.uint64(1) << np.uint64(q & 63)
-                elif q - p > near:
-                    far_b = max(far_b, p)
-                    mask_b |= np.uint64(1) << np.uint64(q & 63)
-                else:
-                    near_b = min(near_b, p)
-                lo_b = min(lo_b, p)
-                hi_b = max(hi_b, p)
+                lo_b, hi_b, near_b, far_b, mask_b = _note(last[a], q, L, near, lo_b, hi_b,
+                                                          near_b, far_b, mask_b)
                 last[a] = q
                 q += 1
                 o += 1
@@ -222,19 +229,8 @@ def _summary_ws(folds, im2col, L, rows_fold, near, n_s, ef, sw):
                         ckrow[b] = r * rows_fold + tau
                         ckoff[b] = o - 1
                     a = pb[m] + wo[k] - s * sw      # sample s: words [s * sw, (s + 1) * sw)
-                    p = last[a]
-                    if p < 0:                    # as _summary
-                        p = -L
-                        hi_b = max(hi_b, -1)
-                        far_b = max(far_b, -1)
-                        mask_b |= np.uint64(1) << np.uint64(q & 63)
-                    elif q - p > near:
-                        far_b = max(far_b, p)
-                        mask_b |= np.uint64(1) << np.uint64(q & 63)
-                    else:
-                        near_b = min(near_b, p)
-                    lo_b = min(lo_b, p)
-                    hi_b = max(hi_b, p)
+                    lo_b, hi_b, near_b, far_b, mask_b = _note(last[a], q, L, near, lo_b, hi_b,
+                                                              near_b, far_b, mask_b)
                     last[a] = q
                 row_pos += o
             if crow[r] != m1 + AR:                # a one-row array: the next row is the end
