@@ -1,6 +1,6 @@
 """USER bandwidth mode with SCALE-Sim's stall model: SCALE-Sim 2.0.2 and accelsim side by side.
 
-    .venv/bin/python bench/bench_user.py [--cases os32 ws256 ws256-dw] [--repeat 20]
+    .venv/bin/python bench/bench_user.py [--cases os32 ws256 ws256-dw os32-mnv] [--repeat 20]
 
 Each case runs the same layers of one of SCALE-Sim's topologies on one of its shipped configs,
 switched to ``InterfaceBandwidth: USER`` at the config's own Bandwidth (10 words/cycle),
@@ -16,10 +16,12 @@ Cases (every one stalls on DRAM):
 - os32: scale.cfg (32x32 os, 64 kB each), ResNet-18 Conv3_s, Conv4_s, Conv5_s, FC;
 - ws256: google.cfg (256x256 ws, 6 MB ifmap/filter), YOLO-tiny Conv7 (the filters stall);
 - ws256-dw: google.cfg, MobileNet Conv2 (3x3 windows over 32 channels: the ifmap words repeat
-  in the prefetch matrix, accelsim's slowest USER path).
+  in the prefetch matrix);
+- os32-mnv: scale.cfg, the same MobileNet Conv2: the small window rotates on far more rows
+  than on google.cfg, accelsim's slowest USER case.
 
-Prints figures only; speed is never asserted in a test. SCALE-Sim takes 10-25 s, 3-4 min and
-20-50 s for the three cases on this 2-core machine (idle to loaded).
+Prints figures only; speed is never asserted in a test. SCALE-Sim takes 5-25 s, 40 s-4 min,
+14-50 s and about 45 s for the four cases on this 2-core machine (idle to loaded).
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ CASES = {
     "os32": ("scale", "Resnet18", ["Conv3_s", "Conv4_s", "Conv5_s", "FC"]),
     "ws256": ("google", "yolo_tiny", ["Conv7"]),
     "ws256-dw": ("google", "mobilenet", ["Conv2"]),
+    # the same overlapping-window layer on the 32x32 os array: its window rotates far more often
+    "os32-mnv": ("scale", "mobilenet", ["Conv2"]),
 }
 
 
