@@ -149,3 +149,132 @@ def test_engine_with_repeated_words_equals_the_plain_walk(monkeypatch, seed):
         mm.simulate_memory(layer, arch, map_layer(layer, arch, batch))
         n += 1
     assert min(seen.values()) > 0, seen
+
+
+def _overlapping_unpadded(rng, max_hw=14):
+    """A random conv whose windows overlap (words repeat in the prefetch matrix), no padding."""
+    while True:
+        layer = _layer(rng, max_hw)
+        if layer.padding[0] == 0 and layer.kernel[0] > layer.stride[0]:
+            return layer
+
+
+@pytest.mark.parametrize("seed", [35, 36])
+def test_entry_rank_equals_the_sequence(seed):
+    """user._entry_rank of every (group, pixel, window element) of unpadded layers: the entry
+    at that rank of the prefetch sequence holds its address, and the ranks are all distinct
+    (every entry once), for every dataflow, groups and batch, arrays taller or wider than the
+    operand (the tail diagonals past the last row included)."""
+    rng = random.Random(seed)
+    cases = {"os": 0, "ws": 0, "is": 0, "groups": 0, "batch": 0}
+    for _ in range(30):
+        layer = _overlapping_unpadded(rng)
+        df = rng.choice(["os", "ws", "is"])
+        arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), df, 1, 1, 1)
+        batch = rng.choice([1, 1, 2])
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
+        seq = readbuf._fetch_sequence(folds, im2col, True)
+        valid = seq[seq >= 0]
+        before = readbuf._run_before(folds, im2col, True, True)
+        ranks = []
+        for g in range(mp.groups):
+            for m in range(mp.M):
+                for k in range(mp.K):
+                    q = user._entry_rank(folds, before, g, m, k)
+                    assert valid[q] == ad.pix_base[m] + ad.win_off[k] + g * ad.group_ifmap_offset
+                    ranks.append(q)
+        assert sorted(ranks) == list(range(len(valid)))
+        cases[df] += 1
+        cases["groups"] += mp.groups > 1
+        cases["batch"] += batch > 1
+    assert min(cases.values()) > 0, cases
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+def test_turns_to_word_equal_the_rotation_loop(seed):
+    """user._turns_to_word (a missing word's rotations at once, from its entries) against
+    rotating the window turn by turn over the prefetch sequence written out, for random words
+    of every dataflow, groups and batch, random set sizes and windows with 1 <= prefetch sets
+    <= active sets, from windows that hold none of the word's entries; many turns and windows
+    that wrap past the last set included."""
+    rng = random.Random(seed)
+    cases = {"os": 0, "ws": 0, "is": 0, "groups": 0, "batch": 0, "many_turns": 0, "wrap": 0}
+    for _ in range(40):
+        layer = _overlapping_unpadded(rng)
+        df = rng.choice(["os", "ws", "is"])
+        arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), df, 1, 1, 1)
+        batch = rng.choice([1, 1, 2])
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
+        seq = readbuf._fetch_sequence(folds, im2col, True)
+        valid = seq[seq >= 0]
+        assert len(valid) == mp.groups * mp.M * mp.K          # no padding: every entry a word
+        before = readbuf._run_before(folds, im2col, True, True)
+        nruns = readbuf._runs(folds, True)[0]
+        inv = user._pixel_at_base(im2col, mp.M, ad.space)
+        assert inv.shape[0] == ad.space
+        for _ in range(10):
+            eps = rng.randint(max(1, len(valid) // 300), max(1, len(valid) // 6))
+            nl = len(valid) // eps + 1
+            nact = rng.randint(1, nl - 1)
+            npf = rng.randint(1, nact)
+            q = rng.randrange(len(valid))
+            a = valid[q]
+            g = int(np.searchsorted(before, q, side="right") - 1) // nruns
+            word_sets = np.unique(np.flatnonzero(valid == a) // eps)
+            free = [ws for ws in range(nl) if not (((word_sets - ws) % nl) < nact).any()]
+            if not free:
+                continue
+            ws0 = ws = rng.choice(free)
+            turns = 0
+            while True:
+                ws = (ws + npf) % nl
+                turns += 1
+                if (((word_sets - ws) % nl) < nact).any():
+                    break
+            got = user._turns_to_word(folds, im2col, inv, before, a, g, eps, nl, ws0, nact,
+                                      npf)
+            assert got == turns
+            cases[df] += 1
+            cases["groups"] += mp.groups > 1
+            cases["batch"] += batch > 1
+            cases["many_turns"] += turns > 1
+            cases["wrap"] += ws0 + turns * npf >= nl
+    assert min(cases.values()) > 0, cases
+
+
+@pytest.mark.parametrize("seed", [33, 34])
+def test_misses_with_rotations_at_once_equal_turn_by_turn(seed):
+    """The ifmap buffer's miss rows and rotations with a missing word's rotations made at once
+    (user._turns_to_word) equal those rotated turn by turn, on unpadded layers with
+    overlapping windows and buffers from a tenth to half of the prefetch matrix, every
+    dataflow; misses of many rotations (the window past the word's entries) included."""
+    rng = random.Random(seed)
+    seen = {"misses": 0, "many_turns": 0}
+    n = 0
+    while n < 30:
+        layer = _overlapping_unpadded(rng, 16)
+        batch = rng.choice([1, 1, 2])
+        arch = Arch("t", rng.randint(2, 12), rng.randint(2, 12),
+                    rng.choice(["os", "ws", "is"]), 1, 1, 1)
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
+        n_valid = mp.groups * mp.M * mp.K
+        words = max(100, int(n_valid * rng.uniform(0.1, 0.5)))
+        rd_bw = rng.choice([1, 4, 10])
+        buf = readbuf.user_read_buffer(folds, im2col, True, words, rd_bw, n_valid, True)
+        A, lines, nact, npf = readbuf._user_windows(buf, rd_bw)
+        if nact >= buf.n_sets or not 1 <= npf <= nact:
+            continue
+        fast = user._misses(folds, im2col, True, buf, False, True, ad.space, nact, npf, True)
+        slow = user._misses(folds, im2col, True, buf, False, True, ad.space, nact, npf, False)
+        assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+        assert fast[2] == slow[2]
+        seen["misses"] += len(fast[0]) > 0
+        seen["many_turns"] += bool((np.diff(fast[1], prepend=0) > 1).any())
+        n += 1
+    assert min(seen.values()) > 0, seen

@@ -18,6 +18,10 @@ the matrix, per-address set lists (the plain walk's). The counts cover only the 
 entries in the queried word's group (groups read disjoint words), are made row by row of
 the operand over whole runs (readbuf._add_band: no run written out, a pixel's window elements
 touch consecutive words), and are cleared at once when a rotation keeps none of them.
+Without padding, a word that the window lacks rotates it at once to the first turn that
+reaches one of the word's entries (found from the word's pixels and ranked in closed form,
+_turns_to_word), so the counts are not moved turn by turn through a long miss (the window
+past the word: up to a whole lap of the sets) but only when a later word is looked up.
 An operand whose active sets hold the whole matrix never misses and is never made. The write
 buffer then runs from event to event (writebuf._write_events) with the miss rows as events.
 """
@@ -161,12 +165,65 @@ def _sync(folds, im2col, ifmap, before, pres, old, new, buf, nv, box):
 
 
 @njit(cache=True)
-def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
+def _pixel_at_base(im2col, M, space):
+    """inv[p]: the output pixel whose window's first word is address p (-1: none), or an empty
+    array when two pixels share one (the inverse is then not unique). Only without padding,
+    where every pixel's base address lies inside the operand."""
+    pb = im2col[2]
+    inv = np.full(space, -1, dtype=np.int64)
+    for m in range(M):
+        p = pb[m]
+        if p < 0 or p >= space or inv[p] >= 0:
+            return np.zeros(0, dtype=np.int64)
+        inv[p] = m
+    return inv
+
+
+@njit(cache=True, inline="always")
+def _entry_rank(folds, before, g, m, k):
+    """The valid entries before ifmap entry (pixel m, window element k) of group g in the
+    prefetch matrix, without padding (readbuf._box_valid): its block, lane and row, as
+    readbuf._lane_steps lays them out, and its place in its run (a diagonal's entries go
+    rows down, lanes up, from the lane after the rows below the matrix)."""
+    nb, T, L, diag = _prefetch_shape(folds, True)
+    P, Q = (m, k) if folds.dataflow != 1 else (k, m)   # lanes step pixels (os, is) or elements
+    b = P // L
+    j = P - b * L
+    run = b * T + Q
+    off = j
+    if diag:
+        run += j
+        off = j - max(0, run - nb * T + 1)
+    return before[g * (nb * T + L if diag else nb * T) + run] + _box_valid(folds, True, run, off)
+
+
+@njit(cache=True)
+def _turns_to_word(folds, im2col, inv, before, a, g, eps, nl, ws, nact, npf):
+    """Rotations of the window at set ``ws`` until it holds an entry of ifmap word ``a`` of
+    group g, from the word's entries (m, k) (inv: _pixel_at_base; no padding: every entry
+    valid, its rank in closed form, _entry_rank) instead of moving the word counts turn by
+    turn. The window at ``ws`` must hold none of them, and 1 <= npf <= nact: the windows then
+    sweep the sets without a gap, so the first turn whose window reaches the word's first set
+    past the current window holds it."""
+    wo, goff = im2col[5], im2col[8]
+    best = nl + 3
+    for k in range(folds.window):
+        p = a - g * goff - wo[k]
+        if p < 0 or p >= inv.shape[0] or inv[p] < 0:
+            continue
+        d = (_entry_rank(folds, before, g, inv[p], k) // eps - ws) % nl
+        best = min(best, (d - nact) // npf + 1)
+    return best
+
+
+@njit(cache=True)
+def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf, jump_ok=True):
     """The stall-free rows where an operand's read buffer misses, the rotations done by the end
     of each, and the total. A word is in the window when its own entry's set is; when words
     repeat (not ``distinct``: ifmaps of overlapping windows) and the own entry is outside, the
     window's word counts decide (made when first needed, then moved with the window).
-    ``box``: no padding (readbuf._box_valid counts a run's valid entries)."""
+    ``box``: no padding (readbuf._box_valid counts a run's valid entries). ``jump_ok``
+    False: every rotation turn by turn (the tests' reference for _turns_to_word)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     T_, rows_fold = _fold_rows(folds)
@@ -184,10 +241,15 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
     synced = synced_g = -1
     counted = (0, 0, 0, 0)
     # moving the counts costs the entries that move; past the cost of the per-address set
-    # lists (two passes over the matrix), those are made and used instead
-    moved, budget = 0, 2 * folds.groups * per_group
+    # lists, those are made and used instead: their two passes over the matrix cost about
+    # four times a moved entry per entry (MobileNet Conv2 on 32x32 os: 40 ms for 3.5 M
+    # entries; 42 us to move 33 k), so eight passes' worth of moves
+    moved, budget = 0, 8 * folds.groups * per_group
     ptr, sets = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     out_row, out_rot, n = _history()
+    # a word missing from the window: its rotations from its entries at once (_turns_to_word)
+    jump = jump_ok and ifmap and not distinct and box and 1 <= npf <= nact
+    inv = np.zeros(1, dtype=np.int64)
     ws = 0
     nrot = 0
     row0 = 0
@@ -253,6 +315,16 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf):
                             continue
                         r0 = nrot
                         for turn in range(nl + 3):     # as readbuf._miss: at most nl + 2 turns
+                            if turn == 1 and jump:
+                                if inv.shape[0] == 1:
+                                    inv = _pixel_at_base(im2col, M, space)
+                                    jump = inv.shape[0] > 0
+                                if jump:
+                                    i = _turns_to_word(folds, im2col, inv, before, a, g, eps,
+                                                       nl, ws, nact, npf)
+                                    ws = (ws + i * npf) % nl
+                                    nrot += i
+                                    break
                             if turn > 0:
                                 ws = (ws + npf) % nl
                                 nrot += 1
