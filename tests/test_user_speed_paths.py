@@ -159,6 +159,22 @@ def _overlapping_unpadded(rng, max_hw=14):
             return layer
 
 
+def _unpadded_stream(rng):
+    """A random unpadded overlapping-window layer on a random small array: (dataflow, batch,
+    mapping, addressing, folds, im2col, the prefetch sequence's valid entries, the valid
+    entries before each run)."""
+    layer = _overlapping_unpadded(rng)
+    df = rng.choice(["os", "ws", "is"])
+    arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), df, 1, 1, 1)
+    batch = rng.choice([1, 1, 2])
+    mp = map_layer(layer, arch, batch)
+    ad = ifmap_addressing(layer, batch)
+    folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
+    seq = readbuf._fetch_sequence(folds, im2col, True)
+    return (df, batch, mp, ad, folds, im2col, seq[seq >= 0],
+            readbuf._run_before(folds, im2col, True, True))
+
+
 @pytest.mark.parametrize("seed", [35, 36])
 def test_entry_rank_equals_the_sequence(seed):
     """user._entry_rank of every (group, pixel, window element) of unpadded layers: the entry
@@ -168,16 +184,7 @@ def test_entry_rank_equals_the_sequence(seed):
     rng = random.Random(seed)
     cases = {"os": 0, "ws": 0, "is": 0, "groups": 0, "batch": 0}
     for _ in range(30):
-        layer = _overlapping_unpadded(rng)
-        df = rng.choice(["os", "ws", "is"])
-        arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), df, 1, 1, 1)
-        batch = rng.choice([1, 1, 2])
-        mp = map_layer(layer, arch, batch)
-        ad = ifmap_addressing(layer, batch)
-        folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
-        seq = readbuf._fetch_sequence(folds, im2col, True)
-        valid = seq[seq >= 0]
-        before = readbuf._run_before(folds, im2col, True, True)
+        df, batch, mp, ad, folds, im2col, valid, before = _unpadded_stream(rng)
         ranks = []
         for g in range(mp.groups):
             for m in range(mp.M):
@@ -202,17 +209,8 @@ def test_turns_to_word_equal_the_rotation_loop(seed):
     rng = random.Random(seed)
     cases = {"os": 0, "ws": 0, "is": 0, "groups": 0, "batch": 0, "many_turns": 0, "wrap": 0}
     for _ in range(40):
-        layer = _overlapping_unpadded(rng)
-        df = rng.choice(["os", "ws", "is"])
-        arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), df, 1, 1, 1)
-        batch = rng.choice([1, 1, 2])
-        mp = map_layer(layer, arch, batch)
-        ad = ifmap_addressing(layer, batch)
-        folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
-        seq = readbuf._fetch_sequence(folds, im2col, True)
-        valid = seq[seq >= 0]
+        df, batch, mp, ad, folds, im2col, valid, before = _unpadded_stream(rng)
         assert len(valid) == mp.groups * mp.M * mp.K          # no padding: every entry a word
-        before = readbuf._run_before(folds, im2col, True, True)
         nruns = readbuf._runs(folds, True)[0]
         inv = user._pixel_at_base(im2col, mp.M, ad.space)
         assert inv.shape[0] == ad.space
