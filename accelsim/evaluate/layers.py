@@ -20,6 +20,7 @@ from accelsim.engine import memory, poolunit, systolic, vector
 from accelsim.engine.mapping import map_layer
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer, Workload, accumulate_adds, macs
+from accelsim.workload.layer_spec import nameless
 
 
 def simulate_gemm(layer: Layer, arch: Arch, batch: int = 1) -> dict:
@@ -28,17 +29,10 @@ def simulate_gemm(layer: Layer, arch: Arch, batch: int = 1) -> dict:
     # dense layers a structured variant shares with its regular network, are simulated once
     # per process (Layer and Arch are frozen, so they key the memo; the result is a fresh dict)
     try:
-        return dict(_gemm_row(_nameless(layer), _gemm_arch(arch), batch))
+        return dict(_gemm_row(nameless(layer), _gemm_arch(arch), batch))
     except InputError:
         _gemm_row.__wrapped__(layer, arch, batch)   # the same error, naming this arch
         raise
-
-
-@lru_cache(maxsize=16384)
-def _nameless(layer: Layer) -> Layer:
-    """``layer`` named "" (the memo key): a copy is validated on construction, which cost more
-    than the memo hit it keys (a report looks up 6,000 rows)."""
-    return replace(layer, name="")
 
 
 @lru_cache(maxsize=1024)   # a projection is validated on construction: once per arch

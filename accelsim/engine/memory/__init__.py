@@ -55,6 +55,7 @@ from accelsim.common.errors import InputError
 from accelsim.engine.mapping import GemmMapping
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer
+from accelsim.workload.layer_spec import nameless
 from ..operands import ifmap_addressing, unique_ifmap_words
 # DF_CODE stays importable from here: engine/poolsched/ uses it
 from .addresses import DF_CODE, Folds, Im2col, _ifmap_fold_span, geometry  # noqa: F401
@@ -266,7 +267,7 @@ def _overlap(layer: Layer, calc_arch: Arch, mp: GemmMapping, bw: float) -> Memor
     re-fetch whole prefetch windows on every miss, overshoot by 10-100x on large layers
     (docs/memory.md)."""
     # the CALC walk does not read the bandwidth: one walk serves a whole bandwidth sweep
-    c = _calc_walk(replace(layer, name=""), calc_arch.with_(
+    c = _calc_walk(nameless(layer), calc_arch.with_(
         name="", source="", dram_bw_words_per_cycle=10.0, stall_model="scalesim"), mp)
     words = c.dram_ifmap_reads + c.dram_filter_reads + c.dram_ofmap_writes
     stall = max(0, math.ceil(words / bw) - c.total_cycles)

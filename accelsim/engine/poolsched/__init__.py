@@ -28,7 +28,7 @@ unit's read sequence and each item's need), ``items`` (a pair's prepared product
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -36,6 +36,7 @@ import numpy as np
 from accelsim.common.errors import require
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer
+from accelsim.workload.layer_spec import nameless
 
 from . import demand as _demand_mod
 from . import items as _items_mod
@@ -79,15 +80,9 @@ def cosim_pair(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,
     if staging_words == "arch":
         staging_words = arch.pool.staging_words(arch.word_bits)
     from accelsim.engine.pooldepth import pipeline_depth
-    return _cosim(_nameless(pool), _nameless(conv), arch.rows, arch.cols,
+    return _cosim(nameless(pool), nameless(conv), arch.rows, arch.cols,
                   arch.dataflow, batch, order, staging_words, arch.pool.lanes,
                   arch.pool.input_words_per_cycle, pipeline_depth(pool, arch))
-
-
-@lru_cache(maxsize=16384)
-def _nameless(layer: Layer) -> Layer:
-    """``layer`` named "" (the memo key), made once: a copy is validated on construction."""
-    return replace(layer, name="")
 
 
 # first/last use of every pooled value of a conv on one array: two arrays of its pooled map,

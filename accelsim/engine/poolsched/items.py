@@ -200,8 +200,8 @@ def _prepare_generic(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: s
     item_t, row_t, need_t = _dtypes(mp, rpf, V, last_row.size, pg.B * pg.C * pg.H * pg.W,
                                     int(words))
     return _Items(need.astype(need_t), last_row >= 0, ev_row.astype(row_t),
-                  ev_item.astype(item_t), lr_sorted.astype(row_t), int(words), int(used.sum()), V, int(reads), mp.folds * rpf - 1,
-                  _lookahead_words(pg, order))
+                  ev_item.astype(item_t), lr_sorted.astype(row_t), int(words), int(used.sum()),
+                  V, int(reads), mp.folds * rpf - 1, _lookahead_words(pg, order))
 
 
 def _prepare_demand(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str,

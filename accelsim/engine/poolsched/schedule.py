@@ -7,15 +7,26 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, inline="always")
+def _free_cycle(lr, ev_row, ev_off, kf):
+    """(cycle a used item last read in row ``lr`` frees its slot, the last event at or before
+    lr): lr + that event's lateness + 1. ``kf``, the last event found for an earlier (smaller)
+    last row, only moves forward."""
+    while kf + 1 < ev_row.shape[0] and ev_row[kf + 1] <= lr:
+        kf += 1
+    return lr + (ev_off[kf] if kf >= 0 else 0) + 1, kf
+
+
 @njit(cache=True)
 def _schedule(need, is_used, ev_row, ev_item, lr_sorted, lb, ports, lanes, depth, slots, p,
               p_max):
     """Solve the recurrences of the module docstring. ``need``: need'(i) per item (-1: none);
-    ``is_used``: whether the array reads the item; events (row, max item first used there) sorted
-    by row; ``lr_sorted``: the used items' last rows in ascending order (the last event at or
-    before each found by a pointer that only moves forward); ``slots`` < 0: unbounded. Returns (deadlock, p, ev_off,
-    events scheduled). ``p``: zeros, one per item, in the caller's dtype; an issue cycle above
-    ``p_max`` (the dtype's limit) stops the run with -1 events (the caller reruns in int64).
+    ``is_used``: whether the array reads the item; events (row, max item first used there)
+    sorted by row; ``lr_sorted``: the used items' last rows in ascending order (the last event
+    at or before each found by a pointer that only moves forward); ``slots`` < 0: unbounded.
+    Returns (deadlock, p, ev_off, events scheduled). ``p``: zeros, one per item, in the
+    caller's dtype; an issue cycle above ``p_max`` (the dtype's limit) stops the run with -1
+    events (the caller reruns in int64).
 
     Slots free in last-row order, and a held item never waits behind one not yet made: when a
     slot is freed at last row lr, every row <= lr is scheduled, and an item not yet made is
@@ -70,9 +81,7 @@ def _schedule(need, is_used, ev_row, ev_item, lr_sorted, lb, ports, lanes, depth
                     lr = lr_sorted[sp]
                     if e < n_ev and ev_row[e] <= lr:
                         return True, p, ev_off, e   # its last use waits for this item: deadlock
-                    while kf + 1 < n_ev and ev_row[kf + 1] <= lr:
-                        kf += 1
-                    free = lr + (ev_off[kf] if kf >= 0 else 0) + 1
+                    free, kf = _free_cycle(lr, ev_row, ev_off, kf)
                     if free > t:
                         t = free
                     sp += 1
@@ -94,12 +103,9 @@ def _schedule(need, is_used, ev_row, ev_item, lr_sorted, lb, ports, lanes, depth
 def _freed_by(lr_sorted, ev_row, ev_off, f, kf, cycle):
     """Advance (f, kf) past the used items freed by ``cycle``: the item with the f-th last row
     frees at lr + the lateness of the last event kf at or before lr, + 1."""
-    n_ev = ev_row.shape[0]
     while f < lr_sorted.shape[0]:
-        lr = lr_sorted[f]
-        while kf + 1 < n_ev and ev_row[kf + 1] <= lr:
-            kf += 1
-        if lr + (ev_off[kf] if kf >= 0 else 0) + 1 > cycle:
+        free, kf = _free_cycle(lr_sorted[f], ev_row, ev_off, kf)
+        if free > cycle:
             break
         f += 1
     return f, kf
