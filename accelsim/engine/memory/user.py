@@ -13,7 +13,7 @@ words (the word's own entry is in the window). Only the other rows write out the
 (up to the fold's last lane that can hold a word) and look at each word: its own entry's set,
 and, where words repeat (ifmaps of overlapping windows), whether any entry of the word is in
 the window: per-word counts of the window's entries, made when first needed and moved with
-the window (the entries that leave and enter), or, once moving them has cost two passes over
+the window (the entries that leave and enter), or, once moving them has cost eight passes over
 the matrix, per-address set lists (the plain walk's). The counts cover only the window's
 entries in the queried word's group (groups read disjoint words), are made row by row of
 the operand over whole runs (readbuf._add_band: no run written out, a pixel's window elements
