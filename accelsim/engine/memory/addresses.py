@@ -140,19 +140,28 @@ def _slot(folds, im2col, ifmap, g, c, r, t, j):
 
 @njit(cache=True)
 def _fold_reads_ifmap(folds, im2col, f):
-    """Whether fold f (walk order) reads any real ifmap word."""
+    """Whether fold f (walk order) reads any real ifmap word. A slot's validity depends only on
+    its pixel's window base and its element's (row, column) offset, which is constant over each
+    run of ``goff`` channels (k = (r*S + s)*cg + channel, operands.py): test one element per
+    run against the fold's pixels, not every slot (an all-padding fold of an os layer with a
+    4,608-element window was 4,608 x AR slot tests)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
-    if df == 0:
-        T, L = K, AR
-    elif df == 1:
-        T, L = M, AR
-    else:
-        T, L = AR, AC
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     g, c, r = _fold_coords(folds, f)
-    for t in range(T):
-        for j in range(L):
-            if _slot(folds, im2col, True, g, c, r, t, j) >= 0:
+    if df == 0:
+        m0, m1, k0, k1 = r * AR, min(M, r * AR + AR), 0, K
+    elif df == 1:
+        m0, m1, k0, k1 = 0, M, r * AR, min(K, r * AR + AR)
+    else:
+        m0, m1, k0, k1 = c * AC, min(M, c * AC + AC), r * AR, min(K, r * AR + AR)
+    k = k0
+    while k < k1:
+        for m in range(m0, m1):
+            y = rb[m] + wr[k]
+            x = cb[m] + wc[k]
+            if 0 <= y < H and 0 <= x < W:
                 return True
+        k = (k // goff + 1) * goff
     return False
 
 
