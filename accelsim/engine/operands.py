@@ -21,6 +21,7 @@ and its own block of filters; its addresses are those of group 0 plus ``group_if
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -69,15 +70,17 @@ def unique_ifmap_words(layer: Layer, batch: int = 1) -> int:
     _, E, F = layer.out_shape
     R, S = layer.kernel
     (sh, sw), (ph, pw) = layer.stride, layer.padding
+    return batch * C * _covered(E, sh, ph, R, H) * _covered(F, sw, pw, S, W)
 
-    def covered(n_out, stride, pad, kern, size):
-        hit = np.zeros(size, dtype=bool)
-        for r in range(kern):
-            pos = np.arange(n_out) * stride - pad + r
-            hit[pos[(pos >= 0) & (pos < size)]] = True
-        return int(hit.sum())
 
-    return batch * C * covered(E, sh, ph, R, H) * covered(F, sw, pw, S, W)
+@lru_cache(maxsize=4096)   # a few ints per entry; a design search asks the same axes again
+def _covered(n_out: int, stride: int, pad: int, kern: int, size: int) -> int:
+    """Image rows (or columns) of ``size`` that any of ``n_out`` windows of ``kern`` reads."""
+    hit = np.zeros(size, dtype=bool)
+    for r in range(kern):
+        pos = np.arange(n_out) * stride - pad + r
+        hit[pos[(pos >= 0) & (pos < size)]] = True
+    return int(hit.sum())
 
 
 def filter_space(layer: Layer) -> int:

@@ -12,7 +12,8 @@ on (sum-pool, structured conv) pairs. One dict of counts per layer (the engines'
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+import copy
+from dataclasses import fields
 from functools import lru_cache
 
 from accelsim.common.errors import InputError, require
@@ -42,10 +43,17 @@ def _gemm_arch(arch: Arch) -> Arch:
     table or (in CALC mode) DRAM bandwidth share one engine run. A test checks the row of the
     projection equals the row of the arch itself."""
     user = arch.bandwidth_mode == "user"
-    return replace(arch, name="", source="", clock_mhz=1000.0, vector_lanes=16, pool=None,
-                   energy="horowitz45",
-                   dram_bw_words_per_cycle=arch.dram_bw_words_per_cycle if user else 10.0,
-                   stall_model=arch.stall_model if user else "scalesim")
+    # every projected field takes its default or the arch's own value, both of which
+    # validate_arch has accepted: set them on a copy instead of replace(), which would
+    # validate again (~0.03 ms, a tenth of the Python around a new geometry's evaluation)
+    proj = copy.copy(arch)
+    for name, value in (("name", ""), ("source", ""), ("clock_mhz", 1000.0),
+                        ("vector_lanes", 16), ("pool", None), ("energy", "horowitz45"),
+                        ("dram_bw_words_per_cycle",
+                         arch.dram_bw_words_per_cycle if user else 10.0),
+                        ("stall_model", arch.stall_model if user else "scalesim")):
+        object.__setattr__(proj, name, value)
+    return proj
 
 
 @lru_cache(maxsize=16384)
