@@ -149,10 +149,13 @@ def _forget() -> None:
 def clear_caches() -> None:
     """Forget every memoized engine row, here and in the engines (benchmarks start cold)."""
     from accelsim.engine import memory as _memory
+    from accelsim.engine import operands as _operands
     from accelsim.engine import poolsched as _poolsched
     from accelsim.evaluate import layers as _layers
 
     _forget()
     _poolsched.clear_caches()
     _layers._gemm_row.cache_clear()
+    _layers._gemm_arch.cache_clear()
+    _operands._covered.cache_clear()
     _memory._calc_walk.cache_clear()
