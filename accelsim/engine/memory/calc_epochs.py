@@ -216,6 +216,118 @@ def _build_unit(folds, im2col, uf, L, space, rows_fold):
 
 
 @njit(cache=True)
+def _framed_layout(folds, im2col):
+    """The ifmap addressed in the image framed by its padding: per pixel a base pbf[m] and per
+    window element an offset wof[k] with pbf[m] + wof[k] one word of the framed image per
+    (sample, framed row, framed column, channel), and per framed word whether it lies inside
+    the image. A padding slot then has an address too (a frame word), and its validity is one
+    table lookup instead of four bounds tests on the slot's row and column. ``ok`` False when
+    the addressing does not decompose as operands.ifmap_addressing's (sample, row, column,
+    channel); real words map one to one to framed words inside the image either way, which
+    is what makes the two builds' previous occurrences identical."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    C = G * goff                               # channels of the image (all groups)
+    R, S = _window_extent(im2col, K)
+    y0, y1 = min(0, rb.min()), max(H, rb.max() + R)
+    x0, x1 = min(0, cb.min()), max(W, cb.max() + S)
+    HF, WF = y1 - y0, x1 - x0
+    sample_words = H * W * C
+    pbf = np.empty(M, dtype=np.int64)
+    wof = np.empty(K, dtype=np.int64)
+    ok = sample_words > 0
+    samples = 1
+    for m in range(M):
+        rest = pb[m] - (rb[m] * W + cb[m]) * C
+        b = rest // sample_words if ok else 0
+        if rest != b * sample_words or b < 0:
+            ok = False
+        samples = max(samples, b + 1)
+        pbf[m] = ((b * HF + rb[m] - y0) * WF + cb[m] - x0) * C
+    for k in range(K):
+        ch = wo[k] - (wr[k] * W + wc[k]) * C
+        if ch < 0 or ch >= goff:
+            ok = False
+        wof[k] = (wr[k] * WF + wc[k]) * C + ch
+    words = samples * HF * WF * C
+    if not ok or words >= np.iinfo(np.int32).max:    # pp holds -1 - word as int32
+        return False, pbf, wof, np.zeros(1, dtype=np.uint8)
+    inside = np.zeros(words, dtype=np.uint8)
+    for b in range(samples):
+        for y in range(H):
+            w0 = ((b * HF + y - y0) * WF - x0) * C
+            inside[w0:w0 + W * C] = 1
+    return True, pbf, wof, inside
+
+
+@njit(cache=True, inline="always")
+def _row_run(df, AR, AC, c, r, tau):
+    """(m0, dm, k0, dk): lane j of row tau of fold (c, r) reads pixel m0 + dm*j and window
+    element k0 + dk*j (_slot_mk for the ifmap, as a line in j)."""
+    if df == 0:
+        return r * AR, 1, tau, -1
+    if df == 1:
+        return tau - AR, -1, r * AR, 1
+    return c * AC, 1, r * AR + AR - 1 - tau, 0
+
+
+@njit(cache=True)
+def _build_unit_framed(folds, im2col, uf, L, rows_fold):
+    """_build_unit from the framed layout (_framed_layout; same pp, bmin, bmax, rstart), ok
+    False if the layout does not apply. Per slot two sequential loads, the inside flag and
+    the table: no branch, a padding slot writes its entry and does not advance the position
+    (the next slot overwrites it; its frame word's table entry is never a real word's). The
+    lanes past the last pixel / window element are cut per row (_lanes_in), not per slot.
+    The first occurrences' fix-up and the block min / max are one pass."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    ok, pbf, wof, inside = _framed_layout(folds, im2col)
+    rstart = np.zeros(uf * rows_fold + 1 if df != 2 else 1, dtype=np.int32)
+    nb = (L + (1 << _BSH) - 1) >> _BSH
+    bmin = np.empty(nb, dtype=np.int32)
+    bmax = np.empty(nb, dtype=np.int32)
+    if not ok:
+        return False, np.empty(0, dtype=np.int32), bmin, bmax, rstart
+    last = np.full(inside.shape[0], -1, dtype=np.int32)
+    pp = np.empty(L + 1, dtype=np.int32)      # + 1: a padding slot after the last position
+    q = 0
+    for f in range(uf):
+        c = (f // rf) % cf
+        r = f % rf
+        for tau in range(rows_fold):
+            if df != 2:
+                rstart[f * rows_fold + tau] = q
+            lo, hi = _lanes_in(folds, True, tau, c, r)
+            m0, dm, k0, dk = _row_run(df, AR, AC, c, r, tau)
+            if dk == 0 and k0 >= K:           # is: a window element past the last
+                continue
+            for j in range(lo, hi + 1):
+                a = pbf[m0 + dm * j] + wof[k0 + dk * j]
+                p = last[a]
+                # a first occurrence holds its address (as -1 - a) until the unit's last
+                # occurrences are known (as _build_unit)
+                pp[q] = p if p >= 0 else -1 - a
+                last[a] = q
+                q += inside[a]
+    if df != 2:
+        rstart[uf * rows_fold] = q
+    for b in range(nb):
+        lo_ = b << _BSH
+        hi_ = min(L, lo_ + (1 << _BSH))
+        mn = np.iinfo(np.int32).max
+        mx = np.iinfo(np.int32).min
+        for i in range(lo_, hi_):
+            v = pp[i]
+            if v < 0:
+                v = last[-1 - v] - L
+                pp[i] = v
+            mn = min(mn, v)
+            mx = max(mx, v)
+        bmin[b] = mn
+        bmax[b] = mx
+    return True, pp[:L], bmin, bmax, rstart
+
+
+@njit(cache=True)
 def _count_lt(pp, lo, hi, thr):
     n = 0
     for i in range(lo, hi):
@@ -261,7 +373,9 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space):
     if not distinct:
         if L0 > _STREAM_POSITIONS:
             return _epochs_streamed(folds, im2col, E, rows_fold, L0, space, uf, n_u, nunits)
-        pp, bmin, bmax, rstart = _build_unit(folds, im2col, uf, L0, space, rows_fold)
+        ok, pp, bmin, bmax, rstart = _build_unit_framed(folds, im2col, uf, L0, rows_fold)
+        if not ok:
+            pp, bmin, bmax, rstart = _build_unit(folds, im2col, uf, L0, space, rows_fold)
     th = 0          # epoch start relative to the current unit's first position
     cnt = 0
     nsh = 0

@@ -1,0 +1,184 @@
+"""The ifmap read buffer's stored unit built from the framed layout
+(calc_epochs._build_unit_framed: every slot addressed in the image framed by its padding, the
+padding told by one table lookup) against the slot-by-slot build (_build_unit), and the epochs
+scanned from it against a brute-force read buffer and the plain walk, on random convs: stride
+1 and 2, padding 0-3 (more than the kernel reaches, and SCALE-Sim's ceil-rule extra pixel past
+the image), groups, channels below and above the array rows, batch 1-3, every dataflow,
+epochs of 1 word to more than the stream."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+import accelsim.engine.memory as mm
+from accelsim.common.errors import InputError
+from accelsim.engine.mapping import map_layer
+from accelsim.engine.memory import addresses as A
+from accelsim.engine.memory import calc_epochs as CE
+from accelsim.engine.operands import ifmap_addressing
+from accelsim.hardware.arch import Arch
+from accelsim.workload.layer import Layer
+
+
+def _layer(rng):
+    """A random conv (None when its shape is not one SCALE-Sim accepts)."""
+    C = rng.choice([1, 2, 3, 4, 8, 13, 16])
+    H, W = rng.randint(3, 11), rng.randint(3, 11)
+    R, S = rng.choice([1, 2, 3, 5]), rng.choice([1, 2, 3])
+    st, pad = rng.choice([1, 1, 2]), rng.choice([0, 1, 1, 2, 3])
+    g = rng.choice([1, 1, 1, 2, C])
+    n_f = g * rng.randint(1, 3)
+    if C % g:
+        return None
+    E0, F0 = (H + 2 * pad - R) // st + 1, (W + 2 * pad - S) // st + 1
+    E_out, F_out = E0 + rng.choice([0, 0, 1]), F0 + rng.choice([0, 0, 1])  # ceil rule
+    if E0 < 1 or F0 < 1:
+        return None
+    try:
+        return Layer("x", "conv2d", (C, H, W), (n_f, E_out, F_out), (R, S), (st, st),
+                     (pad, pad), groups=g)
+    except InputError:
+        return None
+
+
+def _units(folds):
+    """(folds per unit, units re-reading a segment's words, units): as calc_epochs._epochs."""
+    if folds.dataflow == 2:
+        uf, n_u = folds.col_folds * folds.row_folds, 1
+    else:
+        uf, n_u = folds.row_folds, folds.col_folds
+    return uf, n_u, folds.groups * folds.col_folds * folds.row_folds // uf
+
+
+def _cases(n, seed):
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        layer = _layer(rng)
+        if layer is None:
+            continue
+        arch = Arch("a", rng.choice([1, 2, 3, 4, 8, 16]), rng.choice([1, 2, 3, 5, 8]),
+                    rng.choice(["os", "ws", "is"]), 1, 1, 1)
+        batch = rng.choice([1, 1, 2, 3])
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im = A.geometry(mp, ad, A.DF_CODE[mp.dataflow])
+        _, rows_fold = A._fold_rows(folds)
+        pm, pk = CE._valid_prefix(folds, im)
+        L = int(pm[folds.pixels])
+        if L == 0:
+            continue
+        out.append((folds, im, rows_fold, L, ad.space, pm, pk, rng))
+    return out
+
+
+def _brute(folds, im, E, rows_fold):
+    """(boundaries, words since the last, row of the last boundary): the buffer word by word
+    over the explicit ifmap stream (a set of the epoch's words, cleared every E new words)."""
+    rb, cb, pb, wr, wc, wo, H, W, goff = im
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    uf, n_u, nunits = _units(folds)
+    seen, cnt, nsh, row = set(), 0, 0, -1
+    for u in range(nunits):
+        g = u // n_u                       # units of a segment re-read one group's words
+        for f in range(uf):
+            c, r = (f // rf) % cf, f % rf
+            for tau in range(rows_fold):
+                lo, hi = A._lanes(folds, True, tau)
+                for j in range(lo, hi + 1):
+                    m, k = A._slot_mk(df, True, c, r, tau, j, AR, AC)
+                    if m >= M or k >= K:
+                        continue
+                    y, x = rb[m] + wr[k], cb[m] + wc[k]
+                    if not (0 <= y < H and 0 <= x < W):
+                        continue
+                    a = int(pb[m] + wo[k]) + g * int(goff)
+                    if a in seen:
+                        continue
+                    seen.add(a)
+                    cnt += 1
+                    if cnt == E:
+                        nsh, cnt, seen = nsh + 1, 0, set()
+                        row = (u * uf + f) * rows_fold + tau
+    return nsh, cnt, row
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_framed_build_equals_the_slot_build(seed):
+    seen = {"os": 0, "ws": 0, "is": 0, "padded": 0, "channels >= rows": 0,
+            "channels < rows": 0, "batch": 0, "groups": 0, "ceil pixel": 0, "last slot pad": 0}
+    for folds, im, rows_fold, L, space, pm, pk, rng in _cases(80, seed):
+        uf = _units(folds)[0]
+        ok, pp, bmin, bmax, rstart = CE._build_unit_framed(folds, im, uf, L, rows_fold)
+        assert ok
+        ref = CE._build_unit(folds, im, uf, L, space, rows_fold)
+        for got, want in zip((pp, bmin, bmax, rstart), ref):
+            assert np.array_equal(got, want), folds
+        rb, cb, pb, wr, wc, wo, H, W, goff = im
+        seen[("os", "ws", "is")[folds.dataflow]] += 1
+        seen["padded"] += bool(rb.min() < 0)
+        seen["channels >= rows" if goff >= folds.array_rows else "channels < rows"] += 1
+        seen["batch"] += bool(pb.max() >= H * W * goff * folds.groups)
+        seen["groups"] += folds.groups > 1
+        seen["ceil pixel"] += bool(rb.max() + wr.max() >= H or cb.max() + wc.max() >= W)
+        # the stream's last slot a padding one: its entry lands past the last position
+        seen["last slot pad"] += A._addr(folds, im, True, 0, 0, folds.row_folds - 1,
+                                         rows_fold - 1, 0) < 0
+    assert min(seen.values()) > 0, seen
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_epochs_from_the_framed_build_equal_brute_force(seed):
+    for folds, im, rows_fold, L, space, pm, pk, rng in _cases(50, seed):
+        for E in {1, 2, 7, 64, 65, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}:
+            got = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space)
+            assert tuple(int(v) for v in got) == _brute(folds, im, E, rows_fold), (folds, E)
+
+
+def test_an_addressing_the_frame_does_not_decompose_falls_back():
+    """Word offsets that are not (row * W + column) * C + channel (a channel past the group's)
+    : no framed layout, and _epochs scans the slot-by-slot build instead."""
+    layer = Layer("x", "conv2d", (4, 6, 6), (2, 6, 6), (3, 3), (1, 1), (1, 1))
+    mp = map_layer(layer, Arch("a", 4, 4, "ws", 1, 1, 1), 1)
+    folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 1)
+    odd = im._replace(win_off=im.win_off * 3, group_words=1)
+    _, rows_fold = A._fold_rows(folds)
+    pm, pk = CE._valid_prefix(folds, odd)
+    L = int(pm[folds.pixels])
+    assert not CE._framed_layout(folds, odd)[0]
+    assert not CE._build_unit_framed(folds, odd, folds.row_folds, L, rows_fold)[0]
+    space = int(odd.pix_base.max() + odd.win_off.max()) + 1
+    for E in (5, 40):
+        got = CE._epochs(folds, odd, True, False, E, rows_fold, pm, pk, space)
+        assert tuple(int(v) for v in got) == _brute(folds, odd, E, rows_fold)
+
+
+@pytest.mark.parametrize("seed", [5])
+def test_calc_engine_on_overlapping_windows_equals_the_plain_walk(monkeypatch, seed):
+    """Whole layers, the engine (framed build) against _walk_kernel, where the ifmap epochs
+    need the stream (windows overlap, more words than one epoch)."""
+    walk = mm._walk
+    walked = [0]
+
+    def both(folds, im2col, bufs, paths):
+        fast = walk(folds, im2col, bufs, paths)
+        slow = walk(folds, im2col, bufs, paths._replace(dist_if=False, dist_f=False))
+        assert list(fast) == list(slow)
+        walked[0] += not (paths.nowalk_if or paths.dist_if)
+        return fast
+
+    monkeypatch.setattr(mm, "_walk", both)
+    rng = random.Random(seed)
+    n = 0
+    while n < 40:
+        layer = _layer(rng)
+        if layer is None or layer.kernel == (1, 1):
+            continue
+        arch = Arch("t", rng.choice([2, 4, 8, 16]), rng.choice([2, 4, 8]),
+                    rng.choice(["os", "ws", "is"]), 1, 1, 1)
+        mm.simulate_memory(layer, arch, map_layer(layer, arch, rng.choice([1, 2])))
+        n += 1
+    assert walked[0] > 10
