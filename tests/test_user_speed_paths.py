@@ -151,19 +151,20 @@ def test_engine_with_repeated_words_equals_the_plain_walk(monkeypatch, seed):
     assert min(seen.values()) > 0, seen
 
 
-def _overlapping_unpadded(rng, max_hw=14):
-    """A random conv whose windows overlap (words repeat in the prefetch matrix), no padding."""
+def _overlapping(rng, max_hw=14, padded=False):
+    """A random conv whose windows overlap (words repeat in the prefetch matrix), with or
+    without padding."""
     while True:
         layer = _layer(rng, max_hw)
-        if layer.padding[0] == 0 and layer.kernel[0] > layer.stride[0]:
+        if (layer.padding[0] > 0) == padded and layer.kernel[0] > layer.stride[0]:
             return layer
 
 
-def _unpadded_stream(rng):
-    """A random unpadded overlapping-window layer on a random small array: (dataflow, batch,
-    mapping, addressing, folds, im2col, the prefetch sequence's valid entries, the valid
-    entries before each run)."""
-    layer = _overlapping_unpadded(rng)
+def _stream(rng, padded=False):
+    """A random overlapping-window layer on a random small array: (dataflow, batch, mapping,
+    addressing, folds, im2col, the prefetch sequence's valid entries, the valid entries
+    before each run)."""
+    layer = _overlapping(rng, padded=padded)
     df = rng.choice(["os", "ws", "is"])
     arch = Arch("t", rng.randint(2, 9), rng.randint(2, 9), df, 1, 1, 1)
     batch = rng.choice([1, 1, 2])
@@ -172,24 +173,39 @@ def _unpadded_stream(rng):
     folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
     seq = readbuf._fetch_sequence(folds, im2col, True)
     return (df, batch, mp, ad, folds, im2col, seq[seq >= 0],
-            readbuf._run_before(folds, im2col, True, True))
+            readbuf._run_before(folds, im2col, True, not padded))
 
 
-@pytest.mark.parametrize("seed", [35, 36])
-def test_entry_rank_equals_the_sequence(seed):
-    """user._entry_rank of every (group, pixel, window element) of unpadded layers: the entry
-    at that rank of the prefetch sequence holds its address, and the ranks are all distinct
-    (every entry once), for every dataflow, groups and batch, arrays taller or wider than the
-    operand (the tail diagonals past the last row included)."""
+def _scratch(folds):
+    L = readbuf._runs(folds, True)[2]
+    return np.empty(L, dtype=np.int64), np.empty(1, dtype=np.int64)
+
+
+def _inside(ad, m, k) -> bool:
+    y, x = ad.row_base[m] + ad.win_row[k], ad.col_base[m] + ad.win_col[k]
+    return 0 <= y < ad.H and 0 <= x < ad.W
+
+
+@pytest.mark.parametrize("seed,padded", [(35, False), (36, False), (37, True), (38, True)])
+def test_entry_rank_equals_the_sequence(seed, padded):
+    """user._entry_rank of every valid (group, pixel, window element): the entry at that rank
+    of the prefetch sequence holds its address, and the ranks are all distinct (every valid
+    entry once), for every dataflow, groups and batch, arrays taller or wider than the operand
+    (the tail diagonals past the last row included); without padding (the closed form) and
+    with it (the run's entries counted)."""
     rng = random.Random(seed)
     cases = {"os": 0, "ws": 0, "is": 0, "groups": 0, "batch": 0}
     for _ in range(30):
-        df, batch, mp, ad, folds, im2col, valid, before = _unpadded_stream(rng)
+        df, batch, mp, ad, folds, im2col, valid, before = _stream(rng, padded)
+        scratch, scratch_n = _scratch(folds)
         ranks = []
         for g in range(mp.groups):
             for m in range(mp.M):
                 for k in range(mp.K):
-                    q = user._entry_rank(folds, before, g, m, k)
+                    if not _inside(ad, m, k):
+                        continue
+                    q = user._entry_rank(folds, im2col, before, g, m, k, not padded, scratch,
+                                         scratch_n)
                     assert valid[q] == ad.pix_base[m] + ad.win_off[k] + g * ad.group_ifmap_offset
                     ranks.append(q)
         assert sorted(ranks) == list(range(len(valid)))
@@ -199,21 +215,21 @@ def test_entry_rank_equals_the_sequence(seed):
     assert min(cases.values()) > 0, cases
 
 
-@pytest.mark.parametrize("seed", [31, 32])
-def test_turns_to_word_equal_the_rotation_loop(seed):
+@pytest.mark.parametrize("seed,padded", [(31, False), (32, False), (39, True), (40, True)])
+def test_turns_to_word_equal_the_rotation_loop(seed, padded):
     """user._turns_to_word (a missing word's rotations at once, from its entries) against
     rotating the window turn by turn over the prefetch sequence written out, for random words
-    of every dataflow, groups and batch, random set sizes and windows with 1 <= prefetch sets
-    <= active sets, from windows that hold none of the word's entries; many turns and windows
-    that wrap past the last set included."""
+    of every dataflow, groups and batch, with and without padding, random set sizes and
+    windows with 1 <= prefetch sets <= active sets, from windows that hold none of the word's
+    entries; many turns and windows that wrap past the last set included."""
     rng = random.Random(seed)
     cases = {"os": 0, "ws": 0, "is": 0, "groups": 0, "batch": 0, "many_turns": 0, "wrap": 0}
     for _ in range(40):
-        df, batch, mp, ad, folds, im2col, valid, before = _unpadded_stream(rng)
-        assert len(valid) == mp.groups * mp.M * mp.K          # no padding: every entry a word
+        df, batch, mp, ad, folds, im2col, valid, before = _stream(rng, padded)
+        assert (len(valid) < mp.groups * mp.M * mp.K) == padded   # padding: missing entries
         nruns = readbuf._runs(folds, True)[0]
-        inv = user._pixel_at_base(im2col, mp.M, ad.space)
-        assert inv.shape[0] == ad.space
+        pix = user._pixel_index(im2col, mp.M)
+        scratch, scratch_n = _scratch(folds)
         for _ in range(10):
             eps = rng.randint(max(1, len(valid) // 300), max(1, len(valid) // 6))
             nl = len(valid) // eps + 1
@@ -233,8 +249,8 @@ def test_turns_to_word_equal_the_rotation_loop(seed):
                 turns += 1
                 if (((word_sets - ws) % nl) < nact).any():
                     break
-            got = user._turns_to_word(folds, im2col, inv, before, a, g, eps, nl, ws0, nact,
-                                      npf)
+            got = user._turns_to_word(folds, im2col, pix, before, a, g, eps, nl, ws0, nact,
+                                      npf, not padded, scratch, scratch_n)
             assert got == turns
             cases[df] += 1
             cases["groups"] += mp.groups > 1
@@ -244,32 +260,34 @@ def test_turns_to_word_equal_the_rotation_loop(seed):
     assert min(cases.values()) > 0, cases
 
 
-@pytest.mark.parametrize("seed", [33, 34])
-def test_misses_with_rotations_at_once_equal_turn_by_turn(seed):
+@pytest.mark.parametrize("seed,padded", [(33, False), (34, False), (41, True), (42, True)])
+def test_misses_with_rotations_at_once_equal_turn_by_turn(seed, padded):
     """The ifmap buffer's miss rows and rotations with a missing word's rotations made at once
-    (user._turns_to_word) equal those rotated turn by turn, on unpadded layers with
-    overlapping windows and buffers from a tenth to half of the prefetch matrix, every
+    (user._turns_to_word) equal those rotated turn by turn, on layers with overlapping windows,
+    with and without padding, and buffers from a tenth to half of the prefetch matrix, every
     dataflow; misses of many rotations (the window past the word's entries) included."""
     rng = random.Random(seed)
     seen = {"misses": 0, "many_turns": 0}
     n = 0
     while n < 30:
-        layer = _overlapping_unpadded(rng, 16)
+        layer = _overlapping(rng, 16, padded)
         batch = rng.choice([1, 1, 2])
         arch = Arch("t", rng.randint(2, 12), rng.randint(2, 12),
                     rng.choice(["os", "ws", "is"]), 1, 1, 1)
         mp = map_layer(layer, arch, batch)
         ad = ifmap_addressing(layer, batch)
         folds, im2col = geometry(mp, ad, DF_CODE[mp.dataflow])
-        n_valid = mp.groups * mp.M * mp.K
+        seq = readbuf._fetch_sequence(folds, im2col, True)
+        n_valid = int((seq >= 0).sum())
+        box = not padded
         words = max(100, int(n_valid * rng.uniform(0.1, 0.5)))
         rd_bw = rng.choice([1, 4, 10])
-        buf = readbuf.user_read_buffer(folds, im2col, True, words, rd_bw, n_valid, True)
+        buf = readbuf.user_read_buffer(folds, im2col, True, words, rd_bw, n_valid, box)
         A, lines, nact, npf = readbuf._user_windows(buf, rd_bw)
         if nact >= buf.n_sets or not 1 <= npf <= nact:
             continue
-        fast = user._misses(folds, im2col, True, buf, False, True, ad.space, nact, npf, True)
-        slow = user._misses(folds, im2col, True, buf, False, True, ad.space, nact, npf, False)
+        fast = user._misses(folds, im2col, True, buf, False, box, ad.space, nact, npf, True)
+        slow = user._misses(folds, im2col, True, buf, False, box, ad.space, nact, npf, False)
         assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
         assert fast[2] == slow[2]
         seen["misses"] += len(fast[0]) > 0

@@ -18,9 +18,9 @@ the matrix, per-address set lists (the plain walk's). The counts cover only the 
 entries in the queried word's group (groups read disjoint words), are made row by row of
 the operand over whole runs (readbuf._add_band: no run written out, a pixel's window elements
 touch consecutive words), and are cleared at once when a rotation keeps none of them.
-Without padding, a word that the window lacks rotates it at once to the first turn that
-reaches one of the word's entries (found from the word's pixels and ranked in closed form,
-_turns_to_word), so the counts are not moved turn by turn through a long miss (the window
+A word that the window lacks rotates it at once to the first turn that reaches one of the
+word's entries (found from the word's pixels, ranked in closed form without padding and by
+counting the run's entries before it with padding, _turns_to_word), so the counts are not moved turn by turn through a long miss (the window
 past the word: up to a whole lap of the sets) but only when a later word is looked up.
 An operand whose active sets hold the whole matrix never misses and is never made. The write
 buffer then runs from event to event (writebuf._write_events) with the miss rows as events.
@@ -165,26 +165,41 @@ def _sync(folds, im2col, ifmap, before, pres, old, new, buf, nv, box):
 
 
 @njit(cache=True)
-def _pixel_at_base(im2col, M, space):
-    """inv[p]: the output pixel whose window's first word is address p (-1: none), or an empty
-    array when two pixels share one (the inverse is then not unique). Only without padding,
-    where every pixel's base address lies inside the operand."""
-    pb = im2col[2]
-    inv = np.full(space, -1, dtype=np.int64)
+def _pixel_index(im2col, M):
+    """The output pixel of each window position, for _turns_to_word: (inv, C, rows, cols),
+    inv[(sample * rows + window top row - min) * cols + window left column - min] = pixel m
+    (-1: none). Keyed by the window's corner, not its first word's address, so that padding
+    (corners outside the image, whose linear addresses alias other pixels') keeps it unique.
+    C: the ifmap's channels (the address stride of one image column)."""
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    K = wo.shape[0]
+    # element goff is window offset (0, 1) (word offset C) or, with one column, (1, 0) (W*C)
+    C = goff
+    if K > goff:
+        C = wo[goff] if wc[goff] == 1 else wo[goff] // W
+    rmin, rmax, cmin, cmax = rb[0], rb[0], cb[0], cb[0]
     for m in range(M):
-        p = pb[m]
-        if p < 0 or p >= space or inv[p] >= 0:
-            return np.zeros(0, dtype=np.int64)
-        inv[p] = m
-    return inv
+        rmin, rmax = min(rmin, rb[m]), max(rmax, rb[m])
+        cmin, cmax = min(cmin, cb[m]), max(cmax, cb[m])
+    rows, cols = rmax - rmin + 1, cmax - cmin + 1
+    hwc = H * W * C
+    samples = 1
+    if M > 0:
+        samples = (pb[M - 1] - (rb[M - 1] * W + cb[M - 1]) * C) // hwc + 1
+    inv = np.full(samples * rows * cols, -1, dtype=np.int64)
+    for m in range(M):
+        b = (pb[m] - (rb[m] * W + cb[m]) * C) // hwc
+        inv[(b * rows + rb[m] - rmin) * cols + cb[m] - cmin] = m
+    return inv, C, rows, cols, rmin, cmin
 
 
 @njit(cache=True, inline="always")
-def _entry_rank(folds, before, g, m, k):
+def _entry_rank(folds, im2col, before, g, m, k, box, scratch, scratch_n):
     """The valid entries before ifmap entry (pixel m, window element k) of group g in the
-    prefetch matrix, without padding (readbuf._box_valid): its block, lane and row, as
-    readbuf._lane_steps lays them out, and its place in its run (a diagonal's entries go
-    rows down, lanes up, from the lane after the rows below the matrix)."""
+    prefetch matrix: its block, lane and row, as readbuf._lane_steps lays them out, and its
+    place in its run (a diagonal's entries go rows down, lanes up, from the lane after the
+    rows below the matrix); the valid entries of the run before it in closed form without
+    padding (readbuf._box_valid), else counted (at most a run: lanes)."""
     nb, T, L, diag = _prefetch_shape(folds, True)
     P, Q = (m, k) if folds.dataflow != 1 else (k, m)   # lanes step pixels (os, is) or elements
     b = P // L
@@ -194,24 +209,45 @@ def _entry_rank(folds, before, g, m, k):
     if diag:
         run += j
         off = j - max(0, run - nb * T + 1)
-    return before[g * (nb * T + L if diag else nb * T) + run] + _box_valid(folds, True, run, off)
+    if box:
+        inside = _box_valid(folds, True, run, off)
+    else:
+        inside = 0
+        if off > 0:
+            _fetch_runs(folds, im2col, True, g, run, run + 1, scratch, scratch_n, 0, off)
+            inside = scratch_n[0]
+    return before[g * (nb * T + L if diag else nb * T) + run] + inside
 
 
 @njit(cache=True)
-def _turns_to_word(folds, im2col, inv, before, a, g, eps, nl, ws, nact, npf):
+def _turns_to_word(folds, im2col, pix, before, a, g, eps, nl, ws, nact, npf, box, scratch,
+                   scratch_n):
     """Rotations of the window at set ``ws`` until it holds an entry of ifmap word ``a`` of
-    group g, from the word's entries (m, k) (inv: _pixel_at_base; no padding: every entry
-    valid, its rank in closed form, _entry_rank) instead of moving the word counts turn by
+    group g, from the word's entries (m, k) (one per window offset whose pixel exists:
+    _pixel_index; each entry's rank, _entry_rank) instead of moving the word counts turn by
     turn. The window at ``ws`` must hold none of them, and 1 <= npf <= nact: the windows then
     sweep the sets without a gap, so the first turn whose window reaches the word's first set
     past the current window holds it."""
-    wo, goff = im2col[5], im2col[8]
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    inv, C, rows, cols, rmin, cmin = pix
+    w = a - g * goff                     # group 0's word: (sample, row, column, channel)
+    hwc = H * W * C
+    b = w // hwc
+    rest = w - b * hwc
+    c = rest % C
+    y = (rest // C) // W
+    x = (rest // C) % W
     best = nl + 3
-    for k in range(folds.window):
-        p = a - g * goff - wo[k]
-        if p < 0 or p >= inv.shape[0] or inv[p] < 0:
+    for k in range(c, folds.window, goff):     # this channel's element at each offset
+        y0 = y - wr[k] - rmin
+        x0 = x - wc[k] - cmin
+        if y0 < 0 or y0 >= rows or x0 < 0 or x0 >= cols:
             continue
-        d = (_entry_rank(folds, before, g, inv[p], k) // eps - ws) % nl
+        m = inv[(b * rows + y0) * cols + x0]
+        if m < 0:
+            continue
+        q = _entry_rank(folds, im2col, before, g, m, k, box, scratch, scratch_n)
+        d = (q // eps - ws) % nl
         best = min(best, (d - nact) // npf + 1)
     return best
 
@@ -248,8 +284,9 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf, jump_ok=
     ptr, sets = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     out_row, out_rot, n = _history()
     # a word missing from the window: its rotations from its entries at once (_turns_to_word)
-    jump = jump_ok and ifmap and not distinct and box and 1 <= npf <= nact
-    inv = np.zeros(1, dtype=np.int64)
+    jump = jump_ok and ifmap and not distinct and 1 <= npf <= nact
+    pix = (np.zeros(0, dtype=np.int64), 1, 1, 1, 0, 0)
+    scratch, scratch_n = np.empty(L, dtype=np.int64), np.empty(1, dtype=np.int64)
     ws = 0
     nrot = 0
     row0 = 0
@@ -316,15 +353,13 @@ def _misses(folds, im2col, ifmap, buf, distinct, box, space, nact, npf, jump_ok=
                         r0 = nrot
                         for turn in range(nl + 3):     # as readbuf._miss: at most nl + 2 turns
                             if turn == 1 and jump:
-                                if inv.shape[0] == 1:
-                                    inv = _pixel_at_base(im2col, M, space)
-                                    jump = inv.shape[0] > 0
-                                if jump:
-                                    i = _turns_to_word(folds, im2col, inv, before, a, g, eps,
-                                                       nl, ws, nact, npf)
-                                    ws = (ws + i * npf) % nl
-                                    nrot += i
-                                    break
+                                if pix[0].shape[0] == 0:
+                                    pix = _pixel_index(im2col, M)
+                                i = _turns_to_word(folds, im2col, pix, before, a, g, eps, nl,
+                                                   ws, nact, npf, box, scratch, scratch_n)
+                                ws = (ws + i * npf) % nl
+                                nrot += i
+                                break
                             if turn > 0:
                                 ws = (ws + npf) % nl
                                 nrot += 1
