@@ -42,6 +42,8 @@ from . import demand as _demand_mod
 from . import items as _items_mod
 from .items import _prepare
 from .schedule import _peak, _schedule
+from .stream import _Sample0
+from .stream import schedule_streamed as _schedule_streamed
 
 _NONE = -1
 
@@ -102,6 +104,12 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
            depth: int) -> PairSchedule:
     it = _prepare(pool, conv, rows, cols, dataflow, batch, order)
     slots = -1 if staging_words is None else int(staging_words)
+    if isinstance(it, _Sample0):
+        s = _cosim_streamed(it, order, slots, lanes, ports, depth)
+        if s is not None:
+            return s
+        # a bound of the streamed rings failed (never seen): the prepared path, uncached
+        it = _items_mod._prepare_demand(pool, conv, rows, cols, dataflow, batch)
     # issue cycles in int32 while they fit (half the schedule's largest array at a large
     # batch), checked as they are made: a run that outgrows it is redone in int64
     for p_dtype, p_max in ((np.int32, _items_mod._INT32_LIMIT - 1),
@@ -124,6 +132,25 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
                         staging_peak_words=int(_peak(p, it.used, it.lr_sorted, it.ev_row,
                                                      ev_off)),
                         **common)
+
+
+def _cosim_streamed(s0: _Sample0, order: str, slots: int, lanes: int, ports: int,
+                    depth: int) -> PairSchedule | None:
+    """``_cosim`` on a pair streamed from sample 0 (``stream``): the same outcome, memory
+    bounded by one sample (None: the stream's ring bound failed, run the prepared path)."""
+    out = _schedule_streamed(s0, s0.lookahead, ports, lanes, depth, slots)
+    if out is None:
+        return None
+    dead, wait, peak, first_row, n = out
+    common = dict(order=order, compute_cycles=s0.compute, items_made=int(n),
+                  items_staged=int(n), values_used=int(n), pooled_values=s0.pooled,
+                  input_words_read=s0.batch * s0.words, staging_reads=s0.reads,
+                  first_demand_row=int(first_row))
+    if dead:
+        return PairSchedule(deadlock=True, fused_cycles=-1, array_wait_cycles=-1,
+                            staging_peak_words=int(slots), **common)
+    return PairSchedule(deadlock=False, fused_cycles=s0.compute + int(wait),
+                        array_wait_cycles=int(wait), staging_peak_words=int(peak), **common)
 
 
 def staging_min_words(pool: Layer, conv: Layer, arch: Arch, batch: int = 1,

@@ -143,7 +143,7 @@ def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
 
 @njit(cache=True)
 def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff,
-                       item_of_value, last_row, ev_row, ev_item, big):
+                       item_of_value, last_row, ev_row, ev_item, big, item_key):
     """The demand order's items straight from the demand matrix walked in time order (rows,
     then lanes: the order of SCALE-Sim's first-use keys row*LW + lane), each value taken at
     its first read: the used values' last rows by item, the first-use events (per row holding
@@ -158,8 +158,12 @@ def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo,
     The caller allocates the outputs (``item_of_value`` filled with ``big``; ``last_row`` of
     one slot per pooled value, ``ev_row``/``ev_item`` of one per demand row at most) in the
     narrowest dtype their bounds allow, so the batch's pooled map is held once, at 4 bytes a
-    value where it fits; returns (items, events) filled."""
+    value where it fits; returns (items, events) filled. ``item_key``, when not empty,
+    receives each item's first-use key row*LW + lane (the streamed schedule merges samples by
+    it)."""
     later = (cf - 1) * rf * rpf if df != 2 else 0
+    LW = max(AR, AC)
+    keyed = item_key.shape[0] > 0
     n = 0
     ne = 0
     nf = rf if df != 2 else rf * cf
@@ -213,6 +217,8 @@ def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo,
                             ev_row[ne] = t
                             ev_item[ne] = n
                             ne += 1
+                        if keyed:
+                            item_key[n] = t * LW + j
                         n += 1
                     last_row[it] = t + later   # rows ascend: the last write is the last use
     return n, ne

@@ -15,6 +15,7 @@ from accelsim.workload.layer import Layer
 from .demand import _demand, _events, _geometry, _scan_demand_order, _scan_fold
 from .reads import (_first_touch_need, _first_touch_need_fused, _lookahead_words, _need_raster,
                     _pool_geom, _refold_need, _value_coords)
+from .stream import _prepare_sample0, streams
 
 
 def _refold_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
@@ -126,7 +127,9 @@ def _dtypes(mp, rpf: int, pooled: int, items: int, input_words: int, words: int)
 
 
 def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
-             order: str) -> _Items:
+             order: str):
+    """The pair's prepared production sequence (``_Items``, or sample 0's ``stream._Sample0``
+    where ``stream.streams``), from the byte-budgeted cache."""
     global _items_bytes
     key = (pool, conv, rows, cols, dataflow, batch, order)
     if not _items_cache:   # emptied from outside (clear_caches)
@@ -138,7 +141,9 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
         # value at int32, so a large batch never holds the previous pair's arrays alongside
         # the next one's preparation
         c, h, w = conv.in_shape
-        room = _ITEMS_BUDGET_BYTES - 9 * batch * c * h * w
+        # a streamed pair holds one sample: 24 bytes a pooled value of it
+        room = _ITEMS_BUDGET_BYTES - (24 * c * h * w if streams(dataflow, order, batch) else
+                                      9 * batch * c * h * w)
         while _items_cache and _items_bytes > room:
             _items_bytes -= _items_cache.popitem(last=False)[1].nbytes
         hit = _prepare_items(*key)
@@ -152,6 +157,8 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
 
 def _prepare_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
                    order: str) -> _Items:
+    if streams(dataflow, order, batch):
+        return _prepare_sample0(pool, conv, rows, cols, dataflow, batch)
     if order == "demand":
         return _prepare_demand(pool, conv, rows, cols, dataflow, batch)
     return _prepare_generic(pool, conv, rows, cols, dataflow, batch, order)
@@ -225,7 +232,8 @@ def _prepare_demand(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: st
     n, ne = _scan_demand_order(
         DF_CODE[dataflow], rows, cols, mp.M, mp.K, mp.groups, mp.row_folds, mp.col_folds, rpf,
         ia.row_base, ia.col_base, ia.pix_base, ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
-        ia.group_ifmap_offset, item_of_value, last_row, ev_row, ev_item, big)
+        ia.group_ifmap_offset, item_of_value, last_row, ev_row, ev_item, big,
+        np.empty(0, np.int64))
     ev_row, ev_item = ev_row[:ne].copy(), ev_item[:ne].copy()
     if n < V:
         last_row = last_row[:n].copy()
