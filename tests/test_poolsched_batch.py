@@ -1,10 +1,11 @@
-"""The pool unit's streamed schedule at batch > 1 (engine/poolsched/stream.py): a weight-
-stationary demand-order pair prepared for sample 0 alone and run as B shifted copies merged by
+"""The pool unit's streamed schedule at batch > 1 (engine/poolsched/stream.py): a demand-order
+pair prepared for its first block of samples alone and run as shifted copies of it merged by
 first-use key gives the prepared path's PairSchedule field for field, and the plain per-cycle
-reference's figures, on random layers at batch 2..5. The cases are drawn so that array rows
-exceed a sample's output pixels (a demand row's lanes then straddle a sample boundary, so
-samples interleave inside a fold), deadlocks, waits, finite and unbounded buffers, lanes of
-one and unlimited, and the rings' growth (started at 2 entries) all occur."""
+reference's figures, on random layers of every dataflow at batch 2..9. The cases are drawn so
+that array sides exceed a sample's output pixels (a demand row's lanes then straddle a sample
+boundary, so samples interleave inside a fold), blocks of several samples with a partial last
+copy, deadlocks, waits, finite and unbounded buffers, lanes of one and unlimited, and the
+rings' growth (started at 2 entries) all occur."""
 
 import random
 import sys
@@ -21,7 +22,10 @@ from poolref import simulate_pair  # noqa: E402
 from test_poolsched import _arch, _mismatch, _pair, _words_kb  # noqa: E402
 
 
-def _ws_case(rng, big_rows=40):
+SIDES = (1, 2, 3, 4, 6, 8, 12, 16, 25, 32, 40)
+
+
+def _case(rng, df=None, sides=SIDES):
     g = rng.choice([1, 1, 2])
     C = g * rng.randint(1, 8)
     k, s, p = rng.randint(1, 3), rng.randint(1, 2), rng.randint(0, 1)
@@ -29,11 +33,11 @@ def _ws_case(rng, big_rows=40):
     N = g * rng.randint(1, 6)
     pool, conv = _pair(C, H, W, N, k, s, p, g, rng.randint(1, C // g), rng.randint(1, k))
     staging = None if rng.random() < 0.3 else rng.randint(1, 300)
-    arch = _arch(rng.randint(1, big_rows), rng.randint(1, 12), "ws",
+    arch = _arch(rng.choice(sides), rng.choice(sides), df or rng.choice(["os", "ws", "is"]),
                  lanes=rng.choice([1, 2, 3, 8, 10 ** 6]), input_words_per_cycle=rng.randint(1, 9),
                  pipeline_depth=rng.randint(1, 5), order="demand",
                  staging_kb=_words_kb(staging), tree="separable")
-    return pool, conv, arch, rng.randint(2, 5)
+    return pool, conv, arch, rng.randint(2, 9)
 
 
 def _prepared(pool, conv, arch, batch, monkeypatch):
@@ -48,40 +52,53 @@ def _streamed(pool, conv, arch, batch, ran):
     poolsched.clear_caches()
     out = poolsched.cosim_pair(pool, conv, arch, batch)
     ran.append(isinstance(_items_mod._items_cache[next(iter(_items_mod._items_cache))],
-                          _stream._Sample0))
+                          _stream._Block))
     return out
 
 
-def test_streamed_equals_the_prepared_path_on_random_ws_pairs(monkeypatch):
+def _blocks(conv, arch):
+    return _stream.block_samples(conv, arch.rows, arch.cols, arch.dataflow)
+
+
+def test_streamed_equals_the_prepared_path_on_random_pairs(monkeypatch):
     monkeypatch.setattr(_stream, "_P_RING_START", 2)
     monkeypatch.setattr(_stream, "_BP_RING_START", 2)
     grown = []
     real_grow = _stream._grow
     monkeypatch.setattr(_stream, "_grow", lambda *a: grown.append(1) or real_grow(*a))
     rng = random.Random(1405)
-    seen = {"dead": 0, "wait": 0, "straddle": 0, "unbounded": 0, "one lane": 0}
+    seen = {"dead": 0, "wait": 0, "straddle": 0, "unbounded": 0, "one lane": 0, "os": 0,
+            "is": 0, "ws": 0, "block > 1": 0, "partial copy": 0}
     ran = []
-    for _ in range(1500):
-        pool, conv, arch, batch = _ws_case(rng)
+    while min(seen.values()) < 100:
+        pool, conv, arch, batch = _case(rng)
+        s = _blocks(conv, arch)
+        if batch <= s:
+            continue
         want = _prepared(pool, conv, arch, batch, monkeypatch)
         got = _streamed(pool, conv, arch, batch, ran)
         assert got == want, (pool, conv, arch, batch)
         seen["dead"] += want.deadlock
         seen["wait"] += not want.deadlock and want.array_wait_cycles > 0
-        seen["straddle"] += arch.rows > conv.out_shape[1] * conv.out_shape[2]
+        seen["straddle"] += max(arch.rows, arch.cols) > conv.out_shape[1] * conv.out_shape[2]
         seen["unbounded"] += arch.pool.staging_kb is None
         seen["one lane"] += arch.pool.lanes == 1
-    assert all(ran)
-    assert min(seen.values()) >= 100 and len(grown) >= 100, (seen, len(grown))
+        seen[arch.dataflow] += 1
+        seen["block > 1"] += s > 1
+        seen["partial copy"] += batch % s != 0
+    assert all(ran) and len(ran) < 4000
+    assert len(grown) >= 100
 
 
 def test_streamed_equals_the_plain_reference(monkeypatch):
     rng = random.Random(1406)
     bad = []
     ran = []
-    for _ in range(300):
-        pool, conv, arch, batch = _ws_case(rng, big_rows=12)
-        batch = rng.randint(2, 3)
+    while len(ran) < 300:
+        pool, conv, arch, batch = _case(rng, sides=SIDES[:7])
+        batch = rng.randint(2, 4)
+        if batch <= _blocks(conv, arch):
+            continue
         ref = simulate_pair(pool, conv, arch, batch)
         got = _streamed(pool, conv, arch, batch, ran)
         diff = _mismatch(got, ref)
@@ -91,24 +108,34 @@ def test_streamed_equals_the_plain_reference(monkeypatch):
     assert not bad, bad[:3]
 
 
-def test_a_larger_pair_straddling_samples_in_every_fold(monkeypatch):
-    # 5x5 output pixels per sample on 64 array rows: every demand row's lanes span up to three
-    # samples; several row and column folds, a buffer that holds part of the map
+@pytest.mark.parametrize("df", ["ws", "os", "is"])
+def test_a_larger_pair_straddling_samples_in_every_fold(df, monkeypatch):
+    # 5x5 output pixels per sample on a 64-wide side: a demand row's lanes span up to three
+    # samples (ws), a pixel fold holds several samples and a block 64 of them (os, is);
+    # several row and column folds, a buffer that holds part of the map
     pool, conv = _pair(12, 5, 5, 20, 3, 1, 1, 1, 4, 2)
     for staging in (None, 400, 2000):
         for lanes, ports in ((4, 3), (64, 64)):
-            arch = _arch(64, 8, "ws", lanes=lanes, input_words_per_cycle=ports,
+            arch = _arch(64, 64, df, lanes=lanes, input_words_per_cycle=ports,
                          pipeline_depth=3, order="demand", staging_kb=_words_kb(staging),
                          tree="separable")
-            for batch in (2, 7):
+            for batch in (2, 7, 70):
                 want = _prepared(pool, conv, arch, batch, monkeypatch)
-                assert _streamed(pool, conv, arch, batch, []) == want
+                ran = []
+                assert _streamed(pool, conv, arch, batch, ran) == want
+                assert ran == [batch > _blocks(conv, arch)]
 
 
-@pytest.mark.parametrize("df, order, batch", [("os", "demand", 4), ("is", "demand", 4),
-                                              ("ws", "nhwc", 4), ("ws", "demand", 1)])
-def test_other_pairs_keep_the_prepared_path(df, order, batch):
-    assert not _stream.streams(df, order, batch)
+def test_block_sizes_and_what_streams():
+    _, conv = _pair(8, 7, 7, 8, 3, 1, 1, 1, 2, 2)          # 7 x 7 output pixels
+    arch = {df: _arch(32, 8, df, order="demand") for df in ("ws", "os", "is")}
+    assert [_blocks(conv, arch[df]) for df in ("ws", "os", "is")] == [1, 32, 8]
+    _, conv = _pair(8, 28, 28, 8, 3, 1, 1, 1, 2, 2)        # 784 = 49 x 16
+    assert [_blocks(conv, arch[df]) for df in ("ws", "os", "is")] == [1, 2, 1]
+    assert _stream.streams(conv, 32, 8, "os", "demand", 3)
+    assert not _stream.streams(conv, 32, 8, "os", "demand", 2)
+    assert not _stream.streams(conv, 32, 8, "ws", "nhwc", 4)
+    assert not _stream.streams(conv, 32, 8, "ws", "demand", 1)
 
 
 def test_streamed_pair_holds_one_sample():

@@ -42,7 +42,7 @@ from . import demand as _demand_mod
 from . import items as _items_mod
 from .items import _prepare
 from .schedule import _peak, _schedule
-from .stream import _Sample0
+from .stream import _Block
 from .stream import schedule_streamed as _schedule_streamed
 
 _NONE = -1
@@ -104,7 +104,7 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
            depth: int) -> PairSchedule:
     it = _prepare(pool, conv, rows, cols, dataflow, batch, order)
     slots = -1 if staging_words is None else int(staging_words)
-    if isinstance(it, _Sample0):
+    if isinstance(it, _Block):
         s = _cosim_streamed(it, order, slots, lanes, ports, depth)
         if s is not None:
             return s
@@ -134,22 +134,23 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
                         **common)
 
 
-def _cosim_streamed(s0: _Sample0, order: str, slots: int, lanes: int, ports: int,
+def _cosim_streamed(blk: _Block, order: str, slots: int, lanes: int, ports: int,
                     depth: int) -> PairSchedule | None:
-    """``_cosim`` on a pair streamed from sample 0 (``stream``): the same outcome, memory
-    bounded by one sample (None: the stream's ring bound failed, run the prepared path)."""
-    out = _schedule_streamed(s0, s0.lookahead, ports, lanes, depth, slots)
+    """``_cosim`` on a pair streamed from its first block of samples (``stream``): the same
+    outcome, memory bounded by the block (None: the stream's ring bound failed, run the
+    prepared path)."""
+    out = _schedule_streamed(blk, blk.lookahead, ports, lanes, depth, slots)
     if out is None:
         return None
-    dead, wait, peak, first_row, n = out
-    common = dict(order=order, compute_cycles=s0.compute, items_made=int(n),
-                  items_staged=int(n), values_used=int(n), pooled_values=s0.pooled,
-                  input_words_read=s0.batch * s0.words, staging_reads=s0.reads,
+    dead, wait, peak, first_row = out
+    common = dict(order=order, compute_cycles=blk.compute, items_made=blk.items,
+                  items_staged=blk.items, values_used=blk.items, pooled_values=blk.pooled,
+                  input_words_read=blk.words, staging_reads=blk.reads,
                   first_demand_row=int(first_row))
     if dead:
         return PairSchedule(deadlock=True, fused_cycles=-1, array_wait_cycles=-1,
                             staging_peak_words=int(slots), **common)
-    return PairSchedule(deadlock=False, fused_cycles=s0.compute + int(wait),
+    return PairSchedule(deadlock=False, fused_cycles=blk.compute + int(wait),
                         array_wait_cycles=int(wait), staging_peak_words=int(peak), **common)
 
 

@@ -188,6 +188,8 @@ def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo,
                 m0 = c * AC
                 nl = min(AC, M - m0)
                 tau_lo, tau_hi = AR - min(AR, K - r * AR), AR - 1
+            if nl <= 0:
+                continue   # a fold past the pixels scanned (the streamed path scans a block)
             for tau in range(tau_lo, tau_hi + 1):
                 t = t0 + tau
                 if df == 0:

@@ -15,7 +15,7 @@ from accelsim.workload.layer import Layer
 from .demand import _demand, _events, _geometry, _scan_demand_order, _scan_fold
 from .reads import (_first_touch_need, _first_touch_need_fused, _lookahead_words, _need_raster,
                     _pool_geom, _refold_need, _value_coords)
-from .stream import _prepare_sample0, streams
+from .stream import _prepare_block, block_samples, streams
 
 
 def _refold_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
@@ -128,8 +128,8 @@ def _dtypes(mp, rpf: int, pooled: int, items: int, input_words: int, words: int)
 
 def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
              order: str):
-    """The pair's prepared production sequence (``_Items``, or sample 0's ``stream._Sample0``
-    where ``stream.streams``), from the byte-budgeted cache."""
+    """The pair's prepared production sequence (``_Items``, or its first block of samples,
+    ``stream._Block``, where ``stream.streams``), from the byte-budgeted cache."""
     global _items_bytes
     key = (pool, conv, rows, cols, dataflow, batch, order)
     if not _items_cache:   # emptied from outside (clear_caches)
@@ -141,9 +141,10 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
         # value at int32, so a large batch never holds the previous pair's arrays alongside
         # the next one's preparation
         c, h, w = conv.in_shape
-        # a streamed pair holds one sample: 24 bytes a pooled value of it
-        room = _ITEMS_BUDGET_BYTES - (24 * c * h * w if streams(dataflow, order, batch) else
-                                      9 * batch * c * h * w)
+        # a streamed pair holds one block of samples: 40 bytes a pooled value of it
+        streamed = streams(conv, rows, cols, dataflow, order, batch)
+        room = _ITEMS_BUDGET_BYTES - (40 * block_samples(conv, rows, cols, dataflow) * c * h * w
+                                      if streamed else 9 * batch * c * h * w)
         while _items_cache and _items_bytes > room:
             _items_bytes -= _items_cache.popitem(last=False)[1].nbytes
         hit = _prepare_items(*key)
@@ -157,8 +158,8 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
 
 def _prepare_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int,
                    order: str) -> _Items:
-    if streams(dataflow, order, batch):
-        return _prepare_sample0(pool, conv, rows, cols, dataflow, batch)
+    if streams(conv, rows, cols, dataflow, order, batch):
+        return _prepare_block(pool, conv, rows, cols, dataflow, batch)
     if order == "demand":
         return _prepare_demand(pool, conv, rows, cols, dataflow, batch)
     return _prepare_generic(pool, conv, rows, cols, dataflow, batch, order)

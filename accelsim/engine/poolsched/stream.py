@@ -1,29 +1,37 @@
-"""The fused pair at a batch with memory bounded by one sample (docs/poolunit.md, "Batch"):
-the demand order on a weight-stationary array, prepared for sample 0 alone and streamed.
+"""The fused pair at a batch with memory bounded by a few samples (docs/poolunit.md, "Limit"):
+the demand order prepared for one block of samples and streamed.
 
-Why one sample describes the batch: a weight-stationary row fold streams every output pixel
-m = b*E*F + m0 through row AR + lane + m, so sample b reads exactly sample 0's slots
-E*F rows later, in the same lanes, in every fold. Its values' first-use keys
-(row*LW + lane) are sample 0's plus b*E*F*LW, its last rows sample 0's plus b*E*F, and, since a
-pool window never spans two samples, the input words each of its items touches first are
-sample 0's (the first toucher of a word is the covering value with the smallest key, and the
-shift keeps the order within a sample). The batch's production sequence is therefore the merge
-of B shifted copies of sample 0's items by key (rows of neighbouring samples interleave where a
-row's lanes straddle a sample boundary), and the order slots free in is the merge of B shifted
-copies of sample 0's sorted last rows. Both merges run as heaps of B cursors while the
-recurrences of ``schedule._schedule`` are solved item by item, with their state carried in
-rings: the issue cycles and need' from the reader's lookahead item q (or item i - lanes) on,
-the lateness only where it rises (a step function of the row, read by the slot frees), and the
-last rows between the peak's free pointer and the schedule's. Nothing of the batch's size is
-allocated; the heaps hold B entries.
+Why one block describes the batch. Every dataflow's demand rows repeat with the output pixel m
+(including the sample) at a fixed period once the pixel shift is a whole number of the folds
+that walk the pixels:
+- ws: a row fold streams every pixel through row AR + lane + m, so sample b reads sample 0's
+  slots E*F rows later in the same lanes (a block is one sample);
+- os: row fold r holds pixels r*AR .. r*AR + AR - 1 on the lanes, so s samples later, with
+  s*E*F a multiple of AR (s = AR / gcd(E*F, AR)), the same slots come s*E*F/AR row folds of
+  rows per fold later (a block is s samples);
+- is: likewise with column folds of AC pixels, s*E*F/AC column folds of rf*rows per fold.
+So block copy b's values have first-use keys (row*LW + lane) of block 0's plus b times a key
+shift, last rows plus b times a row shift, and, since a pool window never spans two samples,
+touch first the same input words (the first toucher of a word is the covering value with the
+smallest key, and the shift keeps the order within a sample). The batch's production sequence
+is the merge of the copies by key (rows of neighbouring samples interleave where a row's lanes
+straddle a sample boundary), and the order slots free in is the merge of the copies' sorted
+last rows; a last, partial copy skips the samples past the batch. Both merges run as heaps of
+one cursor per copy while the recurrences of ``schedule._schedule`` are solved item by item,
+with their state carried in rings: the issue cycles and need' from the reader's lookahead item
+q (or item i - lanes) on, the lateness only where it rises (a step function of the row, read by
+the slot frees), and the last rows between the peak's free pointer and the schedule's. Nothing
+of the batch's size is allocated; a block is at most AR (os) or AC (is) samples, and those of
+small maps (s > 1 needs E*F not a multiple of the array side).
 
-os and is fold by output pixel, so their samples do not repeat with a fixed shift; they keep
-the prepared arrays of ``items`` (tests/test_poolsched_batch.py compares the two paths).
+Pairs whose batch is one block or less keep the prepared arrays of ``items``
+(tests/test_poolsched_batch.py compares the two paths).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import gcd
 
 import numpy as np
 from numba import njit
@@ -36,64 +44,96 @@ from .reads import _first_touch_need_fused, _lookahead_words, _pool_geom
 
 
 @dataclass(frozen=True)
-class _Sample0:
-    """Sample 0 of a weight-stationary demand-order pair, in the batch's fold geometry: its
-    items' first-use keys (ascending) and need' within the sample, its used values' last rows
-    (ascending), and the shifts that make sample b of it."""
+class _Block:
+    """The first block of samples of a demand-order pair, in the batch's fold geometry: its
+    items' first-use keys (ascending) and need' within the block, its items' last rows
+    (ascending), each entry's sample within the block, and the shifts that make copy b of it."""
 
     key: np.ndarray          # int64 first-use key row*LW + lane per item, ascending
-    need: np.ndarray         # need'(i) within sample 0 (words first touched by items <= i) - 1
-    lr_sorted: np.ndarray    # last rows of sample 0's items, ascending
+    need: np.ndarray         # need'(i) within the block (words first touched by items <= i) - 1
+    key_sample: np.ndarray   # the sample within the block of each item
+    lr_sorted: np.ndarray    # last rows of the block's items, ascending
+    lr_sample: np.ndarray    # ... and their samples within the block
+    samples: int             # samples a block holds (s)
     batch: int
-    key_shift: int           # key of sample b = sample 0's + b * key_shift (E*F*LW)
-    row_shift: int           # rows likewise (E*F)
+    items: int               # items of the batch
+    key_shift: int           # key of copy b = block 0's + b * key_shift
+    row_shift: int           # rows likewise
     lanes_wide: int          # LW = max(rows, cols): key // LW is the row
-    words: int               # input words sample 0 reads
+    words: int               # input words the batch reads
     pooled: int              # pooled values of the batch
     reads: int               # the array's operand reads of the batch
     compute: int             # the conv's compute cycles (T - 1) at the batch
     lookahead: int
 
     @property
+    def copies(self) -> int:
+        return -(-self.batch // self.samples)
+
+    @property
     def nbytes(self) -> int:
-        return self.key.nbytes + self.need.nbytes + self.lr_sorted.nbytes
+        return sum(a.nbytes for a in (self.key, self.need, self.key_sample, self.lr_sorted,
+                                      self.lr_sample))
 
 
-def streams(dataflow: str, order: str, batch: int) -> bool:
-    """Whether the pair runs streamed: weight stationary (samples repeat with a fixed shift),
-    the demand order (the presets' order), more than one sample."""
-    return dataflow == "ws" and order == "demand" and batch > 1
+def block_samples(conv: Layer, rows: int, cols: int, dataflow: str) -> int:
+    """Samples in a block: the fewest whose pixels fill whole pixel folds (ws: 1)."""
+    _, E, F = conv.out_shape
+    side = {"ws": 1, "os": rows, "is": cols}[dataflow]
+    return side // gcd(E * F, side)
 
 
-def _prepare_sample0(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str,
-                     batch: int) -> _Sample0:
-    """Sample 0's items by the demand matrix walked in time order over sample 0's pixels only,
-    with the batch's rows per fold (``items._prepare_demand`` on one sample's arrays)."""
+def streams(conv: Layer, rows: int, cols: int, dataflow: str, order: str, batch: int) -> bool:
+    """Whether the pair runs streamed: the demand order (the presets' order) over more than one
+    block of samples."""
+    return order == "demand" and batch > block_samples(conv, rows, cols, dataflow)
+
+
+def _prepare_block(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str,
+                   batch: int) -> _Block:
+    """The first block's items by the demand matrix walked in time order over its pixels only,
+    with the batch's folds and rows per fold (``items._prepare_demand`` on a block's
+    arrays)."""
+    s = block_samples(conv, rows, cols, dataflow)
     mp, ia, rpf, reads = _geometry(conv, rows, cols, dataflow, batch)
-    _, ia0, _, _ = _geometry(conv, rows, cols, dataflow, 1)
-    pg0 = _pool_geom(pool, 1)
-    per_values = ia0.space
-    pix_per_sample = ia0.pix_base.size
+    _, ia0, _, _ = _geometry(conv, rows, cols, dataflow, s)
+    pg0 = _pool_geom(pool, s)
+    block_values = ia0.space
+    pixels = ia0.pix_base.size
     big = np.iinfo(np.int64).max
-    item_of_value = np.full(per_values, big, np.int64)
-    last_row = np.empty(per_values, np.int64)
-    n_ev = min(per_values, mp.folds * rpf)
+    item_of_value = np.full(block_values, big, np.int64)
+    last_row = np.empty(block_values, np.int64)
+    n_ev = min(block_values, mp.folds * rpf)
     ev_row, ev_item = np.empty(n_ev, np.int64), np.empty(n_ev, np.int64)
-    key = np.empty(per_values, np.int64)
+    key = np.empty(block_values, np.int64)
     n, _ = _scan_demand_order(
-        DF_CODE[dataflow], rows, cols, pix_per_sample, mp.K, mp.groups, mp.row_folds,
+        DF_CODE[dataflow], rows, cols, pixels, mp.K, mp.groups, mp.row_folds,
         mp.col_folds, rpf, ia0.row_base, ia0.col_base, ia0.pix_base, ia0.win_row, ia0.win_col,
         ia0.win_off, ia0.H, ia0.W, ia0.group_ifmap_offset, item_of_value, last_row, ev_row,
         ev_item, big, key)
+    del ev_row, ev_item
     need, words = _first_touch_need_fused(item_of_value, n, pg0, np.int64)
-    lr = np.sort(last_row[:n], kind="stable")
+    values = np.flatnonzero(item_of_value != big)
+    key_sample = np.empty(n, np.int64)
+    key_sample[item_of_value[values]] = values // (block_values // s)
+    del item_of_value, values
+    order = np.argsort(last_row[:n], kind="stable")
+    lr, lr_sample = last_row[order], key_sample[order]
     LW = max(rows, cols)
-    return _Sample0(key[:n].copy(), need, lr, batch, pix_per_sample * LW, pix_per_sample, LW,
-                    int(words), int(ia.space), int(reads), mp.folds * rpf - 1,
-                    _lookahead_words(pg0, "demand"))
+    if dataflow == "ws":
+        row_shift = pixels
+    elif dataflow == "os":
+        row_shift = pixels // rows * rpf
+    else:
+        row_shift = pixels // cols * mp.row_folds * rpf
+    # every sample reads the same words and makes the same items (the geometry repeats)
+    assert n % s == 0 and words % s == 0
+    return _Block(key[:n].copy(), need, key_sample, lr, lr_sample, s, batch, n // s * batch,
+                  row_shift * LW, row_shift, LW, words // s * batch, int(ia.space), int(reads),
+                  mp.folds * rpf - 1, _lookahead_words(pg0, "demand"))
 
 
-# ---- the merges: a binary min-heap of (key, sample) over B cursors ----------------------------
+# ---- the merges: a binary min-heap of (key, copy) over the copies' cursors --------------------
 @njit(cache=True, inline="always")
 def _sift_down(hk, hb, n, i):
     while True:
@@ -109,31 +149,46 @@ def _sift_down(hk, hb, n, i):
         i = c
 
 
+@njit(cache=True, inline="always")
+def _skip(smp, x, b, last, last_lim):
+    """The first entry at or after x that copy b holds (the last copy only the samples below
+    last_lim)."""
+    if b == last:
+        while x < smp.shape[0] and smp[x] >= last_lim:
+            x += 1
+    return x
+
+
 @njit(cache=True)
-def _heap_init(vals, shift, B, hk, hb, cur):
-    """Every sample's cursor on its first entry (sample b's = vals[0] + b * shift: already a
-    heap, ascending in b); returns the heap size (0 when sample 0 has no entry)."""
-    if vals.shape[0] == 0:
-        return 0
-    for b in range(B):
-        hk[b] = vals[0] + b * shift
-        hb[b] = b
-        cur[b] = 0
-    return B
+def _heap_init(vals, smp, shift, copies, last_lim, hk, hb, cur):
+    """Every copy's cursor on its first entry (copy b's = block 0's + b * shift: ascending in
+    b, so already a heap); returns the heap size."""
+    n = 0
+    for b in range(copies):
+        x = _skip(smp, 0, b, copies - 1, last_lim)
+        if x < vals.shape[0]:
+            hk[n] = vals[x] + b * shift
+            hb[n] = b
+            cur[b] = x
+            n += 1
+    return n
 
 
 @njit(cache=True, inline="always")
-def _heap_next(vals, shift, hk, hb, cur, n):
-    """Advance the top sample's cursor past its entry; returns the new heap size."""
+def _heap_next(vals, smp, shift, last, last_lim, hk, hb, cur, n):
+    """Advance the top copy's cursor past its entry; returns the new heap size."""
     b = hb[0]
-    cur[b] += 1
-    if cur[b] < vals.shape[0]:
-        hk[0] = vals[cur[b]] + b * shift
+    x = _skip(smp, cur[b] + 1, b, last, last_lim)
+    cur[b] = x
+    if x < vals.shape[0]:
+        hk[0] = vals[x] + b * shift
     else:
         n -= 1
         hk[0], hb[0] = hk[n], hb[n]
     _sift_down(hk, hb, n, 0)
     return n
+
+
 
 
 # ---- rings with absolute indices (capacity a power of two) -------------------------------------
@@ -169,10 +224,11 @@ _DONE, _GROW_P, _GROW_BP, _DEAD, _LR_FULL = 0, 1, 2, 3, 4
 
 
 @njit(cache=True)
-def _run(key0, need0, lr0, B, key_shift, row_shift, LW, lb, ports, lanes, depth, slots, st,
-         ihk, ihb, icur, lhk, lhb, lcur, lr_ring, p_ring, n_ring, bp_row, bp_off):
+def _run(key0, need0, ksmp, lr0, lsmp, N, copies, last_lim, key_shift, row_shift, LW, lb,
+         ports, lanes, depth, slots, st, ihk, ihb, icur, lhk, lhb, lcur, lr_ring, p_ring,
+         n_ring, bp_row, bp_off):
     """``schedule._schedule`` and ``schedule._peak`` on the batch made of B shifted copies of
-    sample 0 (module docstring), from the state ``st`` on, until the end (_DONE), a deadlock
+    the first block (module docstring), N items, from the state ``st`` on, until the end (_DONE), a deadlock
     (_DEAD), or a ring too small for the next item (_GROW_P, _GROW_BP: ``st`` holds the state
     before that item and the ring's live range; _LR_FULL: the last rows between the two free
     pointers outgrew their ring, which their bound rules out: the caller falls back).
@@ -184,7 +240,7 @@ def _run(key0, need0, lr0, B, key_shift, row_shift, LW, lb, ports, lanes, depth,
     closed: the schedule frees only below the open row (else deadlock, as the prepared path
     decides), and the peak stops at the open row, since an item whose last row reaches it
     frees after item i issues (a_lr >= p_i + depth > the cycle it is asked about)."""
-    N = key0.shape[0] * B
+    last = copies - 1
     i, ihn, lhn, lr_gen, bp_n = st[_I], st[_IHN], st[_LHN], st[_LR_GEN], st[_BP_N]
     off, open_row, first_row, words_seen = st[_OFF], st[_OPEN_ROW], st[_FIRST_ROW], st[_WORDS]
     staged, sp, kf_s, f, kf_p, best = st[_STAGED], st[_SP], st[_KF_S], st[_F], st[_KF_P], \
@@ -215,7 +271,7 @@ def _run(key0, need0, lr0, B, key_shift, row_shift, LW, lb, ports, lanes, depth,
         x = icur[b]
         row = ihk[0] // LW
         words_seen += need0[x] - (need0[x - 1] if x > 0 else -1)
-        ihn = _heap_next(key0, key_shift, ihk, ihb, icur, ihn)
+        ihn = _heap_next(key0, ksmp, key_shift, last, last_lim, ihk, ihb, icur, ihn)
         target = words_seen - 1
         if i == 0:
             open_row = row
@@ -254,7 +310,8 @@ def _run(key0, need0, lr0, B, key_shift, row_shift, LW, lb, ports, lanes, depth,
                         return _LR_FULL
                     lr_ring[lr_gen & lm] = lhk[0]
                     lr_gen += 1
-                    lhn = _heap_next(lr0, row_shift, lhk, lhb, lcur, lhn)
+                    lhn = _heap_next(lr0, lsmp, row_shift, last, last_lim, lhk, lhb, lcur,
+                                     lhn)
                 lr = lr_ring[sp & lm]
                 if open_row <= lr:
                     st[_FIRST_ROW] = first_row
@@ -272,7 +329,8 @@ def _run(key0, need0, lr0, B, key_shift, row_shift, LW, lb, ports, lanes, depth,
                         return _LR_FULL
                     lr_ring[lr_gen & lm] = lhk[0]
                     lr_gen += 1
-                    lhn = _heap_next(lr0, row_shift, lhk, lhb, lcur, lhn)
+                    lhn = _heap_next(lr0, lsmp, row_shift, last, last_lim, lhk, lhb, lcur,
+                                     lhn)
                 lr = lr_ring[f & lm]
                 if lr >= open_row:
                     break
@@ -303,7 +361,8 @@ def _run(key0, need0, lr0, B, key_shift, row_shift, LW, lb, ports, lanes, depth,
                     return _LR_FULL
                 lr_ring[lr_gen & lm] = lhk[0]
                 lr_gen += 1
-                lhn = _heap_next(lr0, row_shift, lhk, lhb, lcur, lhn)
+                lhn = _heap_next(lr0, lsmp, row_shift, last, last_lim, lhk, lhb, lcur,
+                                     lhn)
             lr = lr_ring[f & lm]
             late_lr, kf_p = _late_at(lr, bp_row, bp_off, kf_p, bp_n)
             if lr + late_lr + 1 > prev_p:
@@ -328,19 +387,22 @@ _P_RING_START = 1024
 _BP_RING_START = 64
 
 
-def schedule_streamed(s0: _Sample0, lb: int, ports: int, lanes: int, depth: int, slots: int):
-    """(deadlock, wait cycles, peak staged items, first demand row or -1, items) of the batch
-    made of B shifted copies of sample 0, or None when the last rows between the two free
-    pointers outgrow their ring (bounded by the lanes: the caller then runs the prepared
-    path). The rings start at the items one cycle can issue and double on request."""
-    B = s0.batch
-    n = s0.key.size * B
+def schedule_streamed(blk: _Block, lb: int, ports: int, lanes: int, depth: int, slots: int):
+    """(deadlock, wait cycles, peak staged items, first demand row or -1) of the batch made of
+    the block's copies, or None when the last rows between the two free pointers outgrow their
+    ring (bounded by the lanes: the caller then runs the prepared path). The rings start small
+    and double on request."""
+    copies = blk.copies
+    last_lim = blk.batch - (copies - 1) * blk.samples
+    n = blk.items
     st = np.zeros(_N_STATE, np.int64)
     st[_Q] = st[_KF_S] = st[_KF_P] = st[_OPEN_ROW] = st[_FIRST_ROW] = -1
-    ihk, ihb, icur = (np.empty(B, np.int64) for _ in range(3))
-    lhk, lhb, lcur = (np.empty(B, np.int64) for _ in range(3))
-    st[_IHN] = _heap_init(s0.key, s0.key_shift, B, ihk, ihb, icur)
-    st[_LHN] = _heap_init(s0.lr_sorted, s0.row_shift, B, lhk, lhb, lcur)
+    ihk, ihb, icur = (np.empty(copies, np.int64) for _ in range(3))
+    lhk, lhb, lcur = (np.empty(copies, np.int64) for _ in range(3))
+    st[_IHN] = _heap_init(blk.key, blk.key_sample, blk.key_shift, copies, last_lim, ihk, ihb,
+                          icur)
+    st[_LHN] = _heap_init(blk.lr_sorted, blk.lr_sample, blk.row_shift, copies, last_lim, lhk,
+                          lhb, lcur)
     # the schedule frees at most one item an item (it held fewer than ``slots`` before), and
     # the peak's pointer passes every one of them but the last at the next new issue cycle,
     # which comes within ``lanes`` items: so at most lanes + 2 last rows lie between them
@@ -350,9 +412,10 @@ def schedule_streamed(s0: _Sample0, lb: int, ports: int, lanes: int, depth: int,
     bp_row = np.empty(_pow2_at_least(_BP_RING_START), np.int64)
     bp_off = np.empty(bp_row.size, np.int64)
     while True:
-        status = _run(s0.key, s0.need, s0.lr_sorted, B, s0.key_shift, s0.row_shift,
-                      s0.lanes_wide, lb, ports, lanes, depth, slots, st, ihk, ihb, icur, lhk,
-                      lhb, lcur, lr_ring, p_ring, n_ring, bp_row, bp_off)
+        status = _run(blk.key, blk.need, blk.key_sample, blk.lr_sorted, blk.lr_sample, n,
+                      copies, last_lim, blk.key_shift, blk.row_shift, blk.lanes_wide, lb,
+                      ports, lanes, depth, slots, st, ihk, ihb, icur, lhk, lhb, lcur, lr_ring,
+                      p_ring, n_ring, bp_row, bp_off)
         if status == _GROW_P:
             lo, i = int(st[_P_LO]), int(st[_I])
             p_ring, n_ring = _grow(p_ring, lo, i), _grow(n_ring, lo, i)
@@ -362,6 +425,6 @@ def schedule_streamed(s0: _Sample0, lb: int, ports: int, lanes: int, depth: int,
         elif status == _LR_FULL:
             return None
         elif status == _DEAD:
-            return True, 0, 0, int(st[_FIRST_ROW]), n
+            return True, 0, 0, int(st[_FIRST_ROW])
         else:
-            return False, int(st[_OFF]), int(st[_BEST]), int(st[_FIRST_ROW]), n
+            return False, int(st[_OFF]), int(st[_BEST]), int(st[_FIRST_ROW])
