@@ -1,10 +1,11 @@
-"""The ifmap read buffer's stored unit built from the framed layout
-(calc_epochs._build_unit_framed: every slot addressed in the image framed by its padding, the
-padding told by one table lookup) against the slot-by-slot build (_build_unit), and the epochs
-scanned from it against a brute-force read buffer and the plain walk, on random convs: stride
-1 and 2, padding 0-3 (more than the kernel reaches, and SCALE-Sim's ceil-rule extra pixel past
-the image), groups, channels below and above the array rows, batch 1-3, every dataflow,
-epochs of 1 word to more than the stream."""
+"""The ifmap read buffer's epochs without the slot-by-slot build: the stored unit built from
+the framed layout (calc_epochs._build_unit_framed: every slot addressed in the image framed by
+its padding, the padding told by one table lookup) against the slot-by-slot build
+(_build_unit), and the weight-stationary offset tables (ws_epochs.py, array rows dividing the
+channels) against the stored-unit scan; both against a brute-force read buffer and the plain
+walk, on random convs: stride 1 and 2, padding 0-3 (more than the kernel reaches, and
+SCALE-Sim's ceil-rule extra pixel past the image), groups, channels below and above the array
+rows, batch 1-3, every dataflow, epochs of 1 word to more than the stream."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from accelsim.common.errors import InputError
 from accelsim.engine.mapping import map_layer
 from accelsim.engine.memory import addresses as A
 from accelsim.engine.memory import calc_epochs as CE
+from accelsim.engine.memory import framed as FR
+from accelsim.engine.memory import ws_epochs as WS
 from accelsim.engine.operands import ifmap_addressing
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer
@@ -148,7 +151,7 @@ def test_an_addressing_the_frame_does_not_decompose_falls_back():
     _, rows_fold = A._fold_rows(folds)
     pm, pk = CE._valid_prefix(folds, odd)
     L = int(pm[folds.pixels])
-    assert not CE._framed_layout(folds, odd)[0]
+    assert not FR._framed_layout(folds, odd)[0]
     assert not CE._build_unit_framed(folds, odd, folds.row_folds, L, rows_fold)[0]
     space = int(odd.pix_base.max() + odd.win_off.max()) + 1
     for E in (5, 40):
@@ -182,3 +185,72 @@ def test_calc_engine_on_overlapping_windows_equals_the_plain_walk(monkeypatch, s
         mm.simulate_memory(layer, arch, map_layer(layer, arch, rng.choice([1, 2])))
         n += 1
     assert walked[0] > 10
+
+
+def _ws_cases(n, seed):
+    """Weight-stationary layers whose array rows divide the channels per group (ws_epochs'
+    case): one channel block per fold (AR = cg) or several, one-row arrays, groups, batch."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        layer = _layer(rng)
+        if layer is None:
+            continue
+        cg = layer.in_shape[0] // layer.groups
+        AR = rng.choice([a for a in (1, 2, 4, 8, 16) if cg % a == 0])
+        arch = Arch("a", AR, rng.choice([1, 2, 3, 5]), "ws", 1, 1, 1)
+        batch = rng.choice([1, 2, 3])
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im = A.geometry(mp, ad, 1)
+        _, rows_fold = A._fold_rows(folds)
+        pm, pk = CE._valid_prefix(folds, im)
+        L = int(pm[folds.pixels])
+        if L > 0:
+            out.append((folds, im, rows_fold, L, ad.space, pm, pk, rng))
+    return out
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_ws_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
+    seen = {"blocks 1": 0, "blocks > 1": 0, "one row": 0, "groups": 0, "batch": 0,
+            "stride 2": 0, "epoch past a lap": 0, "epoch of 1": 0, "no boundary": 0}
+    for folds, im, rows_fold, L, space, pm, pk, rng in _ws_cases(60, seed):
+        assert WS._ws_tables(folds, im)[0]
+        for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
+            ok, nsh, cnt, row = WS._epochs_ws(folds, im, E, rows_fold)
+            assert ok
+            ref = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space, False)
+            assert (nsh, cnt, row) == tuple(int(v) for v in ref), (folds, E)
+            if E in (1, 7, L + 1):
+                assert (nsh, cnt, row) == _brute(folds, im, E, rows_fold), (folds, E)
+            # the routed call takes the tables
+            assert (nsh, cnt, row) == tuple(
+                int(v) for v in CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space))
+            seen["epoch past a lap"] += E > L // max(1, folds.row_folds)
+            seen["epoch of 1"] += E == 1
+            seen["no boundary"] += nsh == 0
+        nb = im.group_words // folds.array_rows
+        seen["blocks 1" if nb == 1 else "blocks > 1"] += 1
+        seen["one row"] += folds.array_rows == 1
+        seen["groups"] += folds.groups > 1
+        seen["batch"] += bool(im.pix_base.max() >= im.height * im.width * im.group_words
+                              * folds.groups)
+        seen["stride 2"] += bool(im.row_base[1] - im.row_base[0] == 2 or
+                                 im.col_base[1] - im.col_base[0] == 2) if folds.pixels > 1 else 0
+    assert min(seen.values()) > 0, seen
+
+
+def test_ws_offset_tables_decline_other_layers():
+    """Array rows not dividing the channels (a fold then spans two offsets), more rows than
+    channels, another dataflow: no tables, and _epochs scans the stored unit."""
+    layer = Layer("x", "conv2d", (6, 7, 7), (4, 7, 7), (3, 3), (1, 1), (1, 1))
+    for AR, df in ((4, "ws"), (8, "ws"), (3, "os"), (3, "is")):
+        mp = map_layer(layer, Arch("a", AR, 4, df, 1, 1, 1), 1)
+        folds, im = A.geometry(mp, ifmap_addressing(layer, 1), A.DF_CODE[df])
+        assert not WS._ws_tables(folds, im)[0]
+        _, rows_fold = A._fold_rows(folds)
+        assert not WS._epochs_ws(folds, im, 20, rows_fold)[0]
+    mp = map_layer(layer, Arch("a", 3, 4, "ws", 1, 1, 1), 1)
+    folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 1)
+    assert WS._ws_tables(folds, im)[0]

@@ -10,6 +10,8 @@ from numba import njit
 from .addresses import (_addr, _fold_coords, _fold_extent, _lanes, _lanes_in,
                         _offset_counts, _slot_mk, _window_extent)
 from .calc_stream import _epochs_streamed
+from .framed import _framed_layout
+from .ws_epochs import _epochs_ws
 
 _BSH = 6                         # scan blocks of 64 stream positions
 # a non-distinct ifmap unit above this many positions is not stored position by position
@@ -215,51 +217,6 @@ def _build_unit(folds, im2col, uf, L, space, rows_fold):
     return pp, bmin, bmax, rstart
 
 
-@njit(cache=True)
-def _framed_layout(folds, im2col):
-    """The ifmap addressed in the image framed by its padding: per pixel a base pbf[m] and per
-    window element an offset wof[k] with pbf[m] + wof[k] one word of the framed image per
-    (sample, framed row, framed column, channel), and per framed word whether it lies inside
-    the image. A padding slot then has an address too (a frame word), and its validity is one
-    table lookup instead of four bounds tests on the slot's row and column. ``ok`` False when
-    the addressing does not decompose as operands.ifmap_addressing's (sample, row, column,
-    channel); real words map one to one to framed words inside the image either way, which
-    is what makes the two builds' previous occurrences identical."""
-    df, AR, AC, M, N, K, G, rf, cf = folds
-    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
-    C = G * goff                               # channels of the image (all groups)
-    R, S = _window_extent(im2col, K)
-    y0, y1 = min(0, rb.min()), max(H, rb.max() + R)
-    x0, x1 = min(0, cb.min()), max(W, cb.max() + S)
-    HF, WF = y1 - y0, x1 - x0
-    sample_words = H * W * C
-    pbf = np.empty(M, dtype=np.int64)
-    wof = np.empty(K, dtype=np.int64)
-    ok = sample_words > 0
-    samples = 1
-    for m in range(M):
-        rest = pb[m] - (rb[m] * W + cb[m]) * C
-        b = rest // sample_words if ok else 0
-        if rest != b * sample_words or b < 0:
-            ok = False
-        samples = max(samples, b + 1)
-        pbf[m] = ((b * HF + rb[m] - y0) * WF + cb[m] - x0) * C
-    for k in range(K):
-        ch = wo[k] - (wr[k] * W + wc[k]) * C
-        if ch < 0 or ch >= goff:
-            ok = False
-        wof[k] = (wr[k] * WF + wc[k]) * C + ch
-    words = samples * HF * WF * C
-    if not ok or words >= np.iinfo(np.int32).max:    # pp holds -1 - word as int32
-        return False, pbf, wof, np.zeros(1, dtype=np.uint8)
-    inside = np.zeros(words, dtype=np.uint8)
-    for b in range(samples):
-        for y in range(H):
-            w0 = ((b * HF + y - y0) * WF - x0) * C
-            inside[w0:w0 + W * C] = 1
-    return True, pbf, wof, inside
-
-
 @njit(cache=True, inline="always")
 def _row_run(df, AR, AC, c, r, tau):
     """(m0, dm, k0, dk): lane j of row tau of fold (c, r) reads pixel m0 + dm*j and window
@@ -343,9 +300,10 @@ def _new_epoch(nsh, u, q):
 
 
 @njit(cache=True)
-def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space):
+def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, ws_tables=True):
     """CALC read buffer over the whole stream: (epoch boundaries, words recorded since the last
-    one, row of the last boundary or -1)."""
+    one, row of the last boundary or -1). ``ws_tables`` False: no weight-stationary offset
+    tables (ws_epochs.py), the stored unit or the streamed scan (the tests' reference)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     # units: runs of uf folds, n_u consecutive units (a segment) re-read the same addresses,
     # segments have disjoint addresses
@@ -371,6 +329,11 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space):
     bmax = pp
     rstart = np.zeros(1, dtype=np.int32)
     if not distinct:
+        if ifmap and df == 1 and ws_tables:
+            # weight stationary, AR | channels: from per-(offset, pixel) tables (ws_epochs.py)
+            ok, nsh, cnt, row = _epochs_ws(folds, im2col, E, rows_fold)
+            if ok:
+                return nsh, cnt, row
         if L0 > _STREAM_POSITIONS:
             return _epochs_streamed(folds, im2col, E, rows_fold, L0, space, uf, n_u, nunits)
         ok, pp, bmin, bmax, rstart = _build_unit_framed(folds, im2col, uf, L0, rows_fold)
