@@ -28,22 +28,40 @@ def _seen(first, last, hit, cycle):
 
 
 @njit(cache=True)
-def _close_line(line_idx, nlines, npart, part_line, part_val):
+def _room(part_line, part_val, n):
+    """The forced partial lines' arrays with room for n entries (regrown by doubling)."""
+    if n <= part_line.shape[0]:
+        return part_line, part_val
+    size = max(n, 2 * part_line.shape[0])
+    pl = np.empty(size, dtype=np.int64)
+    pv = np.empty(size, dtype=np.int64)
+    pl[:part_line.shape[0]] = part_line
+    pv[:part_val.shape[0]] = part_val
+    return pl, pv
+
+
+@njit(cache=True, inline="always")
+def _partial(part_line, part_val, npart, nlines, line_idx):
     """A drain closes the current partial line (line_idx words of of_bw): it leaves as a line of
     its own, and its fill is remembered, because SCALE-Sim's empty_drain_buf subtracts the empty
-    slots only of the last line of a drain chunk (docs/memory.md). The caller sets line_idx = 0."""
+    slots only of the last line of a drain chunk (docs/memory.md). Returns (lines, partial
+    lines); the arrays must have room; the caller sets line_idx = 0."""
     if line_idx != 0:
-        if npart == part_line.shape[0]:
-            part_line = np.concatenate((part_line, np.empty_like(part_line)))
-            part_val = np.concatenate((part_val, np.empty_like(part_val)))
         part_line[npart] = nlines
         part_val[npart] = line_idx
-        npart += 1
-        nlines += 1
-    return nlines, npart, part_line, part_val
+        return nlines + 1, npart + 1
+    return nlines, npart
 
 
 @njit(cache=True)
+def _close_line(line_idx, nlines, npart, part_line, part_val):
+    """_partial, regrowing the arrays as needed."""
+    part_line, part_val = _room(part_line, part_val, npart + 1)
+    nlines, npart = _partial(part_line, part_val, npart, nlines, line_idx)
+    return nlines, npart, part_line, part_val
+
+
+@njit(cache=True, inline="always")
 def _drain_chunk(cyc, dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos, of_acc,
                  of_drained, of_dstart):
     """The next drain, of at most Ld lines from line dsl, starting at cycle ``cyc``: every line
@@ -63,13 +81,16 @@ def _drain_chunk(cyc, dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos, 
 
 
 @njit(cache=True, inline="always")
-def _write_row(v, cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl,
-               ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart, of_dstop):
+def _write_row_in(st, part_line, part_val, v, cur):
     """A row's ``v`` ofmap words into the write buffer (SCALE-Sim's write_buffer.service_writes),
     requested at cycle ``cur``, in batches between events: a write that passes half full starts
     a drain of Ld lines; a write that finds the buffer full during a drain waits for its end (a
-    line boundary has no side effect but its count). Returns the row's service cycle and the
-    buffer state after it, with the drained words and the first/last drain cycle so far."""
+    line boundary has no side effect but its count). ``st``: the buffer's state record (below,
+    updated), the partial-line arrays must have room for v more. Returns the row's service
+    cycle. Arrays are only indexed here, never regrown: a loop that regrows an array pays its
+    reference count at every iteration."""
+    free, drain_end, line_idx, nlines = st[W_FREE], st[W_DRAIN_END], st[W_LINE_IDX], st[W_NLINES]
+    Aw, of_bw, Ld = st[W_HALF], st[W_LINE], st[W_LD]
     while v > 0:
         if cur < drain_end:
             n1 = max(1, free)          # the write that leaves no free word
@@ -88,17 +109,36 @@ def _write_row(v, cur, free, drain_end, line_idx, nlines, npart, part_line, part
         if cur < drain_end:
             cur = drain_end            # stall until the drain ends
             continue
-        nlines, npart, part_line, part_val = _close_line(line_idx, nlines, npart, part_line,
-                                                         part_val)
+        nlines, npart = _partial(part_line, part_val, st[W_NPART], nlines, line_idx)
+        st[W_NPART] = npart
         line_idx = 0
-        e, nd, data, ppos, of_acc, of_drained, of_dstart, of_dstop = _drain_chunk(
-            cur, dsl, Ld, nlines, of_bw, part_line, part_val, npart, ppos, of_acc, of_drained,
-            of_dstart)
+        e, nd, data, st[W_PPOS], st[W_ACC], drained, st[W_DSTART], st[W_DSTOP] = _drain_chunk(
+            cur, st[W_DSL], Ld, nlines, of_bw, part_line, part_val, npart, st[W_PPOS],
+            st[W_ACC], st[W_DRAINED] != 0, st[W_DSTART])
+        st[W_DRAINED] = drained
         free += data
-        dsl = e
+        st[W_DSL] = e
         drain_end = cur + nd - 1
-    return (cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl, ppos,
-            of_acc, of_drained, of_dstart, of_dstop)
+    st[W_FREE], st[W_DRAIN_END], st[W_LINE_IDX], st[W_NLINES] = free, drain_end, line_idx, nlines
+    return cur
+
+
+@njit(cache=True)
+def _write_row(v, cur, free, drain_end, line_idx, nlines, npart, part_line, part_val, dsl,
+               ppos, Aw, of_bw, Ld, of_acc, of_drained, of_dstart, of_dstop):
+    """_write_row_in on flat arguments (the SRAM traces, engine/sram_trace.py). Returns the
+    row's service cycle and the buffer state after it, with the drained words and the
+    first/last drain cycle so far."""
+    part_line, part_val = _room(part_line, part_val, npart + v + 1)
+    st = np.zeros(W_NFIELDS, dtype=np.int64)
+    st[W_FREE], st[W_DRAIN_END], st[W_LINE_IDX], st[W_NLINES] = free, drain_end, line_idx, nlines
+    st[W_NPART], st[W_DSL], st[W_PPOS], st[W_HALF], st[W_LINE], st[W_LD] = (npart, dsl, ppos, Aw,
+                                                                          of_bw, Ld)
+    st[W_ACC], st[W_DRAINED], st[W_DSTART], st[W_DSTOP] = of_acc, of_drained, of_dstart, of_dstop
+    cur = _write_row_in(st, part_line, part_val, v, cur)
+    return (cur, st[W_FREE], st[W_DRAIN_END], st[W_LINE_IDX], st[W_NLINES], st[W_NPART],
+            part_line, part_val, st[W_DSL], st[W_PPOS], st[W_ACC], st[W_DRAINED] != 0,
+            st[W_DSTART], st[W_DSTOP])
 
 
 @njit(cache=True)
@@ -137,14 +177,10 @@ def _wbuf_state(of_words, of_bw):
 
 @njit(cache=True, inline="always")
 def _ofmap_row(st, part_line, part_val, v, cycle):
-    """A row's ``v`` ofmap words requested at ``cycle`` (_write_row on the state record; the
+    """A row's ``v`` ofmap words requested at ``cycle`` (_write_row_in on the state record; the
     ofmap SRAM's first/last service cycle follow). Returns (service cycle, part_line, part_val)."""
-    (of_out, st[W_FREE], st[W_DRAIN_END], st[W_LINE_IDX], st[W_NLINES], st[W_NPART], part_line,
-     part_val, st[W_DSL], st[W_PPOS], st[W_ACC], drained, st[W_DSTART], st[W_DSTOP]) = _write_row(
-        v, cycle, st[W_FREE], st[W_DRAIN_END], st[W_LINE_IDX], st[W_NLINES], st[W_NPART],
-        part_line, part_val, st[W_DSL], st[W_PPOS], st[W_HALF], st[W_LINE], st[W_LD],
-        st[W_ACC], st[W_DRAINED] != 0, st[W_DSTART], st[W_DSTOP])
-    st[W_DRAINED] = drained
+    part_line, part_val = _room(part_line, part_val, st[W_NPART] + v + 1)
+    of_out = _write_row_in(st, part_line, part_val, v, cycle)
     st[W_FIRST], st[W_LAST] = _seen(st[W_FIRST], st[W_LAST], v > 0, of_out)
     return of_out, part_line, part_val
 
@@ -217,106 +253,383 @@ def _ofmap_events(folds, of_words, of_bw, res):
     return _write_events(folds, of_words, of_bw, res, none, none, none)
 
 
+# ---- the layer's rows as one profile -----------------------------------------------------------
+# The folds of a layer come in four shapes (full or last column fold x full or last row fold),
+# laid out as groups of column folds of row folds: the words written before any row follow in
+# closed form from the shapes' prefix sums ``P`` (one row each) and their totals, and the row
+# where a word count is reached by division down to the fold, then bisection in its shape.
+# ``lay``: the layout's scalars (rows per fold, row / column folds, words per full column fold
+# and per group, the layer's rows, and the first row that writes a word).
+L_R, L_RF, L_CF, L_WC, L_WG, L_ROWS, L_X0, L_NFIELDS = range(8)
+
+
+@njit(cache=True, inline="always")
+def _shape(c, r, cf, rf):
+    """Which of the four fold shapes fold (c, r) has."""
+    return (0 if c < cf - 1 else 2) + (0 if r < rf - 1 else 1)
+
+
+@njit(cache=True)
+def _fold_at(x, P, lay):
+    """The fold holding (stall-free) row x: its first row, the ofmap words the rows before it
+    write, its shape, group, column fold and row fold."""
+    R, rf, cf = lay[L_R], lay[L_RF], lay[L_CF]
+    f = x // R
+    g = f // (cf * rf)
+    c = (f // rf) % cf
+    r = f % rf
+    return (f * R, g * lay[L_WG] + c * lay[L_WC] + r * P[0 if c < cf - 1 else 2, R],
+            _shape(c, r, cf, rf), g, c, r)
+
+
+@njit(cache=True)
+def _row_reaching(y, P, lay):
+    """The first row x with the words before it >= y (y >= 1, at most the layer's words): the
+    fold holding word y by division, then its row by bisection."""
+    R, rf, cf = lay[L_R], lay[L_RF], lay[L_CF]
+    rem = y - 1
+    g = rem // lay[L_WG]
+    rem -= g * lay[L_WG]
+    c = min(rem // lay[L_WC], cf - 1)
+    rem -= c * lay[L_WC]
+    s0 = 0 if c < cf - 1 else 2
+    r = min(rem // P[s0, R], rf - 1)
+    rem -= r * P[s0, R]
+    s = s0 + (1 if r == rf - 1 else 0)
+    lo, hi = 1, R                # smallest tau with P[s, tau] > rem
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if P[s, mid] > rem:
+            hi = mid
+        else:
+            lo = mid + 1
+    return ((g * cf + c) * rf + r) * R + lo
+
+
+@njit(cache=True)
+def _last_word_row(x, lay, fzs, lzs):
+    """The last row <= x that writes an ofmap word, -1 if none (every fold writes some)."""
+    R, rf, cf = lay[L_R], lay[L_RF], lay[L_CF]
+    f = x // R
+    tau = x - f * R
+    s = _shape((f // rf) % cf, f % rf, cf, rf)
+    if tau >= fzs[s]:
+        return f * R + min(tau, lzs[s])
+    if f == 0:
+        return -1
+    f -= 1
+    return f * R + lzs[_shape((f // rf) % cf, f % rf, cf, rf)]
+
+
+# ---- repeated stretches in closed form -------------------------------------------------------
+# From any row on, the buffer evolves as a function of its state relative to that row (free
+# words, cycles left in the running drain, words in the open line, lines waiting to drain and
+# where among them a forced partial line lies: the drain that ends on it counts only its
+# words) and of the words the rows ahead write. Rows ahead repeat within a run: the row folds
+# of a column fold but its last (period: one fold), the column folds of a group but its last
+# (period: a column fold), the groups (period: a group). When the state after an event equals
+# the state after an earlier event of the same run a whole number of periods before, the rows
+# in between repeat until the run ends: they are skipped, moving every absolute counter
+# (lines, drained words, cycles, stall history) by whole repeats. Per run level the earlier
+# state is kept by Brent's method (after events 0, 1, 2, 4, 8, ... of the run).
+(Q_STATE, Q_POWER, Q_COUNT, Q_X, Q_RUN, Q_FREE, Q_DRAIN_LEFT, Q_LINE_IDX, Q_WAITING, Q_NPEND,
+ Q_STALL, Q_NST, Q_FI, Q_ACC, Q_NLINES, Q_DSTOP, Q_DRAIN_END, Q_LAST, Q_PEND) = range(19)
+_MAX_PEND = 8                    # forced partial lines waiting to drain that a state may hold
+Q_NFIELDS = Q_PEND + 2 * _MAX_PEND
+_EMPTY, _HELD, _DONE = 0, 1, 2
+# the event walk's own counters: the next row, stalls so far, the last row's service cycle,
+# stall history entries, next forced row, and the room it needs to go on (partial lines,
+# history entries)
+E_T, E_STALL, E_OUT, E_NST, E_FI, E_NEED_PART, E_NEED_HIST, E_NFIELDS = range(8)
+
+
+@njit(cache=True)
+def _same_state(q, L, wb, ev, part_line):
+    """Whether the buffer's state relative to the walk's next row equals the one kept in row L
+    of ``q`` (and no forced row was met since)."""
+    if (wb[W_FREE] != q[L, Q_FREE] or wb[W_LINE_IDX] != q[L, Q_LINE_IDX]
+            or wb[W_NLINES] - wb[W_DSL] != q[L, Q_WAITING] or ev[E_FI] != q[L, Q_FI]
+            or max(0, wb[W_DRAIN_END] - ev[E_T] - ev[E_STALL]) != q[L, Q_DRAIN_LEFT]):
+        return False
+    n = 0
+    for i in range(wb[W_PPOS], wb[W_NPART]):
+        if part_line[i] >= wb[W_DSL]:
+            if n == q[L, Q_NPEND] or part_line[i] - wb[W_DSL] != q[L, Q_PEND + n]:
+                return False
+            n += 1
+    return n == q[L, Q_NPEND]
+
+
+@njit(cache=True)
+def _keep_state(q, L, wb, ev, part_line, part_val):
+    """Keep the state at the walk's next row in row L of ``q``; False (nothing kept) if too
+    many forced partial lines wait to drain."""
+    n = 0
+    for j in range(wb[W_PPOS], wb[W_NPART]):
+        if part_line[j] >= wb[W_DSL]:
+            if n == _MAX_PEND:
+                return False
+            q[L, Q_PEND + n] = part_line[j] - wb[W_DSL]
+            q[L, Q_PEND + _MAX_PEND + n] = part_val[j]
+            n += 1
+    x = ev[E_T]
+    q[L, Q_NPEND], q[L, Q_X], q[L, Q_COUNT] = n, x, 0
+    q[L, Q_FREE], q[L, Q_LINE_IDX] = wb[W_FREE], wb[W_LINE_IDX]
+    q[L, Q_WAITING] = wb[W_NLINES] - wb[W_DSL]
+    q[L, Q_DRAIN_LEFT] = max(0, wb[W_DRAIN_END] - x - ev[E_STALL])
+    q[L, Q_STALL], q[L, Q_NST], q[L, Q_FI] = ev[E_STALL], ev[E_NST], ev[E_FI]
+    q[L, Q_ACC], q[L, Q_NLINES], q[L, Q_DSTOP] = wb[W_ACC], wb[W_NLINES], wb[W_DSTOP]
+    q[L, Q_DRAIN_END], q[L, Q_LAST] = wb[W_DRAIN_END], wb[W_LAST]
+    return True
+
+
+@njit(cache=True)
+def _skip_repeats(q, L, k, wb, ev, part_line, srow, scum):
+    """Move the buffer, the walk and the stall history on by k more repeats of the rows since
+    the state kept in row L of ``q`` (the history must have room)."""
+    rows = ev[E_T] - q[L, Q_X]
+    stalls = ev[E_STALL] - q[L, Q_STALL]
+    cycles = rows + stalls
+    lines = wb[W_NLINES] - q[L, Q_NLINES]
+    wb[W_NLINES] += k * lines
+    wb[W_DSL] += k * lines
+    for i in range(wb[W_PPOS], wb[W_NPART]):   # the partial lines still read (_drain_chunk)
+        part_line[i] += k * lines
+    wb[W_ACC] += k * (wb[W_ACC] - q[L, Q_ACC])
+    # a cycle the repeat moved (a drain's, the last write's) moves on; one it left stays
+    if wb[W_DSTOP] != q[L, Q_DSTOP]:
+        wb[W_DSTOP] += k * cycles
+    if wb[W_DRAIN_END] != q[L, Q_DRAIN_END]:
+        wb[W_DRAIN_END] += k * cycles
+    if wb[W_LAST] != q[L, Q_LAST]:
+        wb[W_LAST] += k * cycles
+    n0, n1 = q[L, Q_NST], ev[E_NST]
+    n = n1
+    for m in range(1, k + 1):
+        for j in range(n0, n1):
+            srow[n] = srow[j] + m * rows
+            scum[n] = scum[j] + m * stalls
+            n += 1
+    ev[E_NST] = n
+    ev[E_T] += k * rows
+    ev[E_STALL] += k * stalls
+    ev[E_OUT] += k * cycles
+
+
+@njit(cache=True)
+def _try_skip(q, L, lv, wb, ev, part_line, srow, scum, fr_row):
+    """The state after an event repeats the one kept in row L of ``q`` at a whole number of
+    periods before, in the same run: skip whole repeats up to the run's end (``lv[L]`` =
+    (period, block, periods per block)). Returns 0 if the state differs, 1 once skipped (or
+    nothing left to skip), 2 if the history lacks room (ev[E_NEED_HIST] says how much;
+    nothing changed)."""
+    if not _same_state(q, L, wb, ev, part_line):
+        return 0
+    x = ev[E_T]
+    rows = x - q[L, Q_X]
+    k = (q[L, Q_RUN] + lv[L, 2] * lv[L, 0] - x) // rows
+    fi = ev[E_FI]
+    if fi < fr_row.shape[0]:       # no forced row inside the skipped rows
+        k = min(k, (fr_row[fi] - x) // rows)
+    if k > 0:
+        need = ev[E_NST] + k * (ev[E_NST] - q[L, Q_NST])
+        if need > srow.shape[0]:
+            ev[E_NEED_HIST] = need
+            return 2
+        _skip_repeats(q, L, k, wb, ev, part_line, srow, scum)
+    return 1
+
+
+@njit(cache=True)
+def _event_walk(wb, ev, q, lv, P, lay, fzs, lzs, part_line, part_val, srow, scum, fr_row,
+                fr_if, fr_f):
+    """The write buffer from the walk's next row on, event to event (see _write_events), until
+    the layer's last row (True) or until the partial lines or the history lack room (False;
+    ev says how much; the caller regrows them and calls again). The fold of the current row
+    is kept (first row X, words before it B, shape s, its group / column / row fold), so that
+    events within one fold cost no division."""
+    R, rows, x0 = lay[L_R], lay[L_ROWS], lay[L_X0]
+    rf, cf = lay[L_RF], lay[L_CF]
+    nfr = fr_row.shape[0]
+    half, of_bw = wb[W_HALF], wb[W_LINE]
+    total = lay[L_WG] * (rows // (R * rf * cf))
+    t, stall, of_out, nst, fi = ev[E_T], ev[E_STALL], ev[E_OUT], ev[E_NST], ev[E_FI]
+    X, B, s, gc, cc, rc = _fold_at(min(t, rows - 1), P, lay)
+    while t < rows:
+        if t >= X + R:
+            X, B, s, gc, cc, rc = _fold_at(t, P, lay)
+        cycle = t + stall
+        nxt = fr_row[fi] if fi < nfr else rows
+        if nxt == t:
+            te = t          # a forced row: run it exactly
+        else:
+            if cycle < wb[W_DRAIN_END]:
+                lim = min(rows, t + (wb[W_DRAIN_END] - cycle))
+                thr = 0
+            else:
+                lim = rows
+                thr = half - 1
+            lim = min(lim, nxt)
+            Ct = B + P[s, t - X]
+            tgt = Ct + max(1, wb[W_FREE] - thr)
+            if tgt <= B + P[s, R]:     # reached in this fold: the row by bisection
+                lo, hi = t - X + 1, R
+                y = tgt - B
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if P[s, mid] >= y:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                xr = X + lo
+            elif tgt <= total:
+                xr = _row_reaching(tgt, P, lay)
+            else:
+                xr = rows + 1
+            te = min(lim, xr - 1)
+            if te > t:
+                if te <= X + R:
+                    Ce = B + P[s, te - X]
+                elif te < rows:
+                    X, B, s, gc, cc, rc = _fold_at(te, P, lay)
+                    Ce = B + P[s, te - X]
+                else:
+                    Ce = total
+                w = Ce - Ct
+                wb[W_FREE] -= w
+                li = wb[W_LINE_IDX] + w
+                wb[W_NLINES] += li // of_bw
+                wb[W_LINE_IDX] = li % of_bw
+                y = te - 1
+                if X <= y < X + R and y - X >= fzs[s]:
+                    lw = X + min(y - X, lzs[s])
+                else:
+                    lw = _last_word_row(y, lay, fzs, lzs)
+                if lw >= t:
+                    if wb[W_FIRST] < 0:
+                        wb[W_FIRST] = x0 + stall
+                    wb[W_LAST] = lw + stall
+                of_out = te - 1 + stall
+            if te >= lim:
+                t = lim
+                continue
+        # the event row, exactly as _walk_kernel
+        if te >= X + R:
+            X, B, s, gc, cc, rc = _fold_at(te, P, lay)
+        v = P[s, te - X + 1] - P[s, te - X]
+        if wb[W_NPART] + v + 1 > part_line.shape[0] or nst == srow.shape[0]:
+            ev[E_NEED_PART] = wb[W_NPART] + v + 1
+            ev[E_NEED_HIST] = nst + 1
+            ev[E_T], ev[E_STALL], ev[E_OUT], ev[E_NST], ev[E_FI] = te, stall, of_out, nst, fi
+            return False
+        cycle = te + stall
+        wait = 0           # a read buffer that did not miss waits 0
+        if fi < nfr and fr_row[fi] == te:
+            a_if, a_f = fr_if[fi], fr_f[fi]
+            if a_if != NO_MISS and a_f != NO_MISS:
+                wait = max(a_if, a_f) - cycle - 1
+            elif a_if != NO_MISS:
+                wait = max(0, a_if - cycle - 1)
+            elif a_f != NO_MISS:
+                wait = max(0, a_f - cycle - 1)
+            fi += 1
+        of_out = _write_row_in(wb, part_line, part_val, v, cycle)
+        wb[W_FIRST], wb[W_LAST] = _seen(wb[W_FIRST], wb[W_LAST], v > 0, of_out)
+        st = max(wait, of_out - cycle - 1)
+        if st != 0:
+            stall += st
+            srow[nst] = te
+            scum[nst] = stall
+            nst += 1
+        t = te + 1
+        if t >= rows:
+            break
+        if t >= X + R:
+            X, B, s, gc, cc, rc = _fold_at(t, P, lay)
+        # repeats: per run level (row folds, column folds, groups) whether row t lies in a
+        # run, and Brent's kept state (a call only where a cheap test passes: calls with
+        # arrays pay their reference counts)
+        ev[E_T], ev[E_STALL], ev[E_OUT], ev[E_NST], ev[E_FI] = t, stall, of_out, nst, fi
+        for L in range(3):
+            if L == 0:
+                inrun = rc < rf - 1
+                run = X - rc * R
+            elif L == 1:
+                inrun = cc < cf - 1
+                run = X - (cc * rf + rc) * R
+            else:
+                inrun = lv[2, 2] >= 2
+                run = 0
+            if not inrun or lv[L, 2] < 2:
+                continue
+            state = q[L, Q_STATE] if q[L, Q_RUN] == run else _EMPTY
+            if state == _DONE:
+                continue
+            if state == _HELD:
+                if (wb[W_FREE] == q[L, Q_FREE] and wb[W_LINE_IDX] == q[L, Q_LINE_IDX]
+                        and (t - q[L, Q_X]) % lv[L, 0] == 0):
+                    got = _try_skip(q, L, lv, wb, ev, part_line, srow, scum, fr_row)
+                    if got == 2:
+                        ev[E_NEED_PART] = 0
+                        return False   # (tried again from this state with room)
+                    if got == 1:
+                        q[L, Q_STATE] = _DONE
+                        t, stall, of_out, nst = ev[E_T], ev[E_STALL], ev[E_OUT], ev[E_NST]
+                        if t < rows:
+                            X, B, s, gc, cc, rc = _fold_at(t, P, lay)
+                        continue
+                q[L, Q_COUNT] += 1
+                if q[L, Q_COUNT] != q[L, Q_POWER]:
+                    continue
+            if _keep_state(q, L, wb, ev, part_line, part_val):
+                q[L, Q_POWER] = 1 if state == _EMPTY else 2 * q[L, Q_POWER]
+                q[L, Q_STATE], q[L, Q_RUN] = _HELD, run
+            else:
+                q[L, Q_STATE] = _EMPTY
+    ev[E_T], ev[E_STALL], ev[E_OUT], ev[E_NST], ev[E_FI] = t, stall, of_out, nst, fi
+    return True
+
+
 @njit(cache=True)
 def _write_events(folds, of_words, of_bw, res, fr_row, fr_if, fr_f):
     """The ofmap write buffer from event to event, its results into ``res`` (as _walk_kernel's),
     and the stall history, (rows, cumulative stalls, count), for _cycle_of. Events: a write that
     passes half full or fills the buffer during a drain, and the forced rows ``fr_row`` (sorted
     stall-free rows where a USER read buffer missed; fr_if / fr_f: the cycle its last prefetch
-    arrives, or NO_MISS). Between events rows only subtract from the free count: per fold shape
-    a prefix sum of the words written per row, the next event row by binary search."""
+    arrives, or NO_MISS). Between events rows only subtract from the free count: the words
+    written before a row in closed form over the layer's folds (_fold_at), the next event
+    row by bisection in the fold or _row_reaching, so that the cost grows with the events,
+    not the folds; and stretches
+    that repeat are skipped whole (_repeat)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
-    T, rows_fold = _fold_rows(folds)
+    T, R = _fold_rows(folds)
     # the ofmap words per row of the four kinds of fold: full or last column / row fold
     cu_last = (N if df != 2 else M) - (cf - 1) * AC
     ru_last = M - (rf - 1) * AR if df == 0 else AR
-    profs = []
+    P = np.empty((4, R + 1), dtype=np.int64)
     fzs = np.empty(4, dtype=np.int64)
     lzs = np.empty(4, dtype=np.int64)
     for s in range(4):
         cu = AC if s < 2 else cu_last
         ru = AR if s % 2 == 0 else ru_last
-        Cs, fz, lz = _ofmap_profile(df, cu, ru, rows_fold, AR, K, T)
-        profs.append(Cs)
-        fzs[s] = fz
-        lzs[s] = lz
+        P[s], fzs[s], lzs[s] = _ofmap_profile(df, cu, ru, R, AR, K, T)
+    lay = np.empty(L_NFIELDS, dtype=np.int64)
+    Wc = (rf - 1) * P[0, R] + P[1, R]
+    lay[L_R], lay[L_RF], lay[L_CF], lay[L_WC] = R, rf, cf, Wc
+    lay[L_WG] = (cf - 1) * Wc + (rf - 1) * P[2, R] + P[3, R]
+    lay[L_ROWS] = G * cf * rf * R
+    lay[L_X0] = fzs[_shape(0, 0, cf, rf)]
+    # the runs that repeat: (period, block, periods per block) of row folds, column folds, groups
+    lv = np.array(((R, rf * R, rf - 1), (rf * R, cf * rf * R, cf - 1),
+                   (cf * rf * R, lay[L_ROWS], G)), dtype=np.int64)
+    q = np.zeros((3, Q_NFIELDS), dtype=np.int64)
+    q[:, Q_RUN] = -1
     wb, part_line, part_val = _wbuf_state(of_words, of_bw)
     srow, scum, nst = _history()
-    stall = 0
-    of_out = 0
-    row0 = 0
-    nfr = fr_row.shape[0]
-    fi = 0
-    for g in range(G):
-        for c in range(cf):
-            for r in range(rf):
-                s = (0 if c < cf - 1 else 2) + (0 if r < rf - 1 else 1)
-                Cp = profs[s]
-                fz = fzs[s]
-                lz = lzs[s]
-                t = 0
-                while t < rows_fold:
-                    cycle = row0 + t + stall
-                    nxt = fr_row[fi] - row0 if fi < nfr else rows_fold
-                    if nxt == t:
-                        te = t          # a forced row: run it exactly
-                    else:
-                        if cycle < wb[W_DRAIN_END]:
-                            lim = min(rows_fold, t + (wb[W_DRAIN_END] - cycle))
-                            thr = 0
-                        else:
-                            lim = rows_fold
-                            thr = wb[W_HALF] - 1
-                        lim = min(lim, nxt)
-                        tgt = Cp[t] + max(1, wb[W_FREE] - thr)
-                        if Cp[lim] < tgt:
-                            te = lim
-                        else:
-                            lo, hi = t + 1, lim   # smallest i in [t+1, lim] with Cp[i] >= tgt
-                            while lo < hi:
-                                mid = (lo + hi) // 2
-                                if Cp[mid] >= tgt:
-                                    hi = mid
-                                else:
-                                    lo = mid + 1
-                            te = lo - 1
-                        if te > t:
-                            w = Cp[te] - Cp[t]
-                            wb[W_FREE] -= w
-                            li = wb[W_LINE_IDX] + w
-                            wb[W_NLINES] += li // of_bw
-                            wb[W_LINE_IDX] = li % of_bw
-                            if fz >= 0:
-                                a0 = max(t, fz)
-                                b0 = min(te - 1, lz)
-                                if a0 <= b0:
-                                    if wb[W_FIRST] < 0:
-                                        wb[W_FIRST] = row0 + a0 + stall
-                                    wb[W_LAST] = row0 + b0 + stall
-                            of_out = row0 + te - 1 + stall
-                        if te >= lim:
-                            t = lim
-                            continue
-                    # the event row, exactly as _walk_kernel
-                    cycle = row0 + te + stall
-                    wait = 0           # a read buffer that did not miss waits 0
-                    if fi < nfr and fr_row[fi] == row0 + te:
-                        a_if, a_f = fr_if[fi], fr_f[fi]
-                        if a_if != NO_MISS and a_f != NO_MISS:
-                            wait = max(a_if, a_f) - cycle - 1
-                        elif a_if != NO_MISS:
-                            wait = max(0, a_if - cycle - 1)
-                        elif a_f != NO_MISS:
-                            wait = max(0, a_f - cycle - 1)
-                        fi += 1
-                    of_out, part_line, part_val = _ofmap_row(wb, part_line, part_val,
-                                                             Cp[te + 1] - Cp[te], cycle)
-                    st = max(wait, of_out - cycle - 1)
-                    if st != 0:
-                        stall += st
-                        srow, scum = _push(srow, scum, nst, row0 + te, stall)
-                        nst += 1
-                    t = te + 1
-                row0 += rows_fold
-    _finish(res, wb, part_line, part_val, of_out, stall)
-    return srow, scum, nst
+    ev = np.zeros(E_NFIELDS, dtype=np.int64)
+    while not _event_walk(wb, ev, q, lv, P, lay, fzs, lzs, part_line, part_val, srow, scum,
+                          fr_row, fr_if, fr_f):
+        part_line, part_val = _room(part_line, part_val, ev[E_NEED_PART])
+        srow, scum = _room(srow, scum, ev[E_NEED_HIST])
+    _finish(res, wb, part_line, part_val, ev[E_OUT], ev[E_STALL])
+    return srow, scum, ev[E_NST]
