@@ -151,3 +151,22 @@ def test_streamed_pair_holds_one_sample():
         held.append(it.nbytes)
     assert held[0] == held[1]
     poolsched.clear_caches()
+
+
+def test_int64_fallback_of_the_block_gives_the_same_schedule(monkeypatch):
+    # need' and last rows past the int32 limit stay int64 (the limit lowered to force it)
+    rng = random.Random(1407)
+    done = 0
+    while done < 60:
+        pool, conv, arch, batch = _case(rng)
+        if batch <= _blocks(conv, arch):
+            continue
+        want = _prepared(pool, conv, arch, batch, monkeypatch)
+        with monkeypatch.context() as m:
+            m.setattr(_items_mod, "_INT32_LIMIT", 4)
+            poolsched.clear_caches()
+            got = poolsched.cosim_pair(pool, conv, arch, batch)
+            (blk,) = _items_mod._items_cache.values()
+        assert isinstance(blk, _stream._Block) and blk.lr_sorted.dtype == "int64"
+        assert got == want
+        done += 1

@@ -116,12 +116,18 @@ def _scan_fold(df, g, fold, AR, AC, M, K, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H
 
 
 
+def _fold_geometry(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
+    """The conv's mapping, rows per fold and ifmap operand reads on an array of ``rows`` x
+    ``cols``."""
+    mp = map_layer(conv, Arch("", rows, cols, dataflow, 1, 1, 1), batch)
+    return mp, cycles_per_fold(mp), sram_accesses(mp)[0]
+
+
 def _geometry(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
-    """The conv's mapping, ifmap addressing, rows per fold and ifmap operand reads on an array
-    of ``rows`` x ``cols`` (what the scans read)."""
-    arch = Arch("", rows, cols, dataflow, 1, 1, 1)
-    mp = map_layer(conv, arch, batch)
-    return mp, ifmap_addressing(conv, batch), cycles_per_fold(mp), sram_accesses(mp)[0]
+    """``_fold_geometry`` with the conv's ifmap addressing (what the scans read): (mapping,
+    addressing, rows per fold, ifmap operand reads)."""
+    mp, rpf, reads = _fold_geometry(conv, rows, cols, dataflow, batch)
+    return mp, ifmap_addressing(conv, batch), rpf, reads
 
 
 # first/last use of every pooled value of a conv on one array: two arrays of its pooled map,

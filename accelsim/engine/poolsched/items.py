@@ -141,9 +141,9 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
         # value at int32, so a large batch never holds the previous pair's arrays alongside
         # the next one's preparation
         c, h, w = conv.in_shape
-        # a streamed pair holds one block of samples: 40 bytes a pooled value of it
+        # a streamed pair holds one block of samples: 16 bytes a pooled value of it
         streamed = streams(conv, rows, cols, dataflow, order, batch)
-        room = _ITEMS_BUDGET_BYTES - (40 * block_samples(conv, rows, cols, dataflow) * c * h * w
+        room = _ITEMS_BUDGET_BYTES - (16 * block_samples(conv, rows, cols, dataflow) * c * h * w
                                       if streamed else 9 * batch * c * h * w)
         while _items_cache and _items_bytes > room:
             _items_bytes -= _items_cache.popitem(last=False)[1].nbytes

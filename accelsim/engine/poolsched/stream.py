@@ -39,7 +39,7 @@ from numba import njit
 from accelsim.engine.memory import DF_CODE
 from accelsim.workload.layer import Layer
 
-from .demand import _geometry, _scan_demand_order
+from .demand import _fold_geometry, _geometry, _scan_demand_order
 from .reads import _first_touch_need_fused, _lookahead_words, _pool_geom
 
 
@@ -51,9 +51,9 @@ class _Block:
 
     key: np.ndarray          # int64 first-use key row*LW + lane per item, ascending
     need: np.ndarray         # need'(i) within the block (words first touched by items <= i) - 1
-    key_sample: np.ndarray   # the sample within the block of each item
+    key_sample: np.ndarray   # the sample within the block of each item (empty: no partial copy)
     lr_sorted: np.ndarray    # last rows of the block's items, ascending
-    lr_sample: np.ndarray    # ... and their samples within the block
+    lr_sample: np.ndarray    # ... and their samples within the block (likewise)
     samples: int             # samples a block holds (s)
     batch: int
     items: int               # items of the batch
@@ -94,17 +94,22 @@ def _prepare_block(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str
     """The first block's items by the demand matrix walked in time order over its pixels only,
     with the batch's folds and rows per fold (``items._prepare_demand`` on a block's
     arrays)."""
+    from .items import _dtype_below   # items imports this module; its int32 limit is tests'
+
     s = block_samples(conv, rows, cols, dataflow)
-    mp, ia, rpf, reads = _geometry(conv, rows, cols, dataflow, batch)
+    mp, rpf, reads = _fold_geometry(conv, rows, cols, dataflow, batch)
     _, ia0, _, _ = _geometry(conv, rows, cols, dataflow, s)
     pg0 = _pool_geom(pool, s)
     block_values = ia0.space
     pixels = ia0.pix_base.size
-    big = np.iinfo(np.int64).max
-    item_of_value = np.full(block_values, big, np.int64)
-    last_row = np.empty(block_values, np.int64)
+    # as the prepared path: each array in the narrowest dtype its bound allows (items below
+    # the block's values, rows below the batch's demand rows, need' below the block's words)
+    item_t, row_t = _dtype_below(block_values), _dtype_below(mp.folds * rpf)
+    big = np.iinfo(item_t).max
+    item_of_value = np.full(block_values, big, item_t)
+    last_row = np.empty(block_values, row_t)
     n_ev = min(block_values, mp.folds * rpf)
-    ev_row, ev_item = np.empty(n_ev, np.int64), np.empty(n_ev, np.int64)
+    ev_row, ev_item = np.empty(n_ev, row_t), np.empty(n_ev, item_t)
     key = np.empty(block_values, np.int64)
     n, _ = _scan_demand_order(
         DF_CODE[dataflow], rows, cols, pixels, mp.K, mp.groups, mp.row_folds,
@@ -112,13 +117,29 @@ def _prepare_block(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str
         ia0.win_off, ia0.H, ia0.W, ia0.group_ifmap_offset, item_of_value, last_row, ev_row,
         ev_item, big, key)
     del ev_row, ev_item
-    need, words = _first_touch_need_fused(item_of_value, n, pg0, np.int64)
-    values = np.flatnonzero(item_of_value != big)
-    key_sample = np.empty(n, np.int64)
-    key_sample[item_of_value[values]] = values // (block_values // s)
-    del item_of_value, values
-    order = np.argsort(last_row[:n], kind="stable")
-    lr, lr_sample = last_row[order], key_sample[order]
+    key = key[:n].copy()
+    need, words = _first_touch_need_fused(item_of_value, n, pg0,
+                                          _dtype_below(pg0.B * pg0.C * pg0.H * pg0.W))
+    last_row = last_row[:n]
+    if batch % s:
+        # a partial last copy skips the samples past the batch: each entry's sample, and the
+        # last rows sorted with theirs (packed as row * s + sample: ties in the row free
+        # alike, so their order is free)
+        values = np.flatnonzero(item_of_value != big)
+        key_sample = np.empty(n, np.int32)
+        key_sample[item_of_value[values]] = values // (block_values // s)
+        del values, item_of_value
+        packed = last_row.astype(np.int64) * s + key_sample
+        packed.sort()
+        lr = (packed // s).astype(row_t)
+        lr_sample = (packed % s).astype(np.int32)
+        del packed
+    else:
+        del item_of_value
+        key_sample = lr_sample = np.zeros(0, np.int32)
+        lr = last_row.copy()
+        lr.sort(kind="stable")
+    del last_row
     LW = max(rows, cols)
     if dataflow == "ws":
         row_shift = pixels
@@ -128,8 +149,9 @@ def _prepare_block(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str
         row_shift = pixels // cols * mp.row_folds * rpf
     # every sample reads the same words and makes the same items (the geometry repeats)
     assert n % s == 0 and words % s == 0
-    return _Block(key[:n].copy(), need, key_sample, lr, lr_sample, s, batch, n // s * batch,
-                  row_shift * LW, row_shift, LW, words // s * batch, int(ia.space), int(reads),
+    pooled = batch * (block_values // s)
+    return _Block(key, need, key_sample, lr, lr_sample, s, batch, n // s * batch,
+                  row_shift * LW, row_shift, LW, words // s * batch, pooled, int(reads),
                   mp.folds * rpf - 1, _lookahead_words(pg0, "demand"))
 
 
@@ -151,8 +173,8 @@ def _sift_down(hk, hb, n, i):
 
 @njit(cache=True, inline="always")
 def _skip(smp, x, b, last, last_lim):
-    """The first entry at or after x that copy b holds (the last copy only the samples below
-    last_lim)."""
+    """The first entry at or after x that copy b holds (copy ``last``, a partial one, only
+    the samples below last_lim; -1: none is partial)."""
     if b == last:
         while x < smp.shape[0] and smp[x] >= last_lim:
             x += 1
@@ -160,12 +182,12 @@ def _skip(smp, x, b, last, last_lim):
 
 
 @njit(cache=True)
-def _heap_init(vals, smp, shift, copies, last_lim, hk, hb, cur):
+def _heap_init(vals, smp, shift, copies, last, last_lim, hk, hb, cur):
     """Every copy's cursor on its first entry (copy b's = block 0's + b * shift: ascending in
     b, so already a heap); returns the heap size."""
     n = 0
     for b in range(copies):
-        x = _skip(smp, 0, b, copies - 1, last_lim)
+        x = _skip(smp, 0, b, last, last_lim)
         if x < vals.shape[0]:
             hk[n] = vals[x] + b * shift
             hb[n] = b
@@ -224,7 +246,7 @@ _DONE, _GROW_P, _GROW_BP, _DEAD, _LR_FULL = 0, 1, 2, 3, 4
 
 
 @njit(cache=True)
-def _run(key0, need0, ksmp, lr0, lsmp, N, copies, last_lim, key_shift, row_shift, LW, lb,
+def _run(key0, need0, ksmp, lr0, lsmp, N, last, last_lim, key_shift, row_shift, LW, lb,
          ports, lanes, depth, slots, st, ihk, ihb, icur, lhk, lhb, lcur, lr_ring, p_ring,
          n_ring, bp_row, bp_off):
     """``schedule._schedule`` and ``schedule._peak`` on the batch made of B shifted copies of
@@ -240,7 +262,6 @@ def _run(key0, need0, ksmp, lr0, lsmp, N, copies, last_lim, key_shift, row_shift
     closed: the schedule frees only below the open row (else deadlock, as the prepared path
     decides), and the peak stops at the open row, since an item whose last row reaches it
     frees after item i issues (a_lr >= p_i + depth > the cycle it is asked about)."""
-    last = copies - 1
     i, ihn, lhn, lr_gen, bp_n = st[_I], st[_IHN], st[_LHN], st[_LR_GEN], st[_BP_N]
     off, open_row, first_row, words_seen = st[_OFF], st[_OPEN_ROW], st[_FIRST_ROW], st[_WORDS]
     staged, sp, kf_s, f, kf_p, best = st[_STAGED], st[_SP], st[_KF_S], st[_F], st[_KF_P], \
@@ -394,15 +415,16 @@ def schedule_streamed(blk: _Block, lb: int, ports: int, lanes: int, depth: int, 
     and double on request."""
     copies = blk.copies
     last_lim = blk.batch - (copies - 1) * blk.samples
+    last = copies - 1 if last_lim < blk.samples else -1
     n = blk.items
     st = np.zeros(_N_STATE, np.int64)
     st[_Q] = st[_KF_S] = st[_KF_P] = st[_OPEN_ROW] = st[_FIRST_ROW] = -1
     ihk, ihb, icur = (np.empty(copies, np.int64) for _ in range(3))
     lhk, lhb, lcur = (np.empty(copies, np.int64) for _ in range(3))
-    st[_IHN] = _heap_init(blk.key, blk.key_sample, blk.key_shift, copies, last_lim, ihk, ihb,
-                          icur)
-    st[_LHN] = _heap_init(blk.lr_sorted, blk.lr_sample, blk.row_shift, copies, last_lim, lhk,
-                          lhb, lcur)
+    st[_IHN] = _heap_init(blk.key, blk.key_sample, blk.key_shift, copies, last, last_lim, ihk,
+                          ihb, icur)
+    st[_LHN] = _heap_init(blk.lr_sorted, blk.lr_sample, blk.row_shift, copies, last, last_lim,
+                          lhk, lhb, lcur)
     # the schedule frees at most one item an item (it held fewer than ``slots`` before), and
     # the peak's pointer passes every one of them but the last at the next new issue cycle,
     # which comes within ``lanes`` items: so at most lanes + 2 last rows lie between them
@@ -413,7 +435,7 @@ def schedule_streamed(blk: _Block, lb: int, ports: int, lanes: int, depth: int, 
     bp_off = np.empty(bp_row.size, np.int64)
     while True:
         status = _run(blk.key, blk.need, blk.key_sample, blk.lr_sorted, blk.lr_sample, n,
-                      copies, last_lim, blk.key_shift, blk.row_shift, blk.lanes_wide, lb,
+                      last, last_lim, blk.key_shift, blk.row_shift, blk.lanes_wide, lb,
                       ports, lanes, depth, slots, st, ihk, ihb, icur, lhk, lhb, lcur, lr_ring,
                       p_ring, n_ring, bp_row, bp_off)
         if status == _GROW_P:
