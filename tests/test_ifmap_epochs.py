@@ -1,8 +1,9 @@
 """The ifmap read buffer's epochs without the slot-by-slot build: the stored unit built from
 the framed layout (calc_epochs._build_unit_framed: every slot addressed in the image framed by
 its padding, the padding told by one table lookup) against the slot-by-slot build
-(_build_unit), and the weight-stationary offset tables (ws_epochs.py, array rows dividing the
-channels) against the stored-unit scan; both against a brute-force read buffer and the plain
+(_build_unit), and the per-(offset, pixel) tables (ws_epochs.py: weight stationary, array rows dividing
+the channels; os_epochs.py: output stationary, array rows up to the channels) against the
+stored-unit scan; both against a brute-force read buffer and the plain
 walk, on random convs: stride 1 and 2, padding 0-3 (more than the kernel reaches, and
 SCALE-Sim's ceil-rule extra pixel past the image), groups, channels below and above the array
 rows, batch 1-3, every dataflow, epochs of 1 word to more than the stream."""
@@ -20,6 +21,7 @@ from accelsim.engine.mapping import map_layer
 from accelsim.engine.memory import addresses as A
 from accelsim.engine.memory import calc_epochs as CE
 from accelsim.engine.memory import framed as FR
+from accelsim.engine.memory import os_epochs as OS
 from accelsim.engine.memory import ws_epochs as WS
 from accelsim.engine.operands import ifmap_addressing
 from accelsim.hardware.arch import Arch
@@ -254,3 +256,79 @@ def test_ws_offset_tables_decline_other_layers():
     mp = map_layer(layer, Arch("a", 3, 4, "ws", 1, 1, 1), 1)
     folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 1)
     assert WS._ws_tables(folds, im)[0]
+
+
+def _os_cases(n, seed):
+    """Output-stationary layers with array rows up to the channels per group (os_epochs'
+    case): rows dividing the channels or not, one-row arrays, a partial last pixel fold."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        layer = _layer(rng)
+        if layer is None:
+            continue
+        cg = layer.in_shape[0] // layer.groups
+        arch = Arch("a", rng.randint(1, min(cg, 16)), rng.choice([1, 2, 3, 5]), "os", 1, 1, 1)
+        batch = rng.choice([1, 2, 3])
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im = A.geometry(mp, ad, 0)
+        _, rows_fold = A._fold_rows(folds)
+        pm, pk = CE._valid_prefix(folds, im)
+        L = int(pm[folds.pixels])
+        if L > 0:
+            out.append((folds, im, rows_fold, L, ad.space, pm, pk, rng))
+    return out
+
+
+@pytest.mark.parametrize("seed", [9, 10, 11])
+def test_os_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
+    seen = {"rows divide": 0, "rows do not divide": 0, "one row": 0, "groups": 0,
+            "batch": 0, "partial fold": 0, "epoch of 1": 0, "no boundary": 0, "declined": 0}
+    for folds, im, rows_fold, L, space, pm, pk, rng in _os_cases(60, seed):
+        assert OS._os_tables(folds, im)[0]
+        nunits = folds.groups * folds.col_folds
+        for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
+            ok, nsh, cnt, row = OS._epochs_os(folds, im, E, rows_fold, 1 << 60)
+            assert ok
+            ref = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space, False)
+            assert (nsh, cnt, row) == tuple(int(v) for v in ref), (folds, E)
+            if E in (1, 7, L + 1):
+                assert (nsh, cnt, row) == _brute(folds, im, E, rows_fold), (folds, E)
+            # the routed call: the tables, or the stored unit past the budget
+            routed = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space)
+            assert (nsh, cnt, row) == tuple(int(v) for v in routed)
+            seen["declined"] += not OS._epochs_os(folds, im, E, rows_fold,
+                                                  CE._os_budget(L, nunits))[0]
+            seen["epoch of 1"] += E == 1
+            seen["no boundary"] += nsh == 0
+        seen["rows divide" if im.group_words % folds.array_rows == 0
+             else "rows do not divide"] += 1
+        seen["one row"] += folds.array_rows == 1
+        seen["groups"] += folds.groups > 1
+        seen["batch"] += bool(im.pix_base.max() >= im.height * im.width * im.group_words
+                              * folds.groups)
+        seen["partial fold"] += folds.pixels % folds.array_rows != 0
+    assert min(seen.values()) > 0, seen
+
+
+def test_os_scan_past_its_budget_declines():
+    """A budget of no lane-offset visits: the scan stops at once (the caller then builds the
+    stored unit), at a fold end or at a unit's end by projection."""
+    layer = Layer("x", "conv2d", (8, 9, 9), (4, 9, 9), (3, 3), (1, 1), (1, 1))
+    mp = map_layer(layer, Arch("a", 4, 2, "os", 1, 1, 1), 1)
+    folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 0)
+    _, rows_fold = A._fold_rows(folds)
+    assert OS._epochs_os(folds, im, 50, rows_fold, 1 << 60)[0]
+    for budget in (0, 100):
+        assert not OS._epochs_os(folds, im, 50, rows_fold, budget)[0]
+
+
+def test_os_offset_tables_decline_other_layers():
+    """More array rows than channels per group (two reads of a word in one fold can then come
+    in either order), another dataflow: no tables."""
+    layer = Layer("x", "conv2d", (6, 7, 7), (4, 7, 7), (3, 3), (1, 1), (1, 1))
+    for AR, df in ((7, "os"), (4, "ws"), (3, "is")):
+        mp = map_layer(layer, Arch("a", AR, 4, df, 1, 1, 1), 1)
+        folds, im = A.geometry(mp, ifmap_addressing(layer, 1), A.DF_CODE[df])
+        assert not OS._os_tables(folds, im)[0]

@@ -11,6 +11,7 @@ from .addresses import (_addr, _fold_coords, _fold_extent, _lanes, _lanes_in,
                         _offset_counts, _slot_mk, _window_extent)
 from .calc_stream import _epochs_streamed
 from .framed import _framed_layout
+from .os_epochs import _epochs_os
 from .ws_epochs import _epochs_ws
 
 _BSH = 6                         # scan blocks of 64 stream positions
@@ -293,6 +294,14 @@ def _count_lt(pp, lo, hi, thr):
 
 
 @njit(cache=True, inline="always")
+def _os_budget(L, nunits):
+    """Lane-offset visits os_epochs may spend before the stored unit is the cheaper way: about
+    what the build (~2.5 ns a position) and the block scan (~4 ns a block of 64 per unit) cost,
+    at ~5 ns a visit (measured on bench_batch's heavy points)."""
+    return (L * 5 + nunits * (L >> 6) * 8) // 10
+
+
+@njit(cache=True, inline="always")
 def _new_epoch(nsh, u, q):
     """An epoch boundary at position q of unit u: (boundaries, its unit and position, words
     recorded since, the new epoch's start, the next position)."""
@@ -300,10 +309,10 @@ def _new_epoch(nsh, u, q):
 
 
 @njit(cache=True)
-def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, ws_tables=True):
+def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, tables=True):
     """CALC read buffer over the whole stream: (epoch boundaries, words recorded since the last
-    one, row of the last boundary or -1). ``ws_tables`` False: no weight-stationary offset
-    tables (ws_epochs.py), the stored unit or the streamed scan (the tests' reference)."""
+    one, row of the last boundary or -1). ``tables`` False: no per-(offset, pixel) tables
+    (ws_epochs.py, os_epochs.py), the stored unit or the streamed scan (the tests' reference)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     # units: runs of uf folds, n_u consecutive units (a segment) re-read the same addresses,
     # segments have disjoint addresses
@@ -329,9 +338,15 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, ws_tabl
     bmax = pp
     rstart = np.zeros(1, dtype=np.int32)
     if not distinct:
-        if ifmap and df == 1 and ws_tables:
-            # weight stationary, AR | channels: from per-(offset, pixel) tables (ws_epochs.py)
-            ok, nsh, cnt, row = _epochs_ws(folds, im2col, E, rows_fold)
+        if ifmap and tables and df != 2:
+            # from per-(offset, pixel) tables where the channels drop out: weight stationary
+            # with AR | channels (ws_epochs.py), output stationary with AR <= channels
+            # (os_epochs.py)
+            if df == 1:
+                ok, nsh, cnt, row = _epochs_ws(folds, im2col, E, rows_fold)
+            else:
+                ok, nsh, cnt, row = _epochs_os(folds, im2col, E, rows_fold,
+                                               _os_budget(L0, nunits))
             if ok:
                 return nsh, cnt, row
         if L0 > _STREAM_POSITIONS:
