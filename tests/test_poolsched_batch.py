@@ -170,3 +170,22 @@ def test_int64_fallback_of_the_block_gives_the_same_schedule(monkeypatch):
         assert isinstance(blk, _stream._Block) and blk.lr_sorted.dtype == "int64"
         assert got == want
         done += 1
+
+
+def test_the_cache_holds_one_pair_past_batch_one():
+    pool, conv = _pair(16, 8, 8, 16, 3, 1, 1, 1, 4, 2)
+    pool2, conv2 = _pair(8, 6, 6, 8, 1, 1, 0, 1, 2, 1)
+    arch = _arch(16, 8, "os", lanes=4, input_words_per_cycle=4, pipeline_depth=2,
+                 order="demand", staging_kb=None, tree="separable")
+    poolsched.clear_caches()
+    for batch in (1, 1):
+        poolsched.cosim_pair(pool, conv, arch, batch)
+        poolsched.cosim_pair(pool2, conv2, arch, batch)
+    assert len(_items_mod._items_cache) == 2          # batch 1: both kept for a sweep
+    poolsched.cosim_pair(pool, conv, arch, 3)
+    poolsched.cosim_pair(pool, conv, arch, 3, staging_words=50)   # a bisection's next probe
+    assert len(_items_mod._items_cache) == 1
+    poolsched.cosim_pair(pool2, conv2, arch, 4)
+    assert list(_items_mod._items_cache)[0][1].in_shape == conv2.in_shape
+    assert len(_items_mod._items_cache) == 1
+    poolsched.clear_caches()

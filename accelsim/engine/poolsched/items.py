@@ -15,7 +15,7 @@ from accelsim.workload.layer import Layer
 from .demand import _demand, _events, _geometry, _scan_demand_order, _scan_fold
 from .reads import (_first_touch_need, _first_touch_need_fused, _lookahead_words, _need_raster,
                     _pool_geom, _refold_need, _value_coords)
-from .stream import _prepare_block, block_samples, streams
+from .stream import _prepare_block, streams
 
 
 def _refold_items(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
@@ -98,9 +98,9 @@ class _Items:
                                       self.lr_sorted))
 
 
-# a pair's items are a few arrays of its pooled values: keep the most recent pairs up to a byte
-# budget (ResNet-50's 22 distinct pairs at batch 1 fit), so a sweep over the pool unit prepares
-# each once, and a large batch keeps memory bounded instead of holding every pair
+# a pair's items are a few arrays of its pooled values: keep the most recent pairs of batch 1
+# up to a byte budget (ResNet-50's 22 distinct pairs fit), so a sweep over the pool unit
+# prepares each once; a pair of a larger batch is kept only while it is the most recent
 _ITEMS_BUDGET_BYTES = 160 << 20
 _items_cache: "OrderedDict[tuple, _Items]" = OrderedDict()
 _items_bytes = 0   # the held pairs' nbytes
@@ -141,17 +141,18 @@ def _prepare(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batc
         # value at int32, so a large batch never holds the previous pair's arrays alongside
         # the next one's preparation
         c, h, w = conv.in_shape
-        # a streamed pair holds one block of samples: 16 bytes a pooled value of it
-        streamed = streams(conv, rows, cols, dataflow, order, batch)
-        room = _ITEMS_BUDGET_BYTES - (16 * block_samples(conv, rows, cols, dataflow) * c * h * w
-                                      if streamed else 9 * batch * c * h * w)
+        # past one sample a pair is held only while it is the most recent (what a buffer
+        # search's bisection asks again): the schedule, not the preparation, is the cost
+        # there (a streamed pair prepares one block of samples), and pairs held alongside
+        # would make the memory grow with the batch up to the budget
+        room = _ITEMS_BUDGET_BYTES - 9 * batch * c * h * w if batch == 1 else 0
         while _items_cache and _items_bytes > room:
             _items_bytes -= _items_cache.popitem(last=False)[1].nbytes
         hit = _prepare_items(*key)
         _items_bytes += hit.nbytes
     _items_cache[key] = hit
     # a running total: summing every held pair per call cost more than a cache hit saves
-    while _items_bytes > _ITEMS_BUDGET_BYTES and len(_items_cache) > 1:
+    while len(_items_cache) > 1 and (_items_bytes > _ITEMS_BUDGET_BYTES or batch > 1):
         _items_bytes -= _items_cache.popitem(last=False)[1].nbytes
     return hit
 
