@@ -166,10 +166,11 @@ def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo,
     narrowest dtype their bounds allow, so the batch's pooled map is held once, at 4 bytes a
     value where it fits; returns (items, events) filled. ``item_key``, when not empty,
     receives each item's first-use key row*LW + lane (the streamed schedule merges samples by
-    it)."""
+    it); empty event arrays: no events (the streamed path finds them as it merges)."""
     later = (cf - 1) * rf * rpf if df != 2 else 0
     LW = max(AR, AC)
     keyed = item_key.shape[0] > 0
+    evented = ev_row.shape[0] > 0
     n = 0
     ne = 0
     nf = rf if df != 2 else rf * cf
@@ -219,7 +220,9 @@ def _scan_demand_order(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo,
                     if it == big:
                         it = n
                         item_of_value[a] = n
-                        if ne > 0 and ev_row[ne - 1] == t:
+                        if not evented:
+                            pass
+                        elif ne > 0 and ev_row[ne - 1] == t:
                             ev_item[ne - 1] = n
                         else:
                             ev_row[ne] = t

@@ -108,15 +108,13 @@ def _prepare_block(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str
     big = np.iinfo(item_t).max
     item_of_value = np.full(block_values, big, item_t)
     last_row = np.empty(block_values, row_t)
-    n_ev = min(block_values, mp.folds * rpf)
-    ev_row, ev_item = np.empty(n_ev, row_t), np.empty(n_ev, item_t)
+    no_events = np.zeros(0, np.int64)
     key = np.empty(block_values, np.int64)
     n, _ = _scan_demand_order(
         DF_CODE[dataflow], rows, cols, pixels, mp.K, mp.groups, mp.row_folds,
         mp.col_folds, rpf, ia0.row_base, ia0.col_base, ia0.pix_base, ia0.win_row, ia0.win_col,
-        ia0.win_off, ia0.H, ia0.W, ia0.group_ifmap_offset, item_of_value, last_row, ev_row,
-        ev_item, big, key)
-    del ev_row, ev_item
+        ia0.win_off, ia0.H, ia0.W, ia0.group_ifmap_offset, item_of_value, last_row, no_events,
+        no_events, big, key)
     key = key[:n].copy()
     need, words = _first_touch_need_fused(item_of_value, n, pg0,
                                           _dtype_below(pg0.B * pg0.C * pg0.H * pg0.W))
