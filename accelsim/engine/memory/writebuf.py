@@ -338,9 +338,9 @@ _MAX_PEND = 8                    # forced partial lines waiting to drain that a 
 Q_NFIELDS = Q_PEND + 2 * _MAX_PEND
 _EMPTY, _HELD, _DONE = 0, 1, 2
 # the event walk's own counters: the next row, stalls so far, the last row's service cycle,
-# stall history entries, next forced row, and the room it needs to go on (partial lines,
-# history entries)
-E_T, E_STALL, E_OUT, E_NST, E_FI, E_NEED_PART, E_NEED_HIST, E_NFIELDS = range(8)
+# stall history entries, next forced row, the room it needs to go on (partial lines, history
+# entries), and how many times it skipped repeats (the tests ask)
+E_T, E_STALL, E_OUT, E_NST, E_FI, E_NEED_PART, E_NEED_HIST, E_SKIPS, E_NFIELDS = range(9)
 
 
 @njit(cache=True)
@@ -574,6 +574,7 @@ def _event_walk(wb, ev, q, lv, P, lay, fzs, lzs, part_line, part_val, srow, scum
                         return False   # (tried again from this state with room)
                     if got == 1:
                         q[L, Q_STATE] = _DONE
+                        ev[E_SKIPS] += 1
                         t, stall, of_out, nst = ev[E_T], ev[E_STALL], ev[E_OUT], ev[E_NST]
                         if t < rows:
                             X, B, s, gc, cc, rc = _fold_at(t, P, lay)
@@ -591,16 +592,16 @@ def _event_walk(wb, ev, q, lv, P, lay, fzs, lzs, part_line, part_val, srow, scum
 
 
 @njit(cache=True)
-def _write_events(folds, of_words, of_bw, res, fr_row, fr_if, fr_f):
-    """The ofmap write buffer from event to event, its results into ``res`` (as _walk_kernel's),
-    and the stall history, (rows, cumulative stalls, count), for _cycle_of. Events: a write that
-    passes half full or fills the buffer during a drain, and the forced rows ``fr_row`` (sorted
-    stall-free rows where a USER read buffer missed; fr_if / fr_f: the cycle its last prefetch
-    arrives, or NO_MISS). Between events rows only subtract from the free count: the words
-    written before a row in closed form over the layer's folds (_fold_at), the next event
-    row by bisection in the fold or _row_reaching, so that the cost grows with the events,
-    not the folds; and stretches
-    that repeat are skipped whole (_repeat)."""
+def _write_walk(folds, of_words, of_bw, fr_row, fr_if, fr_f, repeats):
+    """The ofmap write buffer from event to event over the layer: (buffer state, partial
+    lines, stall history, walk counters ``ev``); ``repeats``: skip repeated runs (the tests
+    switch it off). Events: a write that passes half full or fills the buffer during a drain,
+    and the forced rows ``fr_row`` (sorted stall-free rows where a USER read buffer missed;
+    fr_if / fr_f: the cycle its last prefetch arrives, or NO_MISS). Between events rows only
+    subtract from the free count: the words written before a row in closed form over the
+    layer's folds (_fold_at), the next event row by bisection in its fold (or _row_reaching),
+    so that the cost grows with the events, not the folds; and runs that repeat are skipped
+    whole (_try_skip)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     T, R = _fold_rows(folds)
     # the ofmap words per row of the four kinds of fold: full or last column / row fold
@@ -622,6 +623,8 @@ def _write_events(folds, of_words, of_bw, res, fr_row, fr_if, fr_f):
     # the runs that repeat: (period, block, periods per block) of row folds, column folds, groups
     lv = np.array(((R, rf * R, rf - 1), (rf * R, cf * rf * R, cf - 1),
                    (cf * rf * R, lay[L_ROWS], G)), dtype=np.int64)
+    if not repeats:
+        lv[:, 2] = 0
     q = np.zeros((3, Q_NFIELDS), dtype=np.int64)
     q[:, Q_RUN] = -1
     wb, part_line, part_val = _wbuf_state(of_words, of_bw)
@@ -631,5 +634,15 @@ def _write_events(folds, of_words, of_bw, res, fr_row, fr_if, fr_f):
                           fr_row, fr_if, fr_f):
         part_line, part_val = _room(part_line, part_val, ev[E_NEED_PART])
         srow, scum = _room(srow, scum, ev[E_NEED_HIST])
+    return wb, part_line, part_val, srow, scum, ev
+
+
+@njit(cache=True)
+def _write_events(folds, of_words, of_bw, res, fr_row, fr_if, fr_f):
+    """The ofmap write buffer from event to event (_write_walk), its results into ``res`` (as
+    _walk_kernel's), and the stall history, (rows, cumulative stalls, count), for _cycle_of.
+    fr_row, fr_if, fr_f: the forced rows (see _write_walk)."""
+    wb, part_line, part_val, srow, scum, ev = _write_walk(folds, of_words, of_bw, fr_row, fr_if,
+                                                          fr_f, True)
     _finish(res, wb, part_line, part_val, ev[E_OUT], ev[E_STALL])
     return srow, scum, ev[E_NST]
