@@ -1,8 +1,8 @@
 """The ifmap read buffer's epochs without the slot-by-slot build: the stored unit built from
 the framed layout (calc_epochs._build_unit_framed: every slot addressed in the image framed by
 its padding, the padding told by one table lookup) against the slot-by-slot build
-(_build_unit), and the per-(offset, pixel) tables (ws_epochs.py: weight stationary, array rows dividing
-the channels; os_epochs.py: output stationary, array rows up to the channels) against the
+(_build_unit), and the per-(offset, pixel) tables (ws_epochs.py: weight stationary; os_epochs.py:
+output stationary; array rows up to the channels) against the
 stored-unit scan; both against a brute-force read buffer and the plain
 walk, on random convs: stride 1 and 2, padding 0-3 (more than the kernel reaches, and
 SCALE-Sim's ceil-rule extra pixel past the image), groups, channels below and above the array
@@ -190,8 +190,9 @@ def test_calc_engine_on_overlapping_windows_equals_the_plain_walk(monkeypatch, s
 
 
 def _ws_cases(n, seed):
-    """Weight-stationary layers whose array rows divide the channels per group (ws_epochs'
-    case): one channel block per fold (AR = cg) or several, one-row arrays, groups, batch."""
+    """Weight-stationary layers with array rows up to the channels per group (ws_epochs'
+    case): rows dividing the channels (one offset per fold) or not (two), one-row arrays,
+    a partial last fold, groups, batch."""
     rng = random.Random(seed)
     out = []
     while len(out) < n:
@@ -199,7 +200,7 @@ def _ws_cases(n, seed):
         if layer is None:
             continue
         cg = layer.in_shape[0] // layer.groups
-        AR = rng.choice([a for a in (1, 2, 4, 8, 16) if cg % a == 0])
+        AR = rng.choice([a for a in (1, 2, 3, 4, 5, 8, 16) if a <= cg])
         arch = Arch("a", AR, rng.choice([1, 2, 3, 5]), "ws", 1, 1, 1)
         batch = rng.choice([1, 2, 3])
         mp = map_layer(layer, arch, batch)
@@ -215,12 +216,13 @@ def _ws_cases(n, seed):
 
 @pytest.mark.parametrize("seed", [6, 7, 8])
 def test_ws_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
-    seen = {"blocks 1": 0, "blocks > 1": 0, "one row": 0, "groups": 0, "batch": 0,
-            "stride 2": 0, "epoch past a lap": 0, "epoch of 1": 0, "no boundary": 0}
+    seen = {"rows = channels": 0, "rows divide": 0, "rows do not divide": 0, "one row": 0,
+            "partial fold": 0, "groups": 0, "batch": 0, "stride 2": 0, "epoch past a lap": 0,
+            "epoch of 1": 0, "no boundary": 0}
     for folds, im, rows_fold, L, space, pm, pk, rng in _ws_cases(60, seed):
         assert WS._ws_tables(folds, im)[0]
         for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
-            ok, nsh, cnt, row = WS._epochs_ws(folds, im, E, rows_fold)
+            ok, nsh, cnt, row = WS._epochs_ws(folds, im, E, rows_fold, 1 << 60)
             assert ok
             ref = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space, False)
             assert (nsh, cnt, row) == tuple(int(v) for v in ref), (folds, E)
@@ -232,8 +234,10 @@ def test_ws_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
             seen["epoch past a lap"] += E > L // max(1, folds.row_folds)
             seen["epoch of 1"] += E == 1
             seen["no boundary"] += nsh == 0
-        nb = im.group_words // folds.array_rows
-        seen["blocks 1" if nb == 1 else "blocks > 1"] += 1
+        cg, AR = im.group_words, folds.array_rows
+        seen["rows = channels" if cg == AR else ("rows divide" if cg % AR == 0
+                                                 else "rows do not divide")] += 1
+        seen["partial fold"] += folds.window % AR != 0
         seen["one row"] += folds.array_rows == 1
         seen["groups"] += folds.groups > 1
         seen["batch"] += bool(im.pix_base.max() >= im.height * im.width * im.group_words
@@ -244,18 +248,19 @@ def test_ws_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
 
 
 def test_ws_offset_tables_decline_other_layers():
-    """Array rows not dividing the channels (a fold then spans two offsets), more rows than
-    channels, another dataflow: no tables, and _epochs scans the stored unit."""
+    """More array rows than channels per group (a fold then reads a word twice), input
+    stationary: no tables, and _epochs scans the stored unit."""
     layer = Layer("x", "conv2d", (6, 7, 7), (4, 7, 7), (3, 3), (1, 1), (1, 1))
-    for AR, df in ((4, "ws"), (8, "ws"), (3, "os"), (3, "is")):
+    for AR, df in ((7, "ws"), (8, "ws"), (3, "is")):
         mp = map_layer(layer, Arch("a", AR, 4, df, 1, 1, 1), 1)
         folds, im = A.geometry(mp, ifmap_addressing(layer, 1), A.DF_CODE[df])
         assert not WS._ws_tables(folds, im)[0]
         _, rows_fold = A._fold_rows(folds)
-        assert not WS._epochs_ws(folds, im, 20, rows_fold)[0]
-    mp = map_layer(layer, Arch("a", 3, 4, "ws", 1, 1, 1), 1)
-    folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 1)
-    assert WS._ws_tables(folds, im)[0]
+        assert not WS._epochs_ws(folds, im, 20, rows_fold, 1 << 60)[0]
+    for AR in (3, 4, 6):
+        mp = map_layer(layer, Arch("a", AR, 4, "ws", 1, 1, 1), 1)
+        folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 1)
+        assert WS._ws_tables(folds, im)[0]
 
 
 def _os_cases(n, seed):

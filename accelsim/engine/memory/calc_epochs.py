@@ -302,6 +302,12 @@ def _os_budget(L, nunits):
 
 
 @njit(cache=True, inline="always")
+def _ws_budget(L, nunits):
+    """Lane visits ws_epochs may spend: _os_budget's stored-unit cost at ~5 ns a visit."""
+    return _os_budget(L, nunits)
+
+
+@njit(cache=True, inline="always")
 def _new_epoch(nsh, u, q):
     """An epoch boundary at position q of unit u: (boundaries, its unit and position, words
     recorded since, the new epoch's start, the next position)."""
@@ -339,11 +345,11 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, tables=
     rstart = np.zeros(1, dtype=np.int32)
     if not distinct:
         if ifmap and tables and df != 2:
-            # from per-(offset, pixel) tables where the channels drop out: weight stationary
-            # with AR | channels (ws_epochs.py), output stationary with AR <= channels
-            # (os_epochs.py)
+            # from per-(offset, pixel) tables where the channels drop out (AR <= channels
+            # per group): weight stationary (ws_epochs.py), output stationary (os_epochs.py)
             if df == 1:
-                ok, nsh, cnt, row = _epochs_ws(folds, im2col, E, rows_fold)
+                ok, nsh, cnt, row = _epochs_ws(folds, im2col, E, rows_fold,
+                                               _ws_budget(L0, nunits))
             else:
                 ok, nsh, cnt, row = _epochs_os(folds, im2col, E, rows_fold,
                                                _os_budget(L0, nunits))

@@ -1,24 +1,21 @@
-"""CALC mode, the ifmap read buffer's epochs of a weight-stationary layer whose array rows divide
-its channels (per group), without a per-slot pass: O(folds x rows) plus O(rows x log) per epoch,
-instead of calc_epochs' build over every (pixel, window element) slot.
+"""CALC mode, the ifmap read buffer's epochs of a weight-stationary layer with at least as many
+channels (per group) as array rows, without a per-slot pass: O(rows) per fold and
+O(rows x log) per epoch, instead of calc_epochs' build over every (pixel, window element) slot.
 
-The window index is k = offset * cg + channel (operands.py), so when AR divides cg every row
-fold r = offset * nb + block holds ONE window offset and AR consecutive channels (nb = cg / AR
-channel blocks): lane j reads channel block * AR + j of every pixel m, at row tau = m + AR + j,
-and every lane of the fold has the same valid pixels (those whose window at that offset lies
-inside the image). A word (sample, row, column, channel) is read once per offset whose pixel
-reaches it, always in the same lane: its occurrences lie in the folds of the same channel
-block, nb folds apart, and none repeats inside a fold. So per (offset, pixel) the distance, in
-same-block folds, back to the word's latest earlier occurrence (cyclically: the unit re-reads
-the same folds) and that occurrence's pixel describe the whole stream: a table over offsets x
-pixels (the channels drop out), 1 / cg of the slots.
+Weight stationary, lane j of row fold r holds window element k = r*AR + j, k = offset * cg +
+channel (operands.py), and reads pixel m = tau - AR - j at row tau. A word (sample, row,
+column, channel) is read once per offset whose pixel reaches it, always at the same channel:
+its reads are window elements cg apart, so with cg >= AR no fold reads it twice and its reads
+come in offset order. Per (offset, pixel), the offsets back to the word's latest earlier read
+(cyclically: the unit is re-read) and that read's pixel describe the whole stream: a table over
+offsets x pixels (the channels drop out), 1 / cg of the slots.
 
 SCALE-Sim's buffer forgets every word at an epoch boundary B, so a slot X after B reads a new
-word iff X's latest earlier occurrence lies at or before B: in a fold more than (F - F_B) / nb
-same-block folds back, or in B's fold at a slot before B (for the occurrence's pixel m' in lane
-j that is one bound on m' + j, and m' = m + a shift fixed by the two offsets). Per lane the new
-slots of a run of rows are then prefix counts over pixels: new words per range of rows in
-O(AR), the E-th by bisection over the rows and a walk of one row's lanes.
+word iff X's latest earlier read lies at or before B. Per lane of X's fold, the reads b offsets
+back lie in folds after B's for b <= d (hits), in B's own fold for at most one b (the slot
+order decides: one bound on the read's pixel, a fixed shift from X's), and before it otherwise
+(new). The new slots of a run of rows are then, per lane, prefix counts over pixels of the
+table: O(lanes) per range, the E-th by bisection over the rows and a walk of one row's lanes.
 """
 
 from __future__ import annotations
@@ -35,21 +32,20 @@ _NO_BOUNDARY = 1 << 40          # tau of the "boundary" before a segment: no slo
 
 @njit(cache=True)
 def _ws_tables(folds, im2col):
-    """(ok, offsets RS, channel blocks nb, back, occ, shift, gt): per offset o and pixel m the
-    same-block folds back to the latest earlier occurrence of its word (1..RS; 0: outside the
-    image), that occurrence's pixel, per (o, distance) the pixel shift occ - m, and the prefix
-    counts gt[o, d, m] of pixels before m with back > d. ok False where this path does not
-    apply (then calc_epochs' build does)."""
+    """(ok, offsets RS, 0, back, occ, shift, gt): per offset o and pixel m the offsets back to
+    the latest earlier read of its word (1..RS; 0: outside the image), that read's pixel, per
+    (o, distance) the pixel shift occ - m, and the prefix counts gt[o, d, m] of pixels before m
+    with back > d. ok False where this path does not apply (then calc_epochs' build does)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     cg = goff
     e2 = np.zeros((1, 1), dtype=np.int32)
     e3 = np.zeros((1, 1, 1), dtype=np.int32)
     eb = np.zeros((1, 1), dtype=np.int64)
-    if df != 1 or cg < AR or cg % AR != 0 or K % cg != 0:
+    if df != 1 or cg < AR or K % cg != 0:
         return False, 0, 0, e2, e2, eb, e3
-    RS, nb = K // cg, cg // AR
-    if rf != RS * nb or RS * (RS + 1) * (M + 1) > _TABLE_ENTRIES:
+    RS, nb = K // cg, 0
+    if RS * (RS + 1) * (M + 1) > _TABLE_ENTRIES:
         return False, 0, 0, e2, e2, eb, e3
     ok, pbf, wof, inside = _framed_layout(folds, im2col)
     C = G * goff
@@ -104,107 +100,174 @@ def _ws_tables(folds, im2col):
 
 
 @njit(cache=True, inline="always")
-def _span(diff, nb, RS):
-    """For a fold diff folds after the boundary's (diff >= 1): (d, eq): a slot is a hit if its
-    latest earlier occurrence is at most d same-block folds back; eq (0: none) the distance
-    that lands on the boundary's own fold, where the slot order decides."""
-    d = min((diff - 1) // nb, RS)
-    eq = diff // nb if (diff % nb == 0 and diff // nb <= RS) else 0
-    return d, eq
+def _fold_start(F, rf, K, AR):
+    """Global window element (unit * K + k) where fold F of a segment starts (floor division:
+    F = -1 is the previous unit's last fold)."""
+    return (F // rf) * K + (F % rf) * AR
+
+
+@njit(cache=True, inline="always")
+def _lane_spans(F, fb, rf, K, AR, cg, RS, ru, lane):
+    """Per lane j of fold F, for a boundary in fold fb (rows of ``lane``): its offset, d (a slot
+    is a hit if its
+    word's latest earlier read is at most d offsets back: that read's fold lies after fb), eq
+    (0: none) the distance whose read lies in fb's own fold, where the slot order decides, and
+    that read's lane. The read b offsets back is window element kappa - b * cg (the same
+    channel), in the fold of that element; cg >= AR puts at most one such element in a fold."""
+    s_next = _fold_start(fb + 1, rf, K, AR)
+    s_b = _fold_start(fb, rf, K, AR)
+    k0 = _fold_start(F, rf, K, AR)
+    for j in range(ru):
+        kappa = k0 + j
+        lane[0, j] = (F % rf * AR + j) // cg
+        if F == fb:
+            lane[1, j] = 0
+            lane[2, j] = 0
+            continue
+        d = min(max((kappa - s_next) // cg, -1), RS)
+        e = d + 1
+        if e <= RS and kappa - e * cg >= s_b:
+            lane[2, j] = e
+            lane[3, j] = kappa - e * cg - s_b
+        else:
+            lane[2, j] = 0
+        lane[1, j] = max(d, 0)
 
 
 @njit(cache=True)
-def _count_rows(gt, shift, o, AR, M, t0, t1, d, eq, tb, jb):
-    """New slots in rows [t0, t1) of a fold at offset o: per lane j the pixels m = tau - AR - j
-    with back > d, less (eq > 0) those with back == eq whose occurrence (pixel m + shift, lane j,
-    row m + shift + AR + j in the boundary's fold) comes after the boundary slot (tb, jb)."""
+def _count_rows(gt, shift, lane, ru, AR, M, t0, t1, tb, jb):
+    """New slots in rows [t0, t1) of a fold: per lane j the pixels m = tau - AR - j with back >
+    d, less (eq > 0) those with back == eq whose read (pixel m + shift, lane jp, row
+    m + shift + AR + jp in the boundary's fold) comes after the boundary slot (tb, jb)."""
     n = 0
-    for j in range(AR):
+    for j in range(ru):
         ma = max(0, t0 - AR - j)
         mb = min(M, t1 - AR - j)
         if ma >= mb:
             continue
+        o = lane[0, j]
+        d = lane[1, j]
         n += gt[o, d, mb] - gt[o, d, ma]
+        eq = lane[2, j]
         if eq > 0:
-            # after (tb, jb): m' + j > tb - AR, or equal with j > jb
-            lo = max(ma, tb - AR - j + (0 if j > jb else 1) - shift[o, eq])
+            jp = lane[3, j]
+            # after (tb, jb): m' + jp > tb - AR, or equal with jp > jb
+            lo = max(ma, tb - AR - jp + (0 if jp > jb else 1) - shift[o, eq])
             if lo < mb:
                 n -= ((gt[o, eq - 1, mb] - gt[o, eq, mb])
                       - (gt[o, eq - 1, lo] - gt[o, eq, lo]))
     return n
 
 
-@njit(cache=True, inline="always")
-def _is_new(back, occ, o, m, j, AR, diff, d, eq, tb, jb):
-    """Whether slot (pixel m, lane j) of a fold diff folds after the boundary's reads a new word."""
+@njit(cache=True)
+def _is_new(back, occ, lane, m, j, AR, tb, jb):
+    """Whether slot (pixel m, lane j) of the fold _lane_spans described reads a new word."""
+    o = lane[0, j]
     bk = back[o, m]
     if bk == 0:
         return False
-    if diff == 0:
-        return True
-    if bk <= d:
+    if bk <= lane[1, j]:
         return False
-    if bk == eq:
-        r = occ[o, m] + AR + j
-        return not (r > tb or (r == tb and j > jb))
+    if bk == lane[2, j]:
+        jp = lane[3, j]
+        r = occ[o, m] + AR + jp
+        return not (r > tb or (r == tb and jp > jb))
     return True
 
 
 @njit(cache=True)
-def _epochs_ws(folds, im2col, E, rows_fold):
+def _epochs_ws(folds, im2col, E, rows_fold, budget):
     """(ok, epoch boundaries, words recorded since the last, row of the last boundary or -1):
-    calc_epochs._epochs for the ifmap of a weight-stationary layer with AR | cg; ok False where
-    the tables do not apply."""
+    calc_epochs._epochs for the ifmap of a weight-stationary layer with cg >= AR; ok False
+    where the tables do not apply, or when the scan would take more than ``budget`` lane
+    visits (many short epochs on many lanes: there the stored unit's block scan is cheaper;
+    the work so far is projected over the units at each unit's end)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     ok, RS, nb, back, occ, shift, gt = _ws_tables(folds, im2col)
     if not ok or E < 1:
         return False, 0, 0, -1
+    cg = K // RS
+    # per lane of the fold in hand: offset, d, eq, eq's lane (_lane_spans); one array, as
+    # every array argument of a call costs a reference count
+    lane = np.zeros((4, AR), dtype=np.int64)
     nsh = 0
     cnt = 0
     row = -1
-    t_end = M + 2 * AR - 1          # rows past it hold no ifmap lane
+    ops = 0
+    nunits = G * cf
     for g in range(G):
         # each group's words are new to the buffer: a boundary before the segment
         fb, tb, jb = -1, _NO_BOUNDARY, 0
         F = 0
         nf = cf * rf                # the segment: cf units of rf folds, same fold order
         while F < nf:
-            o = (F % rf) // nb
-            diff = F - fb
-            d, eq = (0, 0) if diff == 0 else _span(diff, nb, RS)
+            if ops > budget:
+                return False, 0, 0, -1
+            ru = min(AR, K - F % rf * AR)
+            t_end = M + AR + ru - 1     # rows past it hold no lane
+            _lane_spans(F, fb, rf, K, AR, cg, RS, ru, lane)
+            ops += ru
             t0 = AR
             found = False
-            if diff == 0:
+            if F == fb:
                 # the boundary's own row, lanes after it
                 t0 = tb + 1
-                for j in range(jb + 1, AR):
+                for j in range(jb + 1, ru):
                     m = tb - AR - j
-                    if 0 <= m < M and back[o, m] > 0:
+                    if 0 <= m < M and back[lane[0, j], m] > 0:
                         cnt += 1
                         if cnt == E:
                             found = True
                             jb = j
                             break
             if not found:
-                n = _count_rows(gt, shift, o, AR, M, t0, t_end, d, eq, tb, jb)
-                if cnt + n < E:
+                # the rest of the fold at once; in the fold that holds the boundary, rows
+                # [t0, a) hold got new slots, then chunks of 1, 2, 4, ... rows (epochs are often
+                # short next to a fold) until E - cnt are reached
+                need = E - cnt
+                n = _count_rows(gt, shift, lane, ru, AR, M, t0, t_end, tb, jb)
+                ops += ru
+                if n < need:
                     cnt += n
                     F += 1
+                    if F % rf == 0 and ops * nunits // (g * cf + F // rf) > budget:
+                        return False, 0, 0, -1
                     continue
-                # the smallest t1 with E - cnt new slots in rows [t0, t1)
-                need = E - cnt
-                lo, hi = t0 + 1, t_end
+                a, b, step, got = t0, t0, 1, 0
+                reached = False
+                while a < t_end:
+                    b = min(t_end, a + step)
+                    n = _count_rows(gt, shift, lane, ru, AR, M, a,
+                                    b, tb, jb)
+                    ops += ru
+                    if got + n >= need:
+                        reached = True
+                        break
+                    got += n
+                    a = b
+                    step *= 2
+                if not reached:
+                    cnt += got
+                    F += 1
+                    if F % rf == 0 and ops * nunits // (g * cf + F // rf) > budget:
+                        return False, 0, 0, -1
+                    continue
+                # the smallest t1 in (a, b] with need new slots in rows [t0, t1)
+                lo, hi = a + 1, b
                 while lo < hi:
                     mid = (lo + hi) // 2
-                    if _count_rows(gt, shift, o, AR, M, t0, mid, d, eq, tb, jb) >= need:
+                    ops += ru
+                    if got + _count_rows(gt, shift, lane, ru, AR,
+                                         M, a, mid, tb, jb) >= need:
                         hi = mid
                     else:
                         lo = mid + 1
                 t = lo - 1
-                cnt += _count_rows(gt, shift, o, AR, M, t0, t, d, eq, tb, jb)
-                for j in range(AR):
+                cnt += got + _count_rows(gt, shift, lane, ru, AR,
+                                         M, a, t, tb, jb)
+                for j in range(ru):
                     m = t - AR - j
-                    if 0 <= m < M and _is_new(back, occ, o, m, j, AR, diff, d, eq, tb, jb):
+                    if 0 <= m < M and _is_new(back, occ, lane, m, j, AR, tb, jb):
                         cnt += 1
                         if cnt == E:
                             jb = j
