@@ -23,7 +23,9 @@ tests/test_poolsched.py checks them against SCALE-Sim's own demand matrices).
 
 The package, one module per concept: ``demand`` (the array's first/last uses), ``reads`` (the
 unit's read sequence and each item's need), ``items`` (a pair's prepared production sequence),
-``schedule`` (the recurrences); this module is the entry (``cosim_pair``, ``staging_min_words``).
+``schedule`` (the recurrences), ``stream`` (the demand order past one block of samples: the
+batch as shifted copies of its first block, merged while the recurrences run, so memory does
+not grow with the batch); this module is the entry (``cosim_pair``, ``staging_min_words``).
 """
 
 from __future__ import annotations
