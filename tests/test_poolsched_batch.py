@@ -189,3 +189,37 @@ def test_the_cache_holds_one_pair_past_batch_one():
     assert list(_items_mod._items_cache)[0][1].in_shape == conv2.in_shape
     assert len(_items_mod._items_cache) == 1
     poolsched.clear_caches()
+
+
+def test_streamed_recurrences_with_a_short_lookahead(monkeypatch):
+    # the reader's lookahead of 0..3 words moves its item q right behind item i, so the rings
+    # hold only a few items and item i - lanes must be kept by the lanes term alone
+    import numpy as np
+
+    from accelsim.engine.poolsched.schedule import _peak, _schedule
+
+    monkeypatch.setattr(_stream, "_P_RING_START", 2)
+    monkeypatch.setattr(_stream, "_BP_RING_START", 2)
+    rng = random.Random(1408)
+    done = 0
+    while done < 300:
+        pool, conv, arch, batch = _case(rng)
+        if batch <= _blocks(conv, arch):
+            continue
+        key = (pool, conv, arch.rows, arch.cols, arch.dataflow, batch)
+        blk = _stream._prepare_block(*key)
+        it = _items_mod._prepare_demand(*key)
+        lb = rng.randint(0, 3)
+        lanes, ports = rng.choice([1, 2, 3, 4, 5]), rng.randint(1, 4)
+        depth = rng.randint(1, 4)
+        slots = rng.choice([-1, rng.randint(1, 40)])
+        dead, p, ev_off, _ = _schedule(it.need, it.used, it.ev_row, it.ev_item, it.lr_sorted,
+                                       lb, ports, lanes, depth, slots,
+                                       np.zeros(it.need.size, np.int64), 1 << 62)
+        got = _stream.schedule_streamed(blk, lb, ports, lanes, depth, slots)
+        assert got[0] == dead
+        if not dead:
+            wait = int(ev_off[-1]) if ev_off.size else 0
+            peak = _peak(p, it.used, it.lr_sorted, it.ev_row, ev_off)
+            assert got[1:3] == (wait, peak)
+        done += 1

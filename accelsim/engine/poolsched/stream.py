@@ -270,11 +270,12 @@ def _run(key0, need0, ksmp, lr0, lsmp, N, last, last_lim, key_shift, row_shift, 
     lm = lr_ring.shape[0] - 1
     status = _DONE
     while i < N:
-        # the rings must hold items [lo, i] (q, item 0 while q = -1, i - lanes, the new item)
-        # and the rises the free pointers may still read, plus one
+        # the rings must hold items [lo, i] (q, item 0 while q = -1, the new item, and every
+        # item from i - lanes on: a later item's lanes term reads it unless that item lies
+        # past the last) and the rises the free pointers may still read, plus one
         lo = q if q > 0 else 0
-        if i >= lanes and i - lanes < lo:
-            lo = i - lanes
+        if lanes < N and i - lanes < lo:
+            lo = i - lanes if i > lanes else 0
         bp_lo = kf_p if slots < 0 or kf_p < kf_s else kf_s
         if bp_lo < 0:
             bp_lo = 0
