@@ -383,9 +383,10 @@ def _count_lt(pp, lo, hi, thr):
 @njit(cache=True, inline="always")
 def _os_budget(L, nunits):
     """Lane-offset visits os_epochs may spend before the stored unit is the cheaper way: about
-    what the build (~2.5 ns a position) and the block scan (~4 ns a block of 64 per unit) cost,
-    at ~5 ns a visit (measured on bench_batch's heavy points)."""
-    return (L * 5 + nunits * (L >> 6) * 8) // 10
+    what the build (~2.5 ns a position) and the block scan (4-30 ns a block of 64 per unit, as
+    many blocks are mixed; 20 taken) cost, at ~5 ns a visit (measured on bench_batch's heavy
+    points: of the constants 4, 8, 15, 25, 40 ns a block, 15-25 spent the least)."""
+    return (L * 5 + nunits * (L >> 6) * 40) // 10
 
 
 @njit(cache=True, inline="always")
