@@ -247,11 +247,12 @@ _DONE, _GROW_P, _GROW_BP, _DEAD, _LR_FULL = 0, 1, 2, 3, 4
 def _run(key0, need0, ksmp, lr0, lsmp, N, last, last_lim, key_shift, row_shift, LW, lb,
          ports, lanes, depth, slots, st, ihk, ihb, icur, lhk, lhb, lcur, lr_ring, p_ring,
          n_ring, bp_row, bp_off):
-    """``schedule._schedule`` and ``schedule._peak`` on the batch made of B shifted copies of
-    the first block (module docstring), N items, from the state ``st`` on, until the end (_DONE), a deadlock
-    (_DEAD), or a ring too small for the next item (_GROW_P, _GROW_BP: ``st`` holds the state
-    before that item and the ring's live range; _LR_FULL: the last rows between the two free
-    pointers outgrew their ring, which their bound rules out: the caller falls back).
+    """``schedule._schedule`` and ``schedule._peak`` on the batch made of the first block's
+    shifted copies (module docstring; N items; copy ``last`` partial, -1 none), from the state
+    ``st`` on, until the end (_DONE), a deadlock (_DEAD), or a ring too small for the next item
+    (_GROW_P, _GROW_BP: ``st`` holds the state before that item and the ring's live range;
+    _LR_FULL: the last rows between the two free pointers outgrew their ring, which their bound
+    rules out: the caller falls back).
 
     Item i's events and frees follow the prepared path's: the event of a row closes when the
     next item lies in a later row (its largest item is i - 1, which the prepared path processes
