@@ -41,14 +41,14 @@ def _slot_row(df, m, k, AR, AC, rf, rpf):
 
 
 @njit(cache=True)
-def _scan_uses(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff, space):
-    """Per pooled value (conv ifmap address): its first use as key row*LW + lane and its last
-    use row; -1 when never read. os and ws read every (pixel, window) pair once per column fold
-    in the same rows, so column fold 0 holds each value's first use and the last column fold,
-    (cf - 1) folds-of-rows later, its last; is reads each pair once."""
+def _scan_uses(df, AR, AC, M, K, G, rf, cf, rpf, rb, cb, pb, wr, wc, wo, H, W, goff, first,
+               last):
+    """Per pooled value (conv ifmap address), into ``first`` and ``last`` (filled with -1 by
+    the caller, in dtypes that hold the keys and rows): its first use as key row*LW + lane and
+    its last use row; -1 when never read. os and ws read every (pixel, window) pair once per
+    column fold in the same rows, so column fold 0 holds each value's first use and the last
+    column fold, (cf - 1) folds-of-rows later, its last; is reads each pair once."""
     LW = max(AR, AC)
-    first = np.full(space, -1, np.int64)
-    last = np.full(space, -1, np.int64)
     later = (cf - 1) * rf * rpf if df != 2 else 0
     for g in range(G):
         gbase = g * cf * rf
@@ -132,17 +132,21 @@ def _geometry(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
 
 # first/last use of every pooled value of a conv on one array: two arrays of its pooled map,
 # read only while a pair's items are prepared (``items._prepare`` keeps what the schedule needs;
-# refold reads it right after)
+# refold reads it right after; ``items._prepare_generic`` drops it past batch 1)
 @lru_cache(maxsize=1)
 def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
     """The conv's demand as first/last uses per pooled value (cached: every order, buffer and
-    unit of a design sweep shares it)."""
+    unit of a design sweep shares it), each in int32 where its bound allows."""
+    from .items import _dtype_below   # items imports this module; its int32 limit is tests'
+
     mp, ia, rpf, reads = _geometry(conv, rows, cols, dataflow, batch)
     df = DF_CODE[dataflow]
-    first, last = _scan_uses(df, rows, cols, mp.M, mp.K, mp.groups, mp.row_folds,
-                             mp.col_folds, rpf, ia.row_base, ia.col_base, ia.pix_base,
-                             ia.win_row, ia.win_col, ia.win_off, ia.H, ia.W,
-                             ia.group_ifmap_offset, ia.space)
+    n_rows = mp.folds * rpf
+    first = np.full(ia.space, -1, _dtype_below(n_rows * max(rows, cols)))
+    last = np.full(ia.space, -1, _dtype_below(n_rows))
+    _scan_uses(df, rows, cols, mp.M, mp.K, mp.groups, mp.row_folds, mp.col_folds, rpf,
+               ia.row_base, ia.col_base, ia.pix_base, ia.win_row, ia.win_col, ia.win_off, ia.H,
+               ia.W, ia.group_ifmap_offset, first, last)
     return mp, ia, rpf, first, last, reads
 
 

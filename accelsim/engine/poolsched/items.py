@@ -208,6 +208,10 @@ def _prepare_generic(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: s
     lr_sorted = np.sort(last_row[last_row >= 0], kind="stable")
     item_t, row_t, need_t = _dtypes(mp, rpf, V, last_row.size, pg.B * pg.C * pg.H * pg.W,
                                     int(words))
+    if batch > 1:
+        # as the items cache: past batch 1 the conv's first/last uses (a pooled map's worth
+        # each) are not held for the next pair
+        _demand.cache_clear()
     return _Items(need.astype(need_t), last_row >= 0, ev_row.astype(row_t),
                   ev_item.astype(item_t), lr_sorted.astype(row_t), int(words), int(used.sum()),
                   V, int(reads), mp.folds * rpf - 1, _lookahead_words(pg, order))
