@@ -223,3 +223,22 @@ def test_streamed_recurrences_with_a_short_lookahead(monkeypatch):
             peak = _peak(p, it.used, it.lr_sorted, it.ev_row, ev_off)
             assert got[1:3] == (wait, peak)
         done += 1
+
+
+def test_buffer_search_streamed_equals_prepared(monkeypatch):
+    # staging_min_words bisects over buffers, each probe a streamed run of the held block
+    rng = random.Random(1409)
+    done = 0
+    while done < 40:
+        pool, conv, arch, batch = _case(rng)
+        if batch <= _blocks(conv, arch):
+            continue
+        poolsched.clear_caches()
+        got = poolsched.staging_min_words(pool, conv, arch, batch)
+        poolsched.clear_caches()
+        with monkeypatch.context() as m:
+            m.setattr(_items_mod, "streams", lambda *a: False)
+            want = poolsched.staging_min_words(pool, conv, arch, batch)
+        assert got == want
+        done += 1
+    poolsched.clear_caches()
