@@ -472,8 +472,9 @@ def _event_walk(wb, ev, q, lv, P, lay, fzs, lzs, part_line, part_val, srow, scum
             lim = min(lim, nxt)
             Ct = B + P[s, t - X]
             tgt = Ct + max(1, wb[W_FREE] - thr)
-            if tgt <= B + P[s, R]:     # reached in this fold: the row by bisection
-                lo, hi = t - X + 1, R
+            end = min(lim, X + R)      # reached in this fold before lim: bisection
+            if tgt <= B + P[s, end - X]:
+                lo, hi = t - X + 1, end - X
                 y = tgt - B
                 while lo < hi:
                     mid = (lo + hi) // 2
@@ -482,6 +483,8 @@ def _event_walk(wb, ev, q, lv, P, lay, fzs, lzs, part_line, part_val, srow, scum
                     else:
                         lo = mid + 1
                 xr = X + lo
+            elif lim <= X + R:
+                xr = lim + 1
             elif tgt <= total:
                 xr = _row_reaching(tgt, P, lay)
             else:
