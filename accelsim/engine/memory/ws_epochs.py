@@ -32,7 +32,7 @@ _NO_BOUNDARY = 1 << 40          # tau of the "boundary" before a segment: no slo
 
 @njit(cache=True)
 def _ws_tables(folds, im2col):
-    """(ok, offsets RS, 0, back, occ, shift, gt): per offset o and pixel m the offsets back to
+    """(ok, offsets RS, back, occ, shift, gt): per offset o and pixel m the offsets back to
     the latest earlier read of its word (1..RS; 0: outside the image), that read's pixel, per
     (o, distance) the pixel shift occ - m, and the prefix counts gt[o, d, m] of pixels before m
     with back > d. ok False where this path does not apply (then calc_epochs' build does)."""
@@ -43,19 +43,19 @@ def _ws_tables(folds, im2col):
     e3 = np.zeros((1, 1, 1), dtype=np.int32)
     eb = np.zeros((1, 1), dtype=np.int64)
     if df != 1 or cg < AR or K % cg != 0:
-        return False, 0, 0, e2, e2, eb, e3
-    RS, nb = K // cg, 0
+        return False, 0, e2, e2, eb, e3
+    RS = K // cg
     if RS * (RS + 1) * (M + 1) > _TABLE_ENTRIES:
-        return False, 0, 0, e2, e2, eb, e3
+        return False, 0, e2, e2, eb, e3
     ok, pbf, wof, inside = _framed_layout(folds, im2col)
     C = G * goff
     if not ok:
-        return False, 0, 0, e2, e2, eb, e3
+        return False, 0, e2, e2, eb, e3
     # window element k = offset * cg + channel: one frame offset per offset, + channel
     for k in range(K):
         k0 = (k // cg) * cg
         if wof[k] != wof[k0] + (k - k0) or wof[k0] % C != 0:
-            return False, 0, 0, e2, e2, eb, e3
+            return False, 0, e2, e2, eb, e3
     nloc = inside.shape[0] // C
     last_seq = np.full(nloc, -1, dtype=np.int64)
     last_pix = np.zeros(nloc, dtype=np.int64)
@@ -89,14 +89,14 @@ def _ws_tables(folds, im2col):
                 seen[o, d] = True
                 shift[o, d] = occ[o, m] - m
             elif shift[o, d] != occ[o, m] - m:
-                return False, 0, 0, e2, e2, eb, e3
+                return False, 0, e2, e2, eb, e3
     gt = np.zeros((RS, RS + 1, M + 1), dtype=np.int32)
     for o in range(RS):
         for m in range(M):
             d_m = back[o, m]
             for d in range(RS + 1):
                 gt[o, d, m + 1] = gt[o, d, m] + (1 if d_m > d else 0)
-    return True, RS, nb, back, occ, shift, gt
+    return True, RS, back, occ, shift, gt
 
 
 @njit(cache=True, inline="always")
@@ -183,7 +183,7 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
     visits (many short epochs on many lanes: there the stored unit's block scan is cheaper;
     the work so far is projected over the units at each unit's end)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
-    ok, RS, nb, back, occ, shift, gt = _ws_tables(folds, im2col)
+    ok, RS, back, occ, shift, gt = _ws_tables(folds, im2col)
     if not ok or E < 1:
         return False, 0, 0, -1
     cg = K // RS
@@ -234,24 +234,15 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
                         return False, 0, 0, -1
                     continue
                 a, b, step, got = t0, t0, 1, 0
-                reached = False
-                while a < t_end:
+                while True:                 # ends: rows [t0, t_end) hold need
                     b = min(t_end, a + step)
-                    n = _count_rows(gt, shift, lane, ru, AR, M, a,
-                                    b, tb, jb)
+                    n = _count_rows(gt, shift, lane, ru, AR, M, a, b, tb, jb)
                     ops += ru
                     if got + n >= need:
-                        reached = True
                         break
                     got += n
                     a = b
                     step *= 2
-                if not reached:
-                    cnt += got
-                    F += 1
-                    if F % rf == 0 and ops * nunits // (g * cf + F // rf) > budget:
-                        return False, 0, 0, -1
-                    continue
                 # the smallest t1 in (a, b] with need new slots in rows [t0, t1)
                 lo, hi = a + 1, b
                 while lo < hi:
