@@ -6,7 +6,8 @@ output stationary; array rows up to the channels) against the
 stored-unit scan; both against a brute-force read buffer and the plain
 walk, on random convs: stride 1 and 2, padding 0-3 (more than the kernel reaches, and
 SCALE-Sim's ceil-rule extra pixel past the image), groups, channels below and above the array
-rows, batch 1-3, every dataflow, epochs of 1 word to more than the stream."""
+rows, batch 1-3, every dataflow, epochs of 1 word to more than the stream. And the row of a
+weight-stationary filter position (calc_epochs._locate) against the filter stream."""
 
 from __future__ import annotations
 
@@ -338,3 +339,33 @@ def test_os_offset_tables_decline_other_layers():
         mp = map_layer(layer, Arch("a", AR, 4, df, 1, 1, 1), 1)
         folds, im = A.geometry(mp, ifmap_addressing(layer, 1), A.DF_CODE[df])
         assert not OS._os_tables(folds, im)[0]
+
+
+def test_filter_position_rows_of_weight_stationary_units():
+    """calc_epochs._locate for a weight-stationary filter unit (whole column folds skipped at
+    once) against the filter stream walked slot by slot, at every position of the unit."""
+    rng = random.Random(12)
+    n = 0
+    while n < 12:
+        layer = _layer(rng)
+        if layer is None:
+            continue
+        mp = map_layer(layer, Arch("a", rng.choice([1, 2, 3, 4]), rng.choice([1, 2, 3]), "ws",
+                                   1, 1, 1), 1)
+        folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 1)
+        _, rows_fold = A._fold_rows(folds)
+        pm, pk = CE._valid_prefix(folds, im)
+        one = np.zeros(1, dtype=np.int32)
+        df, AR, AC, M, N, K, G, rf, cf = folds
+        rows = []                          # the row of every filter position of group 0
+        for f in range(cf * rf):
+            c, r = (f // rf) % cf, f % rf
+            for tau in range(rows_fold):
+                lo, hi = A._lanes(folds, False, tau)
+                for j in range(lo, hi + 1):
+                    if A._addr(folds, im, False, 0, c, r, tau, j) >= 0:
+                        rows.append(f * rows_fold + tau)
+        assert len(rows) == N * K
+        for q in range(len(rows)):
+            assert CE._locate(folds, im, False, 0, q, one, rows_fold, pm, pk) == rows[q]
+        n += 1
