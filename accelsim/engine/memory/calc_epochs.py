@@ -11,6 +11,7 @@ from .addresses import (_addr, _fold_coords, _fold_extent, _lanes, _lanes_in,
                         _offset_counts, _slot_mk, _window_extent)
 from .calc_stream import _epochs_streamed
 from .framed import _framed_layout
+from .is_epochs import _epochs_is
 from .os_epochs import _epochs_os
 from .ws_epochs import _epochs_ws
 
@@ -400,6 +401,12 @@ def _ws_budget(L, nunits):
 
 
 @njit(cache=True, inline="always")
+def _is_budget(L, nunits):
+    """Lane-offset visits is_epochs may spend: _os_budget's stored-unit cost at ~5 ns a visit."""
+    return _os_budget(L, nunits)
+
+
+@njit(cache=True, inline="always")
 def _new_epoch(nsh, u, q):
     """An epoch boundary at position q of unit u: (boundaries, its unit and position, words
     recorded since, the new epoch's start, the next position)."""
@@ -436,15 +443,19 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, tables=
     bmax = pp
     rstart = np.zeros(1, dtype=np.int32)
     if not distinct:
-        if ifmap and tables and df != 2:
+        if ifmap and tables:
             # from per-(offset, pixel) tables where the channels drop out (AR <= channels
-            # per group): weight stationary (ws_epochs.py), output stationary (os_epochs.py)
+            # per group): weight stationary (ws_epochs.py), output stationary (os_epochs.py),
+            # input stationary (is_epochs.py)
             if df == 1:
                 ok, nsh, cnt, row = _epochs_ws(folds, im2col, E, rows_fold,
                                                _ws_budget(L0, nunits))
-            else:
+            elif df == 0:
                 ok, nsh, cnt, row = _epochs_os(folds, im2col, E, rows_fold,
                                                _os_budget(L0, nunits))
+            else:
+                ok, nsh, cnt, row = _epochs_is(folds, im2col, E, rows_fold,
+                                               _is_budget(L0, nunits))
             if ok:
                 return nsh, cnt, row
         if L0 > _STREAM_POSITIONS:
