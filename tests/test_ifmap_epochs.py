@@ -2,7 +2,7 @@
 the framed layout (calc_epochs._build_unit_framed: every slot addressed in the image framed by
 its padding, the padding told by one table lookup) against the slot-by-slot build
 (_build_unit), and the per-(offset, pixel) tables (ws_epochs.py: weight stationary; os_epochs.py:
-output stationary; array rows up to the channels) against the
+output stationary; is_epochs.py: input stationary; array rows up to the channels) against the
 stored-unit scan; both against a brute-force read buffer and the plain
 walk, on random convs: stride 1 and 2, padding 0-3 (more than the kernel reaches, and
 SCALE-Sim's ceil-rule extra pixel past the image), groups, channels below and above the array
@@ -22,6 +22,7 @@ from accelsim.engine.mapping import map_layer
 from accelsim.engine.memory import addresses as A
 from accelsim.engine.memory import calc_epochs as CE
 from accelsim.engine.memory import framed as FR
+from accelsim.engine.memory import is_epochs as IS
 from accelsim.engine.memory import os_epochs as OS
 from accelsim.engine.memory import ws_epochs as WS
 from accelsim.engine.operands import ifmap_addressing
@@ -369,3 +370,94 @@ def test_filter_position_rows_of_weight_stationary_units():
         for q in range(len(rows)):
             assert CE._locate(folds, im, False, 0, q, one, rows_fold, pm, pk) == rows[q]
         n += 1
+
+
+def _is_cases(n, seed):
+    """Input-stationary layers with array rows up to the channels per group (is_epochs'
+    case): rows dividing the channels or not, one-row arrays, a partial last row fold
+    (elements) and column fold (pixels), groups, batch."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        layer = _layer(rng)
+        if layer is None:
+            continue
+        cg = layer.in_shape[0] // layer.groups
+        arch = Arch("a", rng.randint(1, min(cg, 16)), rng.choice([1, 2, 3, 5, 8]), "is", 1, 1,
+                    1)
+        batch = rng.choice([1, 2, 3])
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im = A.geometry(mp, ad, 2)
+        _, rows_fold = A._fold_rows(folds)
+        pm, pk = CE._valid_prefix(folds, im)
+        L = int(pm[folds.pixels])
+        if L > 0:
+            out.append((folds, im, rows_fold, L, ad.space, pm, pk, rng))
+    return out
+
+
+@pytest.mark.parametrize("seed", [13, 14, 15])
+def test_is_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
+    seen = {"rows = channels": 0, "rows divide": 0, "rows do not divide": 0, "one row": 0,
+            "partial row fold": 0, "partial column fold": 0, "padded": 0, "groups": 0,
+            "batch": 0, "stride 2": 0, "epoch of 1": 0, "several in a block": 0,
+            "no boundary": 0, "declined": 0}
+    for folds, im, rows_fold, L, space, pm, pk, rng in _is_cases(60, seed):
+        assert IS._is_tables(folds, im)[0]
+        for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
+            ok, nsh, cnt, row = IS._epochs_is(folds, im, E, rows_fold, 1 << 60)
+            assert ok
+            ref = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space, False)
+            assert (nsh, cnt, row) == tuple(int(v) for v in ref), (folds, E)
+            if E in (1, 7, L + 1):
+                assert (nsh, cnt, row) == _brute(folds, im, E, rows_fold), (folds, E)
+            # the routed call: the tables, or the stored unit past the budget
+            routed = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space)
+            assert (nsh, cnt, row) == tuple(int(v) for v in routed)
+            seen["declined"] += not IS._epochs_is(folds, im, E, rows_fold,
+                                                  CE._is_budget(L, folds.groups))[0]
+            seen["epoch of 1"] += E == 1
+            seen["several in a block"] += nsh > folds.groups * folds.col_folds
+            seen["no boundary"] += nsh == 0
+        cg, AR = im.group_words, folds.array_rows
+        seen["rows = channels" if cg == AR else ("rows divide" if cg % AR == 0
+                                                 else "rows do not divide")] += 1
+        seen["one row"] += AR == 1
+        seen["partial row fold"] += folds.window % AR != 0
+        seen["partial column fold"] += folds.pixels % folds.array_cols != 0
+        seen["padded"] += bool(im.row_base.min() < 0)
+        seen["groups"] += folds.groups > 1
+        seen["batch"] += bool(im.pix_base.max() >= im.height * im.width * cg * folds.groups)
+        seen["stride 2"] += bool(im.row_base[1] - im.row_base[0] == 2 or
+                                 im.col_base[1] - im.col_base[0] == 2) if folds.pixels > 1 else 0
+    assert min(seen.values()) > 0, seen
+
+
+def test_is_scan_past_its_budget_declines():
+    """A budget of no lane-offset visits: the scan stops at once (the caller then builds the
+    stored unit), at a block's end or by projection."""
+    layer = Layer("x", "conv2d", (8, 9, 9), (4, 9, 9), (3, 3), (1, 1), (1, 1))
+    mp = map_layer(layer, Arch("a", 4, 8, "is", 1, 1, 1), 1)
+    folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 2)
+    _, rows_fold = A._fold_rows(folds)
+    assert IS._epochs_is(folds, im, 50, rows_fold, 1 << 60)[0]
+    for budget in (0, 100):
+        assert not IS._epochs_is(folds, im, 50, rows_fold, budget)[0]
+
+
+def test_is_offset_tables_decline_other_layers():
+    """More array rows than channels per group (a fold then reads a word at two offsets, in
+    either order), another dataflow: no tables, and _epochs scans the stored unit."""
+    layer = Layer("x", "conv2d", (6, 7, 7), (4, 7, 7), (3, 3), (1, 1), (1, 1))
+    for AR, df in ((7, "is"), (8, "is"), (4, "os"), (4, "ws")):
+        mp = map_layer(layer, Arch("a", AR, 4, df, 1, 1, 1), 1)
+        folds, im = A.geometry(mp, ifmap_addressing(layer, 1), A.DF_CODE[df])
+        assert not IS._is_tables(folds, im)[0]
+        _, rows_fold = A._fold_rows(folds)
+        assert not IS._epochs_is(folds, im, 20, rows_fold, 1 << 60)[0]
+        pm, pk = CE._valid_prefix(folds, im)
+        space = ifmap_addressing(layer, 1).space
+        if df == "is":
+            got = CE._epochs(folds, im, True, False, 20, rows_fold, pm, pk, space)
+            assert tuple(int(v) for v in got) == _brute(folds, im, 20, rows_fold)
