@@ -53,7 +53,10 @@ def _fold_count(folds, im2col, ifmap, g, c, r, pm, pk):
             return pk[r * AR + ru] - pk[r * AR]
         # is: the stationary block of pixels [c*AC, +cu) x window elements [r*AR, +ru). The
         # window index is k = (r*S + s)*cg + channel (operands.py), so validity changes only
-        # every cg = goff elements: count whole runs of channels, not slots
+        # every cg = goff elements: count whole runs of channels, not slots (none to count
+        # when every slot of the operand is a word)
+        if pm[M] == M * K:
+            return cu * ru
         k0, k1 = r * AR, r * AR + ru
         n = 0
         for m in range(c * AC, c * AC + cu):
@@ -217,6 +220,17 @@ def _locate(folds, im2col, ifmap, f0, q, rstart, rows_fold, pm, pk):
                 break
             q -= words
             f += rf
+    if ifmap and df == 2:
+        # an input-stationary unit is every fold of a group: column fold c (rf folds in a
+        # row) holds all window elements of its cu pixels, their valid slots pm's difference
+        while f % rf == 0:
+            g, c, r = _fold_coords(folds, f)
+            m0 = c * AC
+            words = pm[m0 + min(AC, M - m0)] - pm[m0]
+            if q < words:
+                break
+            q -= words
+            f += rf
     while True:
         g, c, r = _fold_coords(folds, f)
         n = _fold_count(folds, im2col, ifmap, g, c, r, pm, pk)
@@ -230,12 +244,28 @@ def _locate(folds, im2col, ifmap, f0, q, rstart, rows_fold, pm, pk):
     else:
         slots = K * cu if df == 0 else (ru * cu if df == 1 else ru * N)
     # a streamed operand's lanes in a row are exactly its slots (_lanes bounds the streamed
-    # index); a stationary block (ws filter, is ifmap) has at most AR rows to scan
+    # index); a stationary block (ws filter, is ifmap) stores window element r*AR + AR-1-tau
+    # in row tau < AR, none past K (a partial row fold's first AR - ru rows). Rows are
+    # counted, not their lanes tested one call each: a call per lane with the im2col arrays
+    # cost ~100 ns (an is 1x1 layer's last epoch boundary on a 192x192 array: 4 ms)
     streamed = not ((df == 1 and not ifmap) or (df == 2 and ifmap))
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     for tau in range(rows_fold):
-        if n == slots and streamed:
-            lo, hi = _lanes_in(folds, ifmap, tau, c, r)
+        lo, hi = _lanes_in(folds, ifmap, tau, c, r)
+        if streamed and n == slots:
             n_row = max(0, hi - lo + 1)
+        elif not streamed and (n == slots or ifmap):
+            n_row = 0
+            if hi >= lo and tau >= AR - ru:
+                if n == slots:
+                    n_row = hi - lo + 1
+                else:                  # an is block with padding: the element's inside pixels
+                    k = r * AR + AR - 1 - tau
+                    for j in range(lo, hi + 1):
+                        m = c * AC + j
+                        y = rb[m] + wr[k]
+                        x = cb[m] + wc[k]
+                        n_row += 1 if (0 <= y < H and 0 <= x < W) else 0
         else:
             n_row = _row_valid(folds, im2col, ifmap, g, c, r, tau, False)
         if q < n_row:
