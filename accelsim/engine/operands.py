@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 from accelsim.workload.layer import Layer, gemm_dims
 
@@ -46,22 +47,40 @@ def ifmap_addressing(layer: Layer, batch: int = 1) -> IfmapAddressing:
     C, H, W = layer.in_shape
     _, E, F = layer.out_shape
     R, S = layer.kernel
-    sh, sw = layer.stride
-    ph, pw = layer.padding
-    g = layer.groups
-    cg = C // g
-    m = np.arange(batch * E * F, dtype=np.int64)
-    b, pix = np.divmod(m, E * F)
-    oy, ox = np.divmod(pix, F)
-    row_base = oy * sh - ph
-    col_base = ox * sw - pw
-    pix_base = b * (H * W * C) + (row_base * W + col_base) * C
-    k = np.arange(R * S * cg, dtype=np.int64)
-    rs, c = np.divmod(k, cg)
-    r, s = np.divmod(rs, S)
-    win_off = (r * W + s) * C + c
+    cg = C // layer.groups
+    row_base, col_base, pix_base, r, s, win_off = _im2col_vectors(
+        C, H, W, E, F, R, S, *layer.stride, *layer.padding, cg, batch)
     return IfmapAddressing(H, W, row_base, col_base, pix_base, r, s, win_off, cg,
                            batch * H * W * C)
+
+
+@njit(cache=True)
+def _im2col_vectors(C, H, W, E, F, R, S, sh, sw, ph, pw, cg, batch):
+    """The six vectors in one pass each (a design search builds them for every new layer:
+    nine numpy calls cost ~30 us, a tenth of the Python around an exact evaluation)."""
+    M, K = batch * E * F, R * S * cg
+    row_base = np.empty(M, dtype=np.int64)
+    col_base = np.empty(M, dtype=np.int64)
+    pix_base = np.empty(M, dtype=np.int64)
+    m = 0
+    for b in range(batch):
+        for oy in range(E):
+            for ox in range(F):
+                row_base[m] = oy * sh - ph
+                col_base[m] = ox * sw - pw
+                pix_base[m] = b * (H * W * C) + (row_base[m] * W + col_base[m]) * C
+                m += 1
+    win_row = np.empty(K, dtype=np.int64)
+    win_col = np.empty(K, dtype=np.int64)
+    win_off = np.empty(K, dtype=np.int64)
+    k = 0
+    for r in range(R):
+        for s in range(S):
+            for c in range(cg):
+                win_row[k], win_col[k] = r, s
+                win_off[k] = (r * W + s) * C + c
+                k += 1
+    return row_base, col_base, pix_base, win_row, win_col, win_off
 
 
 def unique_ifmap_words(layer: Layer, batch: int = 1) -> int:
