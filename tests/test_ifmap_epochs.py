@@ -373,9 +373,9 @@ def test_filter_position_rows_of_weight_stationary_units():
 
 
 def _is_cases(n, seed):
-    """Input-stationary layers with array rows up to the channels per group (is_epochs'
-    case): rows dividing the channels or not, one-row arrays, a partial last row fold
-    (elements) and column fold (pixels), groups, batch."""
+    """Input-stationary layers with array rows up to the channels per group or a multiple of
+    them (is_epochs' case): rows dividing the channels or not, one-row arrays, a partial last
+    row fold (elements) and column fold (pixels), groups, batch."""
     rng = random.Random(seed)
     out = []
     while len(out) < n:
@@ -383,8 +383,8 @@ def _is_cases(n, seed):
         if layer is None:
             continue
         cg = layer.in_shape[0] // layer.groups
-        arch = Arch("a", rng.randint(1, min(cg, 16)), rng.choice([1, 2, 3, 5, 8]), "is", 1, 1,
-                    1)
+        AR = rng.choice([a for a in range(1, 33) if a <= cg or a % cg == 0])
+        arch = Arch("a", AR, rng.choice([1, 2, 3, 5, 8]), "is", 1, 1, 1)
         batch = rng.choice([1, 2, 3])
         mp = map_layer(layer, arch, batch)
         ad = ifmap_addressing(layer, batch)
@@ -400,9 +400,9 @@ def _is_cases(n, seed):
 @pytest.mark.parametrize("seed", [13, 14, 15])
 def test_is_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
     seen = {"rows = channels": 0, "rows divide": 0, "rows do not divide": 0, "one row": 0,
-            "partial row fold": 0, "partial column fold": 0, "padded": 0, "groups": 0,
-            "batch": 0, "stride 2": 0, "epoch of 1": 0, "several in a block": 0,
-            "no boundary": 0, "declined": 0}
+            "rows a multiple": 0, "partial row fold": 0, "partial column fold": 0,
+            "padded": 0, "groups": 0, "batch": 0, "stride 2": 0, "epoch of 1": 0,
+            "several in a block": 0, "no boundary": 0, "declined": 0}
     for folds, im, rows_fold, L, space, pm, pk, rng in _is_cases(60, seed):
         assert IS._is_tables(folds, im)[0]
         for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
@@ -421,8 +421,9 @@ def test_is_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
             seen["several in a block"] += nsh > folds.groups * folds.col_folds
             seen["no boundary"] += nsh == 0
         cg, AR = im.group_words, folds.array_rows
-        seen["rows = channels" if cg == AR else ("rows divide" if cg % AR == 0
-                                                 else "rows do not divide")] += 1
+        seen["rows = channels" if cg == AR else (
+            "rows a multiple" if AR > cg else ("rows divide" if cg % AR == 0
+                                              else "rows do not divide"))] += 1
         seen["one row"] += AR == 1
         seen["partial row fold"] += folds.window % AR != 0
         seen["partial column fold"] += folds.pixels % folds.array_cols != 0
@@ -447,8 +448,9 @@ def test_is_scan_past_its_budget_declines():
 
 
 def test_is_offset_tables_decline_other_layers():
-    """More array rows than channels per group (a fold then reads a word at two offsets, in
-    either order), another dataflow: no tables, and _epochs scans the stored unit."""
+    """More array rows than channels per group, not a multiple of them (a fold's offsets then
+    differ by channel, and so does the order of a word's reads), another dataflow: no
+    tables, and _epochs scans the stored unit."""
     layer = Layer("x", "conv2d", (6, 7, 7), (4, 7, 7), (3, 3), (1, 1), (1, 1))
     for AR, df in ((7, "is"), (8, "is"), (4, "os"), (4, "ws")):
         mp = map_layer(layer, Arch("a", AR, 4, df, 1, 1, 1), 1)

@@ -1,17 +1,20 @@
 """CALC mode, the ifmap read buffer's epochs of an input-stationary layer with at least as many
-channels (per group) as array rows, without a per-slot pass: O(lanes x window offsets) per
-pixel block and per probe of a bisection per epoch, instead of calc_epochs' build over every
-(pixel, window element) slot.
+channels (per group) as array rows, or array rows a multiple of them, without a per-slot pass:
+O(lanes x window offsets) per pixel block and per probe of a bisection per epoch, instead of
+calc_epochs' build over every (pixel, window element) slot.
 
 Input stationary, fold (c, r) holds pixels c*AC + j (lane j) x window elements r*AR + AR - 1 -
 tau (stored row tau), k = offset * cg + channel (operands.py); folds go r fastest, so a pixel
 block's stream is its rows rho = r*AR + tau in order (row rho: one element, every lane). A word
 (sample, row, column, channel) is read by each (offset, pixel) whose window reaches it, always
-with the same channel, so its reads in one block are elements cg apart: with cg >= AR in
-different folds, in offset order, one pixel per offset (distinct pixels, distinct positions).
-Its reads in stream order thus go by (block, offset) and the channel drops out: one pass over
-(block, offset, pixel) gives per (offset, pixel) the word's latest earlier read (block, offset,
-lane), or none (the unit is a whole group: its words are new to the buffer).
+with the same channel, one pixel per offset (distinct pixels, distinct positions), so its reads
+in one block are elements cg apart: with cg >= AR in different folds, in offset order, and the
+channel drops out. With AR = P * cg the folds hold whole offsets (P each, for every channel),
+read from the last element down: a word's reads go by (offset // P, -offset), again without
+the channel. (Other AR > cg split an offset between folds, the order then differs by channel:
+there the stored unit stays.) One pass over (block, offset, pixel) in that order gives per
+(offset, pixel) the word's latest earlier read (block, offset, lane), or none (the unit is a
+whole group: its words are new to the buffer).
 
 SCALE-Sim's buffer forgets every word at an epoch boundary B, so a slot after B reads a new word
 iff that latest earlier read is at or before B (or there is none): in an earlier block than
@@ -44,7 +47,7 @@ def _is_tables(folds, im2col):
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     cg = goff
     e3 = np.zeros((3, 1, 1), dtype=np.int32)
-    if df != 2 or cg < AR or K % cg != 0:
+    if df != 2 or (cg < AR and AR % cg != 0) or K % cg != 0:
         return False, 0, e3
     RS = K // cg
     if RS * M > _TABLE_ENTRIES:
@@ -63,10 +66,15 @@ def _is_tables(folds, im2col):
     last_o = np.zeros(nloc, dtype=np.int32)
     last_j = np.zeros(nloc, dtype=np.int32)
     prev = np.empty((3, RS, M), dtype=np.int32)
+    # a block reads a word's offsets in fold order, within a fold from the last element
+    # down: per = AR / cg whole offsets a fold (cg < AR), or one (cg >= AR)
+    per = AR // cg if cg < AR else 1
     for c in range(cf):
         m0 = c * AC
         m1 = min(M, m0 + AC)
-        for o in range(RS):
+        for i in range(RS):
+            o0 = (i // per) * per
+            o = min(RS, o0 + per) - 1 - (i - o0)     # the last fold may hold fewer
             w0 = wof[o * cg]
             for m in range(m0, m1):
                 a = pbf[m] + w0
@@ -159,7 +167,8 @@ def _count_rows(prev, m0, cu, K, cg, AR, p0, p1, cb, kb, jb):
 @njit(cache=True)
 def _epochs_is(folds, im2col, E, rows_fold, budget):
     """(ok, epoch boundaries, words recorded since the last, row of the last boundary or -1):
-    calc_epochs._epochs for the ifmap of an input-stationary layer with cg >= AR; ok False
+    calc_epochs._epochs for the ifmap of an input-stationary layer with cg >= AR or cg dividing
+    AR; ok False
     where the tables do not apply, or when the scan would take more than ``budget`` lane-offset
     visits (many short epochs: there the stored unit's block scan is cheaper; the work so far
     is projected over the pixel blocks at each block's end)."""
