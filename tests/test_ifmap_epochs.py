@@ -373,9 +373,10 @@ def test_filter_position_rows_of_weight_stationary_units():
 
 
 def _is_cases(n, seed):
-    """Input-stationary layers with array rows up to the channels per group or a multiple of
-    them (is_epochs' case): rows dividing the channels or not, one-row arrays, a partial last
-    row fold (elements) and column fold (pixels), groups, batch."""
+    """Input-stationary layers (is_epochs' case): array rows up to the channels per group
+    (dividing them or not), a multiple of them, or more and splitting an offset between folds;
+    one-row arrays, a partial last row fold (elements) and column fold (pixels), groups,
+    batch."""
     rng = random.Random(seed)
     out = []
     while len(out) < n:
@@ -383,7 +384,7 @@ def _is_cases(n, seed):
         if layer is None:
             continue
         cg = layer.in_shape[0] // layer.groups
-        AR = rng.choice([a for a in range(1, 33) if a <= cg or a % cg == 0])
+        AR = rng.choice([rng.randint(1, min(cg, 16)), rng.randint(1, 32)])
         arch = Arch("a", AR, rng.choice([1, 2, 3, 5, 8]), "is", 1, 1, 1)
         batch = rng.choice([1, 2, 3])
         mp = map_layer(layer, arch, batch)
@@ -400,9 +401,9 @@ def _is_cases(n, seed):
 @pytest.mark.parametrize("seed", [13, 14, 15])
 def test_is_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
     seen = {"rows = channels": 0, "rows divide": 0, "rows do not divide": 0, "one row": 0,
-            "rows a multiple": 0, "partial row fold": 0, "partial column fold": 0,
-            "padded": 0, "groups": 0, "batch": 0, "stride 2": 0, "epoch of 1": 0,
-            "several in a block": 0, "no boundary": 0, "declined": 0}
+            "rows a multiple": 0, "rows split an offset": 0, "partial row fold": 0,
+            "partial column fold": 0, "padded": 0, "groups": 0, "batch": 0, "stride 2": 0,
+            "epoch of 1": 0, "several in a block": 0, "no boundary": 0, "declined": 0}
     for folds, im, rows_fold, L, space, pm, pk, rng in _is_cases(60, seed):
         assert IS._is_tables(folds, im)[0]
         for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
@@ -421,9 +422,11 @@ def test_is_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
             seen["several in a block"] += nsh > folds.groups * folds.col_folds
             seen["no boundary"] += nsh == 0
         cg, AR = im.group_words, folds.array_rows
-        seen["rows = channels" if cg == AR else (
-            "rows a multiple" if AR > cg else ("rows divide" if cg % AR == 0
-                                              else "rows do not divide"))] += 1
+        if AR > cg:
+            seen["rows a multiple" if AR % cg == 0 else "rows split an offset"] += 1
+        else:
+            seen["rows = channels" if cg == AR else ("rows divide" if cg % AR == 0
+                                                     else "rows do not divide")] += 1
         seen["one row"] += AR == 1
         seen["partial row fold"] += folds.window % AR != 0
         seen["partial column fold"] += folds.pixels % folds.array_cols != 0
@@ -448,18 +451,19 @@ def test_is_scan_past_its_budget_declines():
 
 
 def test_is_offset_tables_decline_other_layers():
-    """More array rows than channels per group, not a multiple of them (a fold's offsets then
-    differ by channel, and so does the order of a word's reads), another dataflow: no
-    tables, and _epochs scans the stored unit."""
+    """Another dataflow, or word offsets that are not (row * W + column) * C + channel (no
+    framed layout): no tables, and _epochs scans the stored unit."""
     layer = Layer("x", "conv2d", (6, 7, 7), (4, 7, 7), (3, 3), (1, 1), (1, 1))
-    for AR, df in ((7, "is"), (8, "is"), (4, "os"), (4, "ws")):
+    for AR, df in ((4, "os"), (4, "ws"), (4, "is")):
         mp = map_layer(layer, Arch("a", AR, 4, df, 1, 1, 1), 1)
         folds, im = A.geometry(mp, ifmap_addressing(layer, 1), A.DF_CODE[df])
+        if df == "is":
+            im = im._replace(win_off=im.win_off * 3, group_words=1)
         assert not IS._is_tables(folds, im)[0]
         _, rows_fold = A._fold_rows(folds)
         assert not IS._epochs_is(folds, im, 20, rows_fold, 1 << 60)[0]
-        pm, pk = CE._valid_prefix(folds, im)
-        space = ifmap_addressing(layer, 1).space
         if df == "is":
+            pm, pk = CE._valid_prefix(folds, im)
+            space = int(im.pix_base.max() + im.win_off.max()) + 1
             got = CE._epochs(folds, im, True, False, 20, rows_fold, pm, pk, space)
             assert tuple(int(v) for v in got) == _brute(folds, im, 20, rows_fold)

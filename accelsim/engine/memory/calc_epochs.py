@@ -478,7 +478,7 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, tables=
         if ifmap and tables:
             # from per-(offset, pixel) tables where the channels drop out (AR <= channels
             # per group): weight stationary (ws_epochs.py), output stationary (os_epochs.py),
-            # input stationary (is_epochs.py)
+            # input stationary (is_epochs.py: any AR, per class of channels that share folds)
             if df == 1:
                 ok, nsh, cnt, row = _epochs_ws(folds, im2col, E, rows_fold,
                                                _ws_budget(L0, nunits))

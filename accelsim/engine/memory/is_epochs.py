@@ -1,7 +1,6 @@
-"""CALC mode, the ifmap read buffer's epochs of an input-stationary layer with at least as many
-channels (per group) as array rows, or array rows a multiple of them, without a per-slot pass:
-O(lanes x window offsets) per pixel block and per probe of a bisection per epoch, instead of
-calc_epochs' build over every (pixel, window element) slot.
+"""CALC mode, the ifmap read buffer's epochs of an input-stationary layer without a per-slot
+pass: O(lanes x window offsets x channel classes) per pixel block and per probe of a bisection
+per epoch, instead of calc_epochs' build over every (pixel, window element) slot.
 
 Input stationary, fold (c, r) holds pixels c*AC + j (lane j) x window elements r*AR + AR - 1 -
 tau (stored row tau), k = offset * cg + channel (operands.py); folds go r fastest, so a pixel
@@ -9,11 +8,11 @@ block's stream is its rows rho = r*AR + tau in order (row rho: one element, ever
 (sample, row, column, channel) is read by each (offset, pixel) whose window reaches it, always
 with the same channel, one pixel per offset (distinct pixels, distinct positions), so its reads
 in one block are elements cg apart: with cg >= AR in different folds, in offset order, and the
-channel drops out. With AR = P * cg the folds hold whole offsets (P each, for every channel),
-read from the last element down: a word's reads go by (offset // P, -offset), again without
-the channel. (Other AR > cg split an offset between folds, the order then differs by channel:
-there the stored unit stays.) One pass over (block, offset, pixel) in that order gives per
-(offset, pixel) the word's latest earlier read (block, offset, lane), or none (the unit is a
+channel drops out. With cg < AR a fold holds several offsets of a channel, read from the last
+element down: the order is (fold of the element, -offset), the same for every channel of a
+class of gcd(cg, AR) channels (fold edges, multiples of AR, never split such a run); AR a
+multiple of cg is one class. One pass per class over (block, offset, pixel) in that order gives
+per (offset, pixel) the word's latest earlier read (block, offset, lane), or none (the unit is a
 whole group: its words are new to the buffer).
 
 SCALE-Sim's buffer forgets every word at an epoch boundary B, so a slot after B reads a new word
@@ -39,18 +38,26 @@ _FIRST = -(1 << 30)             # the word's first read in the unit: new (below 
 
 @njit(cache=True)
 def _is_tables(folds, im2col):
-    """(ok, offsets RS, prev): per offset o and pixel m, prev[0, o, m] the block of its word's
-    latest earlier read (_FIRST: none, _OUTSIDE: outside the image), prev[1, o, m] that read's
-    offset and prev[2, o, m] its lane. ok False where this path does not apply (then
-    calc_epochs' build does)."""
+    """(ok, offsets RS, prev): per channel class x, offset o and pixel m, prev[0, x, o, m] the
+    block of its word's latest earlier read (_FIRST: none, _OUTSIDE: outside the image),
+    prev[1, x, o, m] that read's offset and prev[2, x, o, m] its lane. ok False where this path
+    does not apply (then calc_epochs' build does)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     cg = goff
-    e3 = np.zeros((3, 1, 1), dtype=np.int32)
-    if df != 2 or (cg < AR and AR % cg != 0) or K % cg != 0:
+    e3 = np.zeros((3, 1, 1, 1), dtype=np.int32)
+    if df != 2 or K % cg != 0:
         return False, 0, e3
     RS = K // cg
-    if RS * M > _TABLE_ENTRIES:
+    # channel classes of w channels that share every offset's fold (fold edges are multiples
+    # of AR, offsets start at multiples of cg: runs of gcd(cg, AR) channels never straddle one)
+    X = 1
+    if cg < AR:
+        d, e = cg, AR
+        while e:
+            d, e = e, d % e
+        X = cg // d
+    if X * RS * M > _TABLE_ENTRIES:
         return False, 0, e3
     ok, pbf, wof, inside = _framed_layout(folds, im2col)
     C = G * goff
@@ -62,37 +69,48 @@ def _is_tables(folds, im2col):
         if wof[k] != wof[k0] + (k - k0) or wof[k0] % C != 0:
             return False, 0, e3
     nloc = inside.shape[0] // C
-    last_c = np.full(nloc, -1, dtype=np.int32)
+    last_c = np.empty(nloc, dtype=np.int32)
     last_o = np.zeros(nloc, dtype=np.int32)
     last_j = np.zeros(nloc, dtype=np.int32)
-    prev = np.empty((3, RS, M), dtype=np.int32)
-    # a block reads a word's offsets in fold order, within a fold from the last element
-    # down: per = AR / cg whole offsets a fold (cg < AR), or one (cg >= AR)
-    per = AR // cg if cg < AR else 1
-    for c in range(cf):
-        m0 = c * AC
-        m1 = min(M, m0 + AC)
-        for i in range(RS):
-            o0 = (i // per) * per
-            o = min(RS, o0 + per) - 1 - (i - o0)     # the last fold may hold fewer
-            w0 = wof[o * cg]
-            for m in range(m0, m1):
-                a = pbf[m] + w0
-                if inside[a] == 0:
-                    prev[0, o, m] = _OUTSIDE
-                    continue
-                loc = a // C
-                pc = last_c[loc]
-                if pc == c and last_o[loc] == o:
-                    # two pixels of a block on one word at one offset: the order argument
-                    # (one read per (block, offset)) fails
-                    return False, 0, e3
-                prev[0, o, m] = pc if pc >= 0 else _FIRST
-                prev[1, o, m] = last_o[loc]
-                prev[2, o, m] = last_j[loc]
-                last_c[loc] = c
-                last_o[loc] = o
-                last_j[loc] = m - m0
+    prev = np.empty((3, X, RS, M), dtype=np.int32)
+    w = cg // X
+    order = np.empty(RS, dtype=np.int64)
+    for x in range(X):
+        # a block reads a class's offsets in fold order, within a fold from the last element
+        # down (cg >= AR: one offset of the class a fold)
+        i = 0
+        while i < RS:
+            f0 = (i * cg + x * w) // AR
+            i1 = i
+            while i1 < RS and (i1 * cg + x * w) // AR == f0:
+                i1 += 1
+            for t in range(i, i1):
+                order[t] = i1 - 1 - (t - i)
+            i = i1
+        last_c[:] = -1
+        for c in range(cf):
+            m0 = c * AC
+            m1 = min(M, m0 + AC)
+            for i in range(RS):
+                o = order[i]
+                w0 = wof[o * cg]
+                for m in range(m0, m1):
+                    a = pbf[m] + w0
+                    if inside[a] == 0:
+                        prev[0, x, o, m] = _OUTSIDE
+                        continue
+                    loc = a // C
+                    pc = last_c[loc]
+                    if pc == c and last_o[loc] == o:
+                        # two pixels of a block on one word at one offset: the order
+                        # argument (one read per (block, offset)) fails
+                        return False, 0, e3
+                    prev[0, x, o, m] = pc if pc >= 0 else _FIRST
+                    prev[1, x, o, m] = last_o[loc]
+                    prev[2, x, o, m] = last_j[loc]
+                    last_c[loc] = c
+                    last_o[loc] = o
+                    last_j[loc] = m - m0
     return True, RS, prev
 
 
@@ -102,24 +120,24 @@ def _overlap(a0, a1, b0, b1):
 
 
 @njit(cache=True, inline="always")
-def _new_in(prev, o, m, c0, c1, cg, AR, cb, kb, jb):
+def _new_in(prev, x, o, m, c0, c1, cg, AR, cb, kb, jb):
     """New words among channels [c0, c1) of (offset o, pixel m), after the boundary slot (block
     cb, element kb, lane jb): all if the word's latest earlier read is in a block before cb
     (or there is none), none if after, and in cb's block those whose read (element
     prev_off * cg + channel, fold element // AR) comes at or before the boundary: an earlier
     fold, or cb's fold at a later element (an earlier row), or kb itself at a lane up to jb."""
-    pc = prev[0, o, m]
+    pc = prev[0, x, o, m]
     if pc == _OUTSIDE:
         return 0
     if pc < cb:                 # _FIRST included
         return c1 - c0
     if pc > cb:
         return 0
-    base = prev[1, o, m] * cg
+    base = prev[1, x, o, m] * cg
     rb_ = kb // AR
     k_lo = base + c0
     k_hi = base + c1
-    k_eq = kb + (0 if prev[2, o, m] <= jb else 1)
+    k_eq = kb + (0 if prev[2, x, o, m] <= jb else 1)
     return _overlap(k_lo, k_hi, 0, rb_ * AR) + _overlap(k_lo, k_hi, k_eq, rb_ * AR + AR)
 
 
@@ -129,12 +147,16 @@ def _count_k(prev, m0, cu, ka, kb_, cg, AR, cb, kb, jb):
     n = 0
     if ka >= kb_:
         return 0
+    w = cg // prev.shape[1]     # channels a class (_is_tables)
     o = ka // cg
     while o * cg < kb_:
         c0 = max(ka - o * cg, 0)
         c1 = min(kb_ - o * cg, cg)
-        for m in range(m0, m0 + cu):
-            n += _new_in(prev, o, m, c0, c1, cg, AR, cb, kb, jb)
+        for x in range(c0 // w, (c1 - 1) // w + 1):
+            d0 = max(c0, x * w)
+            d1 = min(c1, x * w + w)
+            for m in range(m0, m0 + cu):
+                n += _new_in(prev, x, o, m, d0, d1, cg, AR, cb, kb, jb)
         o += 1
     return n
 
@@ -167,8 +189,7 @@ def _count_rows(prev, m0, cu, K, cg, AR, p0, p1, cb, kb, jb):
 @njit(cache=True)
 def _epochs_is(folds, im2col, E, rows_fold, budget):
     """(ok, epoch boundaries, words recorded since the last, row of the last boundary or -1):
-    calc_epochs._epochs for the ifmap of an input-stationary layer with cg >= AR or cg dividing
-    AR; ok False
+    calc_epochs._epochs for the ifmap of an input-stationary layer; ok False
     where the tables do not apply, or when the scan would take more than ``budget`` lane-offset
     visits (many short epochs: there the stored unit's block scan is cheaper; the work so far
     is projected over the pixel blocks at each block's end)."""
@@ -177,6 +198,7 @@ def _epochs_is(folds, im2col, E, rows_fold, budget):
     if not ok or E < 1:
         return False, 0, 0, -1
     cg = K // RS
+    w = cg // prev.shape[1]     # channels a class (_is_tables)
     nsh = 0
     cnt = 0
     row = -1
@@ -198,8 +220,8 @@ def _epochs_is(folds, im2col, E, rows_fold, budget):
                 # the boundary's own row, lanes after it
                 p0 = pb_ + 1
                 for j in range(jb + 1, cu):
-                    if _new_in(prev, kb // cg, m0 + j, kb % cg, kb % cg + 1, cg, AR, cb, kb,
-                               jb) > 0:
+                    if _new_in(prev, kb % cg // w, kb // cg, m0 + j, kb % cg, kb % cg + 1, cg,
+                               AR, cb, kb, jb) > 0:
                         cnt += 1
                         if cnt == E:
                             found = True
@@ -242,8 +264,8 @@ def _epochs_is(folds, im2col, E, rows_fold, budget):
                 cnt += got + n
                 k = _row_element(p, AR)
                 for j in range(cu):
-                    if _new_in(prev, k // cg, m0 + j, k % cg, k % cg + 1, cg, AR, cb, kb,
-                               jb) > 0:
+                    if _new_in(prev, k % cg // w, k // cg, m0 + j, k % cg, k % cg + 1, cg,
+                               AR, cb, kb, jb) > 0:
                         cnt += 1
                         if cnt == E:
                             jb = j
