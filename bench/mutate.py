@@ -108,7 +108,7 @@ MUTATIONS = [
              "write buffer: the words drained by skipped repeats counted once, not per repeat",
              ("tests/test_ofmap_events.py",)),
     Mutation("wbuf-skip-forced", "accelsim/engine/memory/writebuf.py",
-             (("        k = min(k, (fr_row[fi] - x) // rows)\n", ""),),
+             (("        k = min(k, (fr_row[fi] - x) // rows)\n", "        pass\n"),),
              "write buffer: a skip of repeated folds runs over a USER miss row",
              ("tests/test_ofmap_events.py", "tests/test_user_speed_paths.py")),
     Mutation("user-padded-rank", "accelsim/engine/memory/user.py",
