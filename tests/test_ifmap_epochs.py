@@ -11,6 +11,7 @@ weight-stationary filter position (calc_epochs._locate) against the filter strea
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -403,8 +404,18 @@ def test_is_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
     seen = {"rows = channels": 0, "rows divide": 0, "rows do not divide": 0, "one row": 0,
             "rows a multiple": 0, "rows split an offset": 0, "partial row fold": 0,
             "partial column fold": 0, "padded": 0, "groups": 0, "batch": 0, "stride 2": 0,
-            "epoch of 1": 0, "several in a block": 0, "no boundary": 0, "declined": 0}
+            "epoch of 1": 0, "several in a block": 0, "no boundary": 0, "declined": 0,
+            "one-channel classes": 0}
     for folds, im, rows_fold, L, space, pm, pk, rng in _is_cases(60, seed):
+        cg, AR = im.group_words, folds.array_rows
+        if (cg if cg >= AR else math.gcd(cg, AR)) == 1:
+            # channel classes of one channel: no tables, the routed call scans the stored unit
+            assert not IS._is_tables(folds, im)[0]
+            E = rng.randint(1, L)
+            routed = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space)
+            assert tuple(int(v) for v in routed) == _brute(folds, im, E, rows_fold)
+            seen["one-channel classes"] += 1
+            continue
         assert IS._is_tables(folds, im)[0]
         for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
             ok, nsh, cnt, row = IS._epochs_is(folds, im, E, rows_fold, 1 << 60)
@@ -421,7 +432,6 @@ def test_is_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
             seen["epoch of 1"] += E == 1
             seen["several in a block"] += nsh > folds.groups * folds.col_folds
             seen["no boundary"] += nsh == 0
-        cg, AR = im.group_words, folds.array_rows
         if AR > cg:
             seen["rows a multiple" if AR % cg == 0 else "rows split an offset"] += 1
         else:

@@ -57,7 +57,9 @@ def _is_tables(folds, im2col):
         while e:
             d, e = e, d % e
         X = cg // d
-    if X * RS * M > _TABLE_ENTRIES:
+    if cg // X < 2 or X * RS * M > _TABLE_ENTRIES:
+        # classes of one channel: a visit a slot, the stored unit's scan is cheaper (ResNet's
+        # 3-channel stem on 64 rows: 2x slower)
         return False, 0, e3
     ok, pbf, wof, inside = _framed_layout(folds, im2col)
     C = G * goff
@@ -169,21 +171,23 @@ def _row_element(rho, AR):
 
 @njit(cache=True)
 def _count_rows(prev, m0, cu, K, cg, AR, p0, p1, cb, kb, jb):
-    """(new words, lane-offset visits) in block rows [p0, p1): as element ranges, the first
-    fold's rows [t0, AR), the whole folds between, the last fold's rows [0, t1)."""
+    """(new words, visits) in block rows [p0, p1): as element ranges, the first fold's rows
+    [t0, AR), the whole folds between, the last fold's rows [0, t1). Visits: per (offset,
+    class) piece its lanes and ~2 more, per call ~16 (narrow blocks are mostly overhead)."""
     if p0 >= p1:
         return 0, 0
+    w = cg // prev.shape[1]
     r0, r1 = p0 // AR, (p1 - 1) // AR
     t0, t1 = p0 - r0 * AR, p1 - r1 * AR
     if r0 == r1:
         ka, kz = r0 * AR + AR - t1, r0 * AR + AR - t0
         kz = min(kz, K)
         return (_count_k(prev, m0, cu, ka, kz, cg, AR, cb, kb, jb),
-                cu * (max(0, kz - ka) // cg + 2))
+                (cu + 2) * (max(0, kz - ka) // w + 2) + 16)
     n = _count_k(prev, m0, cu, r0 * AR, min(K, r0 * AR + AR - t0), cg, AR, cb, kb, jb)
     n += _count_k(prev, m0, cu, (r0 + 1) * AR, min(K, r1 * AR), cg, AR, cb, kb, jb)
     n += _count_k(prev, m0, cu, r1 * AR + AR - t1, min(K, r1 * AR + AR), cg, AR, cb, kb, jb)
-    return n, cu * ((p1 - p0) // cg + 6)
+    return n, (cu + 2) * ((p1 - p0) // w + 6) + 48
 
 
 @njit(cache=True)
