@@ -1,4 +1,4 @@
-"""The ofmap write buffer event to event (memory/writebuf.py ``_write_events``: the layer's rows
+"""The ofmap write buffer event to event (memory/wbuf_events.py ``_write_events``: the layer's rows
 in closed form over its fold shapes, runs of repeated folds / column folds / groups skipped
 whole) against a plain row-by-row walk of the same buffer (here) and against ``_walk_kernel``
 on real layers. Random geometries with tiny buffers (drains every few rows, stalls), lines
@@ -19,9 +19,9 @@ from accelsim.engine.memory.addresses import (DF_CODE, Folds, _fold_extent, _fol
                                               _ifmap_fold_span, _ofmap_row_words)
 from accelsim.engine.memory.readbuf import no_read_buffer
 from accelsim.engine.memory.walk import _walk_kernel
-from accelsim.engine.memory.writebuf import (E_NST, E_SKIPS, NO_MISS, _finish, _ofmap_events,
-                                             _ofmap_row, _wbuf_state, _write_events,
-                                             _write_walk)
+from accelsim.engine.memory.wbuf_events import (E_NST, E_SKIPS, NO_MISS, _ofmap_events,
+                                                _write_events, _write_walk)
+from accelsim.engine.memory.writebuf import _finish, _ofmap_row, _wbuf_state
 from accelsim.engine.operands import ifmap_addressing
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer

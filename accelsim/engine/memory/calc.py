@@ -7,8 +7,8 @@ from numba import njit
 
 from .addresses import _fold_rows
 from .calc_epochs import _epochs, _fold_first_last, _valid_prefix
-# the write buffer event to event lives with the buffer (the USER engine runs it too)
-from .writebuf import _cycle_of, _ofmap_events  # noqa: F401
+# the write buffer event to event (wbuf_events.py; the USER engine runs it too)
+from .wbuf_events import _cycle_of, _ofmap_events  # noqa: F401
 
 # ---- CALC mode, fast engine ----------------------------------------------------------------------
 # The CALC walk (walk.py) splits into three independent parts, because in CALC mode the read buffers

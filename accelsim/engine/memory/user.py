@@ -23,7 +23,7 @@ word's entries (found from the word's pixels, ranked in closed form without padd
 counting the run's entries before it with padding, _turns_to_word), so the counts are not moved turn by turn through a long miss (the window
 past the word: up to a whole lap of the sets) but only when a later word is looked up.
 An operand whose active sets hold the whole matrix never misses and is never made. The write
-buffer then runs from event to event (writebuf._write_events) with the miss rows as events.
+buffer then runs from event to event (wbuf_events._write_events) with the miss rows as events.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from .addresses import _fold_extent, _fold_rows, _lanes_in
 from .calc import _request_rows
 from .readbuf import (_add_band, _box_valid, _fetch_runs, _in_window, _lane_steps,
                       _prefetch_shape, _runs, _set_index_runs, _user_windows)
-from .writebuf import NO_MISS, _cycle_of, _history, _push, _write_events
+from .wbuf_events import NO_MISS, _cycle_of, _history, _push, _write_events
 
 
 @njit(cache=True, inline="always")
