@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from accelsim.engine.poolsched import demand as _demand_mod
+from accelsim.engine.poolsched import dtypes as _dtypes_mod
 from accelsim.engine.poolsched import items as _items_mod
 from accelsim.engine.poolsched.reads import (_first_touch_need, _first_touch_need_fused,
                                              _pool_geom)
@@ -103,7 +104,7 @@ def test_int64_fallback_gives_the_same_items_and_schedule(monkeypatch):
         narrow = _both(pool, conv, *key)
         clear_caches()
         s32 = _cosim(pool, conv, *key, "demand", None, 2, 3, 4)
-        monkeypatch.setattr(_items_mod, "_INT32_LIMIT", 4)
+        monkeypatch.setattr(_dtypes_mod, "_INT32_LIMIT", 4)
         wide = _both(pool, conv, *key)
         clear_caches()
         s64 = _cosim(pool, conv, *key, "demand", None, 2, 3, 4)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import accelsim.engine.poolsched as poolsched
+from accelsim.engine.poolsched import dtypes as _dtypes_mod
 from accelsim.engine.poolsched import items as _items_mod
 from accelsim.engine.poolsched import stream as _stream
 
@@ -163,7 +164,7 @@ def test_int64_fallback_of_the_block_gives_the_same_schedule(monkeypatch):
             continue
         want = _prepared(pool, conv, arch, batch, monkeypatch)
         with monkeypatch.context() as m:
-            m.setattr(_items_mod, "_INT32_LIMIT", 4)
+            m.setattr(_dtypes_mod, "_INT32_LIMIT", 4)
             poolsched.clear_caches()
             got = poolsched.cosim_pair(pool, conv, arch, batch)
             (blk,) = _items_mod._items_cache.values()

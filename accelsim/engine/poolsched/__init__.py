@@ -41,6 +41,7 @@ from accelsim.workload.layer import Layer
 from accelsim.workload.layer_spec import nameless
 
 from . import demand as _demand_mod
+from . import dtypes as _dtypes_mod
 from . import items as _items_mod
 from .items import _prepare
 from .schedule import _peak, _schedule
@@ -114,7 +115,7 @@ def _cosim(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str, batch:
         it = _items_mod._prepare_demand(pool, conv, rows, cols, dataflow, batch)
     # issue cycles in int32 while they fit (half the schedule's largest array at a large
     # batch), checked as they are made: a run that outgrows it is redone in int64
-    for p_dtype, p_max in ((np.int32, _items_mod._INT32_LIMIT - 1),
+    for p_dtype, p_max in ((np.int32, _dtypes_mod._INT32_LIMIT - 1),
                            (np.int64, np.iinfo(np.int64).max)):
         dead, p, ev_off, done = _schedule(it.need, it.used, it.ev_row, it.ev_item,
                                           it.lr_sorted, it.lookahead, ports, lanes, depth,

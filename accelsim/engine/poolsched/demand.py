@@ -18,6 +18,8 @@ from accelsim.engine.systolic import cycles_per_fold, sram_accesses
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer
 
+from .dtypes import _dtype_below
+
 
 @njit(cache=True, inline="always")
 def _slot_row(df, m, k, AR, AC, rf, rpf):
@@ -137,7 +139,6 @@ def _geometry(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
 def _demand(conv: Layer, rows: int, cols: int, dataflow: str, batch: int):
     """The conv's demand as first/last uses per pooled value (cached: every order, buffer and
     unit of a design sweep shares it), each in int32 where its bound allows."""
-    from .items import _dtype_below   # items imports this module; its int32 limit is tests'
 
     mp, ia, rpf, reads = _geometry(conv, rows, cols, dataflow, batch)
     df = DF_CODE[dataflow]

@@ -13,6 +13,7 @@ from accelsim.engine.memory import DF_CODE
 from accelsim.workload.layer import Layer
 
 from .demand import _demand, _events, _geometry, _scan_demand_order, _scan_fold
+from .dtypes import _dtype_below
 from .reads import (_first_touch_need, _first_touch_need_fused, _lookahead_words, _need_raster,
                     _pool_geom, _refold_need, _value_coords)
 from .stream import _prepare_block, streams
@@ -104,18 +105,6 @@ class _Items:
 _ITEMS_BUDGET_BYTES = 160 << 20
 _items_cache: "OrderedDict[tuple, _Items]" = OrderedDict()
 _items_bytes = 0   # the held pairs' nbytes
-
-
-# int32 halves the arrays a pair prepares and holds: every index, row or word position whose
-# bound lies below the limit is made int32 from its allocation on, the rest int64 (tests lower
-# the limit to run the int64 fallback; the schedule's sums run in int64 either way)
-_INT32_LIMIT = (1 << 31) - 1
-
-
-def _dtype_below(bound: int):
-    """int32 when every value in [-1, bound) fits with the int32 max free for a sentinel, else
-    int64."""
-    return np.int32 if bound < _INT32_LIMIT else np.int64
 
 
 def _dtypes(mp, rpf: int, pooled: int, items: int, input_words: int, words: int):

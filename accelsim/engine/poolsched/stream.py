@@ -40,6 +40,7 @@ from accelsim.engine.memory import DF_CODE
 from accelsim.workload.layer import Layer
 
 from .demand import _fold_geometry, _geometry, _scan_demand_order
+from .dtypes import _dtype_below
 from .reads import _first_touch_need_fused, _lookahead_words, _pool_geom
 
 
@@ -94,7 +95,6 @@ def _prepare_block(pool: Layer, conv: Layer, rows: int, cols: int, dataflow: str
     """The first block's items by the demand matrix walked in time order over its pixels only,
     with the batch's folds and rows per fold (``items._prepare_demand`` on a block's
     arrays)."""
-    from .items import _dtype_below   # items imports this module; its int32 limit is tests'
 
     s = block_samples(conv, rows, cols, dataflow)
     mp, rpf, reads = _fold_geometry(conv, rows, cols, dataflow, batch)
