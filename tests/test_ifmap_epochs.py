@@ -260,12 +260,102 @@ def test_ws_offset_tables_decline_other_layers():
         folds, im = A.geometry(mp, ifmap_addressing(layer, 1), A.DF_CODE[df])
         assert not WS._ws_tables(folds, im)[0]
         _, rows_fold = A._fold_rows(folds)
-        assert not WS._epochs_ws(folds, im, 20, rows_fold, 1 << 60)[0]
+        # weight stationary with more rows than channels: the narrow tables instead
+        assert WS._epochs_ws(folds, im, 20, rows_fold, 1 << 60)[0] == (df == "ws")
     for AR in (3, 4, 6):
         mp = map_layer(layer, Arch("a", AR, 4, "ws", 1, 1, 1), 1)
         folds, im = A.geometry(mp, ifmap_addressing(layer, 1), 1)
         assert WS._ws_tables(folds, im)[0]
 
+
+
+def _narrow_layer(rng):
+    """A random conv with few channels per group (fewer than most array rows), strides 1-3."""
+    C = rng.choice([1, 2, 3, 4, 6])
+    H, W = rng.randint(3, 11), rng.randint(3, 11)
+    R, S = rng.choice([1, 2, 3, 5, 7]), rng.choice([1, 2, 3])
+    st, pad = rng.choice([1, 2, 2, 3]), rng.choice([0, 1, 2, 3])
+    g = rng.choice([1, 1, 1, 2, C])
+    if C % g:
+        return None
+    E0, F0 = (H + 2 * pad - R) // st + 1, (W + 2 * pad - S) // st + 1
+    if E0 < 1 or F0 < 1:
+        return None
+    try:
+        return Layer("x", "conv2d", (C, H, W), (g * rng.randint(1, 3), E0 + rng.choice([0, 0, 1]),
+                     F0 + rng.choice([0, 0, 1])), (R, S), (st, st), (pad, pad), groups=g)
+    except InputError:
+        return None
+
+
+def _ws_narrow_cases(n, seed):
+    """Weight-stationary layers with more array rows than channels per group (ws_epochs'
+    narrow tables): a fold holds several offsets of a channel."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        layer = _narrow_layer(rng)
+        if layer is None:
+            continue
+        cg = layer.in_shape[0] // layer.groups
+        AR = rng.choice([a for a in (2, 3, 4, 5, 7, 8, 16, 32) if a > cg])
+        arch = Arch("a", AR, rng.choice([1, 2, 3, 5]), "ws", 1, 1, 1)
+        batch = rng.choice([1, 2, 3])
+        mp = map_layer(layer, arch, batch)
+        ad = ifmap_addressing(layer, batch)
+        folds, im = A.geometry(mp, ad, 1)
+        _, rows_fold = A._fold_rows(folds)
+        pm, pk = CE._valid_prefix(folds, im)
+        L = int(pm[folds.pixels])
+        if L > 0:
+            out.append((folds, im, rows_fold, L, ad.space, pm, pk, rng))
+    return out
+
+
+@pytest.mark.parametrize("seed", [16, 17, 18])
+def test_ws_narrow_tables_equal_the_stored_unit_scan_and_brute_force(seed):
+    seen = {"stride 1": 0, "stride 2": 0, "stride 3": 0, "padded": 0, "ceil pixel": 0,
+            "groups": 0, "batch": 0, "two channel classes": 0, "read reordered in a fold": 0,
+            "several fold cuts": 0, "epoch of 1": 0, "no boundary": 0}
+    for folds, im, rows_fold, L, space, pm, pk, rng in _ws_narrow_cases(60, seed):
+        ok, RS, cls, rank, nv, vals, shf, base, pre = WS._narrow_tables(folds, im)
+        assert ok
+        for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
+            got = WS._epochs_ws_narrow(folds, im, E, rows_fold, 1 << 60)
+            assert got[0]
+            nsh, cnt, row = got[1:]
+            ref = CE._epochs(folds, im, True, False, E, rows_fold, pm, pk, space, False)
+            assert (nsh, cnt, row) == tuple(int(v) for v in ref), (folds, E)
+            if E in (1, 7, L + 1):
+                assert (nsh, cnt, row) == _brute(folds, im, E, rows_fold), (folds, E)
+            seen["epoch of 1"] += E == 1
+            seen["no boundary"] += nsh == 0
+        rb, cb, pb, wr, wc, wo, H, W, goff = im
+        steps = np.r_[np.diff(rb), np.diff(cb)]
+        st = int(steps[steps > 0].min()) if (steps > 0).any() else 1
+        seen["stride %d" % st] += st <= 3
+        seen["padded"] += bool(rb.min() < 0 or cb.min() < 0)
+        seen["ceil pixel"] += bool(rb.max() + wr.max() >= H or cb.max() + wc.max() >= W)
+        seen["groups"] += folds.groups > 1
+        seen["batch"] += bool(pb.max() >= H * W * goff * folds.groups)
+        seen["two channel classes"] += int(cls.max()) > 0
+        seen["read reordered in a fold"] += any(vals[oc, i] < 0 for oc in range(len(nv))
+                                                for i in range(nv[oc]))
+        seen["several fold cuts"] += folds.row_folds > 2
+    assert min(seen.values()) > 0, seen
+
+
+def test_ws_narrow_tables_decline_past_their_budget():
+    """The narrow path's estimate (tables + epochs) over the budget: declined before the
+    build; the routed call then scans the stored unit, with the same result."""
+    layer = Layer("x", "conv2d", (3, 9, 9), (4, 5, 5), (3, 3), (2, 2), (1, 1))
+    mp = map_layer(layer, Arch("a", 8, 2, "ws", 1, 1, 1), 1)
+    ad = ifmap_addressing(layer, 1)
+    folds, im = A.geometry(mp, ad, 1)
+    _, rows_fold = A._fold_rows(folds)
+    assert WS._epochs_ws(folds, im, 5, rows_fold, 1 << 60)[0]
+    for budget in (0, 100):
+        assert not WS._epochs_ws(folds, im, 5, rows_fold, budget)[0]
 
 def _os_cases(n, seed):
     """Output-stationary layers with array rows up to the channels per group (os_epochs'

@@ -16,6 +16,9 @@ back lie in folds after B's for b <= d (hits), in B's own fold for at most one b
 order decides: one bound on the read's pixel, a fixed shift from X's), and before it otherwise
 (new). The new slots of a run of rows are then, per lane, prefix counts over pixels of the
 table: O(lanes) per range, the E-th by bisection over the rows and a walk of one row's lanes.
+
+With fewer channels per group than array rows (a network's first conv) a fold reads a word
+once per offset of the fold whose pixel reaches it: _narrow_tables below, per channel class.
 """
 
 from __future__ import annotations
@@ -183,6 +186,8 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
     visits (many short epochs on many lanes: there the stored unit's block scan is cheaper;
     the work so far is projected over the units at each unit's end)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
+    if im2col[8] < AR:
+        return _epochs_ws_narrow(folds, im2col, E, rows_fold, budget)
     ok, RS, back, occ, shift, gt = _ws_tables(folds, im2col)
     if not ok or E < 1:
         return False, 0, 0, -1
@@ -265,6 +270,361 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
                             break
                 tb = t
             # a boundary at (F, tb, jb)
+            nsh += 1
+            cnt = 0
+            fb = F
+            row = ((g * cf + F // rf) * rf + F % rf) * rows_fold + tb
+    return True, nsh, cnt, row
+
+
+# --- fewer channels per group than array rows (a network's first conv) --------------------
+#
+# A fold then holds several offsets of one channel, and it reads a word once per offset whose
+# pixel reaches it, in the order of the rows those reads land on, not of the offsets. That
+# order depends on the channel only through which offsets share a fold, so the channels fall
+# into classes with one table each. Per (class, offset, pixel) the latest earlier read of the
+# word is a window-element distance b * cg back (b < 0: a later offset of the same fold read
+# it on an earlier row) and a pixel a fixed shift away per (offset, b); per (class, offset)
+# the few distinct b, ranked, give prefix counts over pixels per rank.
+
+_MAX_RANKS = 32                 # distinct back distances per (class, offset) kept in tables
+
+
+@njit(cache=True)
+def _channel_classes(cg, RS, AR):
+    """(class per channel, a channel per class, classes): channels whose offsets fall into
+    the same folds read their words in the same order."""
+    cls = np.full(cg, -1, dtype=np.int64)
+    reps = np.zeros(cg, dtype=np.int64)
+    ncls = 0
+    for c in range(cg):
+        for q in range(ncls):
+            c2 = reps[q]
+            same = True
+            for o in range(RS):
+                if (o * cg + c) // AR != (o * cg + c2) // AR:
+                    same = False
+                    break
+            if same:
+                cls[c] = q
+                break
+        if cls[c] < 0:
+            cls[c] = ncls
+            reps[ncls] = c
+            ncls += 1
+    return cls, reps, ncls
+
+
+@njit(cache=True)
+def _narrow_tables(folds, im2col):
+    """(ok, offsets RS, class per channel, rank[class*RS + o, m] (-1: no read), ranks per
+    (class, offset), their b and pixel shift, first prefix row per (class, offset), prefix
+    rows pre[row + i, m]: pixels before m with rank >= i). ok False where this path does
+    not apply."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    cg = goff
+    e1 = np.zeros(1, dtype=np.int64)
+    e2 = np.zeros((1, 1), dtype=np.int64)
+    r8 = np.zeros((1, 1), dtype=np.int8)
+    p32 = np.zeros((1, 1), dtype=np.int32)
+    if df != 1 or cg < 1 or cg >= AR or K % cg != 0:
+        return False, 0, e1, r8, e1, e2, e2, e1, p32
+    RS = K // cg
+    ok, pbf, wof, inside = _framed_layout(folds, im2col)
+    C = G * goff
+    if not ok:
+        return False, 0, e1, r8, e1, e2, e2, e1, p32
+    for k in range(K):
+        k0 = (k // cg) * cg
+        if wof[k] != wof[k0] + (k - k0) or wof[k0] % C != 0:
+            return False, 0, e1, r8, e1, e2, e2, e1, p32
+    cls, reps, ncls = _channel_classes(cg, RS, AR)
+    rank = np.full((ncls * RS, M), -1, dtype=np.int8)
+    nv = np.zeros(ncls * RS, dtype=np.int64)
+    vals = np.zeros((ncls * RS, _MAX_RANKS), dtype=np.int64)
+    shf = np.zeros((ncls * RS, _MAX_RANKS), dtype=np.int64)
+    # per framed word (all channels: no division by C on the way, ~40 cycles each)
+    nloc = inside.shape[0]
+    last_el = np.full(nloc, -1, dtype=np.int64)
+    last_pix = np.zeros(nloc, dtype=np.int64)
+    first = np.zeros(nloc, dtype=np.int64)
+    for q in range(ncls):
+        c = reps[q]
+        last_el[:] = -1
+        # one lap over the unit in stream order (fold, row, lane); a word's first read of
+        # the lap follows its last one of the previous lap (the unit is re-read), noted after
+        for f in range(rf):
+            o_lo = max(0, (f * AR - c + cg - 1) // cg)
+            o_hi = min(RS - 1, (min((f + 1) * AR, K) - 1 - c) // cg)
+            if o_lo > o_hi:
+                continue
+            # lane of offset o: o cg + c - f AR; its pixel on row tau: tau - AR - lane
+            d0 = AR + c - f * AR
+            for tau in range(d0 + o_lo * cg, M + d0 + o_hi * cg):
+                oa = max(o_lo, (tau - d0 - M) // cg + 1)
+                ob = min(o_hi, (tau - d0) // cg)
+                for o in range(oa, ob + 1):
+                    m = tau - d0 - o * cg
+                    a = pbf[m] + wof[o * cg] + c
+                    if inside[a] == 0:
+                        continue
+                    loc = a
+                    el = o * cg + c
+                    if last_el[loc] < 0:
+                        first[loc] = (q * RS + o) * M + m
+                    else:
+                        # the read b back (b cg window elements), its pixel sh away: one
+                        # rank per b of (oc), in order of discovery (sorted below); the
+                        # shift must be fixed per b, as the counts rely on it
+                        dist = el - last_el[loc]
+                        sh = last_pix[loc] - m
+                        oc = q * RS + o
+                        b = dist // cg
+                        if b == 0 or b < -RS or dist != b * cg:
+                            return False, 0, e1, r8, e1, e2, e2, e1, p32
+                        i = 0
+                        while i < nv[oc] and vals[oc, i] != b:
+                            i += 1
+                        if i == nv[oc]:
+                            if i == _MAX_RANKS // 2:
+                                return False, 0, e1, r8, e1, e2, e2, e1, p32
+                            vals[oc, i] = b
+                            shf[oc, i] = sh
+                            nv[oc] += 1
+                        elif shf[oc, i] != sh:
+                            return False, 0, e1, r8, e1, e2, e2, e1, p32
+                        rank[oc, m] = i
+                    last_el[loc] = el
+                    last_pix[loc] = m
+        for loc in range(nloc):
+            if last_el[loc] >= 0:
+                oc, m = first[loc] // M, first[loc] % M
+                dist = (oc - q * RS) * cg + c + K - last_el[loc]
+                sh = last_pix[loc] - m
+                b = dist // cg
+                if b == 0 or b > 2 * RS or dist != b * cg:
+                    return False, 0, e1, r8, e1, e2, e2, e1, p32
+                i = 0
+                while i < nv[oc] and vals[oc, i] != b:
+                    i += 1
+                if i == nv[oc]:
+                    if i == _MAX_RANKS // 2:
+                        return False, 0, e1, r8, e1, e2, e2, e1, p32
+                    vals[oc, i] = b
+                    shf[oc, i] = sh
+                    nv[oc] += 1
+                elif shf[oc, i] != sh:
+                    return False, 0, e1, r8, e1, e2, e2, e1, p32
+                rank[oc, m] = i
+    # rank the b of each (class, offset) ascending
+    rows = 0
+    base = np.zeros(ncls * RS, dtype=np.int64)
+    perm = np.zeros(_MAX_RANKS, dtype=np.int8)
+    for oc in range(ncls * RS):
+        n = nv[oc]
+        base[oc] = rows
+        rows += max(n, 1)
+    if rows * (M + 1) > _TABLE_ENTRIES:
+        return False, 0, e1, r8, e1, e2, e2, e1, p32
+    pre = np.empty((rows, M + 1), dtype=np.int32)
+    for oc in range(ncls * RS):
+        n = nv[oc]
+        for i in range(n):
+            r = 0
+            for i2 in range(n):
+                r += vals[oc, i2] < vals[oc, i]
+            perm[i] = r
+        for i in range(n):
+            vals[oc, _MAX_RANKS - 1 - perm[i]] = vals[oc, i]
+            shf[oc, _MAX_RANKS - 1 - perm[i]] = shf[oc, i]
+        for i in range(n):
+            vals[oc, i] = vals[oc, _MAX_RANKS - 1 - i]
+            shf[oc, i] = shf[oc, _MAX_RANKS - 1 - i]
+        rk = rank[oc]
+        for m in range(M):
+            if rk[m] >= 0:
+                rk[m] = perm[rk[m]]
+        r0 = base[oc]
+        if n == 0:
+            pre[r0, :] = 0
+        for i in range(n):
+            pr = pre[r0 + i]
+            acc = 0
+            pr[0] = 0
+            for m in range(M):
+                acc += rk[m] >= i
+                pr[m + 1] = acc
+    return True, RS, cls, rank, nv, vals, shf, base, pre
+
+
+@njit(cache=True, inline="always")
+def _narrow_lanes(F, fb, rf, K, AR, cg, RS, ru, cls, nv, vals, lane):
+    """Per lane j of fold F, for a boundary in fold fb: its (class, offset) row, the first
+    rank whose read lies in fb's fold or before (ranks below: hits, in a later fold), the
+    first rank whose read lies before fb's fold (new), and the lane's element less fb's
+    first (a read b back in fb's fold is on lane that - b cg)."""
+    s_next = _fold_start(fb + 1, rf, K, AR)
+    s_b = _fold_start(fb, rf, K, AR)
+    k0 = _fold_start(F, rf, K, AR)
+    f = F % rf
+    for j in range(ru):
+        k = f * AR + j
+        kappa = k0 + j
+        oc = cls[k % cg] * RS + k // cg
+        # read b back at element kappa - b cg: new iff before s_b, hit iff at s_next or after
+        dn = (kappa - s_b) // cg
+        dh = (kappa - s_next) // cg
+        n = nv[oc]
+        i_lo = 0
+        while i_lo < n and vals[oc, i_lo] <= dh:
+            i_lo += 1
+        i_new = i_lo
+        while i_new < n and vals[oc, i_new] <= dn:
+            i_new += 1
+        lane[0, j] = oc
+        lane[1, j] = i_lo
+        lane[2, j] = i_new
+        lane[3, j] = kappa - s_b
+
+
+@njit(cache=True)
+def _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, t0, t1, tb, jb):
+    """New slots in rows [t0, t1) of a fold: per lane the pixels whose read lies before the
+    boundary's fold, plus those whose read lies in it on a slot up to the boundary (tb, jb):
+    a bound on the pixel per rank."""
+    n = 0
+    for j in range(ru):
+        ma = max(0, t0 - AR - j)
+        mb = min(M, t1 - AR - j)
+        if ma >= mb:
+            continue
+        oc = lane[0, j]
+        nvo = nv[oc]
+        r0 = base[oc]
+        i_new = lane[2, j]
+        if i_new < nvo:
+            n += pre[r0 + i_new, mb] - pre[r0 + i_new, ma]
+        for i in range(lane[1, j], i_new):
+            jp = lane[3, j] - vals[oc, i] * cg
+            # the read on row m + shift + AR + jp: new iff up to (tb, jb)
+            hi = min(mb, tb - AR - jp - shf[oc, i] + (1 if jp <= jb else 0))
+            if hi > ma:
+                n += pre[r0 + i, hi] - pre[r0 + i, ma]
+                if i + 1 < nvo:
+                    n -= pre[r0 + i + 1, hi] - pre[r0 + i + 1, ma]
+    return n
+
+
+@njit(cache=True)
+def _narrow_is_new(rank, vals, shf, lane, m, j, AR, cg, tb, jb):
+    """Whether slot (pixel m, lane j) of the fold _narrow_lanes described reads a new word."""
+    oc = lane[0, j]
+    r = rank[oc, m]
+    if r < 0 or r < lane[1, j]:
+        return False
+    if r >= lane[2, j]:
+        return True
+    jp = lane[3, j] - vals[oc, r] * cg
+    return m < tb - AR - jp - shf[oc, r] + (1 if jp <= jb else 0)
+
+
+@njit(cache=True)
+def _epochs_ws_narrow(folds, im2col, E, rows_fold, budget):
+    """_epochs_ws for cg < AR: the same search over folds, rows and lanes, with the counts of
+    _narrow_tables (ops: lane visits times the ranks a count reads)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    cg = im2col[8]
+    if E < 1 or cg < 1:
+        return False, 0, 0, -1
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    if K % cg != 0 or M < 1:
+        return False, 0, 0, -1
+    # decided before the build, from estimates in lane visits (~5 ns; measured on ResNet's
+    # 7x7 stride-2 conv on 128 / 256 rows): the tables ~7 ns per (class, offset, pixel);
+    # an epoch ~60 visits per lane (~13 counts of ~3 ranks), about twice a unit's words
+    # over E epochs per unit (a word is new again after each boundary)
+    ops0 = 3 * _channel_classes(cg, K // cg, AR)[2] * (K // cg) * M // 2
+    samples = pb.max() // max(1, H * W * G * goff) + 1
+    epochs = 2 * G * cf * (samples * H * W * goff) // E + 1
+    if ops0 + epochs * 60 * AR > budget:
+        return False, 0, 0, -1
+    ok, RS, cls, rank, nv, vals, shf, base, pre = _narrow_tables(folds, im2col)
+    if not ok:
+        return False, 0, 0, -1
+    lane = np.zeros((4, AR), dtype=np.int64)
+    nsh = 0
+    cnt = 0
+    row = -1
+    ops = ops0
+    nunits = G * cf
+    for g in range(G):
+        fb, tb, jb = -1, _NO_BOUNDARY, 0
+        F = 0
+        nf = cf * rf
+        while F < nf:
+            if ops > budget:
+                return False, 0, 0, -1
+            ru = min(AR, K - F % rf * AR)
+            t_end = M + AR + ru - 1
+            _narrow_lanes(F, fb, rf, K, AR, cg, RS, ru, cls, nv, vals, lane)
+            ops += ru
+            t0 = AR
+            found = False
+            if F == fb:
+                t0 = tb + 1
+                for j in range(jb + 1, ru):
+                    m = tb - AR - j
+                    if 0 <= m < M and _narrow_is_new(rank, vals, shf, lane, m, j, AR, cg,
+                                                     tb, jb):
+                        cnt += 1
+                        if cnt == E:
+                            found = True
+                            jb = j
+                            break
+            if not found:
+                need = E - cnt
+                n = _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, t0, t_end,
+                                  tb, jb)
+                ops += 3 * ru
+                if n < need:
+                    cnt += n
+                    F += 1
+                    if F % rf == 0 and (ops - ops0) * nunits // (g * cf + F // rf) + ops0 > budget:
+                        return False, 0, 0, -1
+                    continue
+                a, b, step, got = t0, t0, 1, 0
+                while True:
+                    b = min(t_end, a + step)
+                    n = _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, a, b,
+                                      tb, jb)
+                    ops += 3 * ru
+                    if got + n >= need:
+                        break
+                    got += n
+                    a = b
+                    step *= 2
+                lo, hi = a + 1, b
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    ops += 3 * ru
+                    if got + _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M,
+                                           a, mid, tb, jb) >= need:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                t = lo - 1
+                cnt += got + _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M,
+                                           a, t, tb, jb)
+                for j in range(ru):
+                    m = t - AR - j
+                    if 0 <= m < M and _narrow_is_new(rank, vals, shf, lane, m, j, AR, cg,
+                                                     tb, jb):
+                        cnt += 1
+                        if cnt == E:
+                            jb = j
+                            break
+                tb = t
             nsh += 1
             cnt = 0
             fb = F
