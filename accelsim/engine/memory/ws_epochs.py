@@ -340,6 +340,11 @@ def _narrow_tables(folds, im2col):
         if wof[k] != wof[k0] + (k - k0) or wof[k0] % C != 0:
             return False, 0, e1, r8, e1, e2, e2, e1, p32
     cls, reps, ncls = _channel_classes(cg, RS, AR)
+    # memory bounded like the other tables, before any is made: the per-word arrays below are
+    # 24 bytes a framed word (ResNet-50's conv1 at batch 32: 5 M words, 120 MB; the streamed
+    # scan, calc_stream.py, then takes it within the batch target of issue 14)
+    if ncls * RS * (M + 1) > _TABLE_ENTRIES or inside.shape[0] > _TABLE_ENTRIES:
+        return False, 0, e1, r8, e1, e2, e2, e1, p32
     rank = np.full((ncls * RS, M), -1, dtype=np.int8)
     nv = np.zeros(ncls * RS, dtype=np.int64)
     vals = np.zeros((ncls * RS, _MAX_RANKS), dtype=np.int64)
