@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +31,9 @@ from accelsim.engine.memory import ws_epochs as WS
 from accelsim.engine.operands import ifmap_addressing
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_calc_stream import _brute as _brute_units  # noqa: E402
 
 
 def _layer(rng):
@@ -85,33 +90,8 @@ def _cases(n, seed):
 
 def _brute(folds, im, E, rows_fold):
     """(boundaries, words since the last, row of the last boundary): the buffer word by word
-    over the explicit ifmap stream (a set of the epoch's words, cleared every E new words)."""
-    rb, cb, pb, wr, wc, wo, H, W, goff = im
-    df, AR, AC, M, N, K, G, rf, cf = folds
-    uf, n_u, nunits = _units(folds)
-    seen, cnt, nsh, row = set(), 0, 0, -1
-    for u in range(nunits):
-        g = u // n_u                       # units of a segment re-read one group's words
-        for f in range(uf):
-            c, r = (f // rf) % cf, f % rf
-            for tau in range(rows_fold):
-                lo, hi = A._lanes(folds, True, tau)
-                for j in range(lo, hi + 1):
-                    m, k = A._slot_mk(df, True, c, r, tau, j, AR, AC)
-                    if m >= M or k >= K:
-                        continue
-                    y, x = rb[m] + wr[k], cb[m] + wc[k]
-                    if not (0 <= y < H and 0 <= x < W):
-                        continue
-                    a = int(pb[m] + wo[k]) + g * int(goff)
-                    if a in seen:
-                        continue
-                    seen.add(a)
-                    cnt += 1
-                    if cnt == E:
-                        nsh, cnt, seen = nsh + 1, 0, set()
-                        row = (u * uf + f) * rows_fold + tau
-    return nsh, cnt, row
+    over the explicit ifmap stream (tests/test_calc_stream.py's, over this layer's units)."""
+    return _brute_units(folds, im, E, rows_fold, *_units(folds))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
