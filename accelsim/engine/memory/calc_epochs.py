@@ -476,9 +476,11 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, tables=
     rstart = np.zeros(1, dtype=np.int32)
     if not distinct:
         if ifmap and tables:
-            # from per-(offset, pixel) tables where the channels drop out (AR <= channels
-            # per group): weight stationary (ws_epochs.py), output stationary (os_epochs.py),
-            # input stationary (is_epochs.py: any AR, per class of channels that share folds)
+            # from per-(offset, pixel) tables where a word's reads come in an order of the
+            # offsets that the channel does not change: weight stationary (ws_epochs.py: AR
+            # dividing the channels per group, or above them per class of channels that
+            # share folds), output stationary (os_epochs.py: AR <= channels per group), input
+            # stationary (is_epochs.py: any AR, per class of channels that share folds)
             if df == 1:
                 ok, nsh, cnt, row = _epochs_ws(folds, im2col, E, rows_fold,
                                                _ws_budget(L0, nunits))
