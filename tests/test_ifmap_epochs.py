@@ -201,8 +201,8 @@ def _ws_cases(n, seed):
 @pytest.mark.parametrize("seed", [6, 7, 8])
 def test_ws_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
     seen = {"rows = channels": 0, "rows divide": 0, "rows do not divide": 0, "one row": 0,
-            "partial fold": 0, "groups": 0, "batch": 0, "stride 2": 0, "epoch past a lap": 0,
-            "epoch of 1": 0, "no boundary": 0}
+            "partial fold": 0, "groups": 0, "batch": 0, "one sample's tables": 0, "stride 2": 0,
+            "epoch past a lap": 0, "epoch of 1": 0, "no boundary": 0}
     for folds, im, rows_fold, L, space, pm, pk, rng in _ws_cases(60, seed):
         assert WS._ws_tables(folds, im)[0]
         for E in sorted({1, 2, 3, 7, 64, max(1, L // 3), L, L + 1, rng.randint(1, 2 * L)}):
@@ -226,6 +226,8 @@ def test_ws_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
         seen["groups"] += folds.groups > 1
         seen["batch"] += bool(im.pix_base.max() >= im.height * im.width * im.group_words
                               * folds.groups)
+        # a batch's tables are sample 0's, the counts repeated per sample
+        seen["one sample's tables"] += WS._sample_period(folds, im) < folds.pixels
         seen["stride 2"] += bool(im.row_base[1] - im.row_base[0] == 2 or
                                  im.col_base[1] - im.col_base[0] == 2) if folds.pixels > 1 else 0
     assert min(seen.values()) > 0, seen
@@ -295,7 +297,8 @@ def _ws_narrow_cases(n, seed):
 @pytest.mark.parametrize("seed", [16, 17, 18])
 def test_ws_narrow_tables_equal_the_stored_unit_scan_and_brute_force(seed):
     seen = {"stride 1": 0, "stride 2": 0, "stride 3": 0, "padded": 0, "ceil pixel": 0,
-            "groups": 0, "batch": 0, "two channel classes": 0, "read reordered in a fold": 0,
+            "groups": 0, "batch": 0, "one sample's tables": 0, "two channel classes": 0,
+            "read reordered in a fold": 0,
             "several fold cuts": 0, "epoch of 1": 0, "no boundary": 0}
     for folds, im, rows_fold, L, space, pm, pk, rng in _ws_narrow_cases(60, seed):
         ok, RS, cls, rank, nv, vals, shf, base, pre = WS._narrow_tables(folds, im)
@@ -318,6 +321,7 @@ def test_ws_narrow_tables_equal_the_stored_unit_scan_and_brute_force(seed):
         seen["ceil pixel"] += bool(rb.max() + wr.max() >= H or cb.max() + wc.max() >= W)
         seen["groups"] += folds.groups > 1
         seen["batch"] += bool(pb.max() >= H * W * goff * folds.groups)
+        seen["one sample's tables"] += WS._sample_period(folds, im) < folds.pixels
         seen["two channel classes"] += int(cls.max()) > 0
         seen["read reordered in a fold"] += any(vals[oc, i] < 0 for oc in range(len(nv))
                                                 for i in range(nv[oc]))

@@ -29,6 +29,8 @@ import numpy as np
 from numba import njit
 
 from .framed import _framed_layout
+from .row_search import (_search_feed, _search_next, _search_result, _search_start,
+                         _search_state)
 
 # largest offsets x pixels table (three int32 each): 48 MB
 _TABLE_ENTRIES = 1 << 22
@@ -207,6 +209,8 @@ def _epochs_is(folds, im2col, E, rows_fold, budget):
     cnt = 0
     row = -1
     ops = 0
+    rate = 0.0
+    st = _search_state()
     nblocks = G * cf
     p_end = rf * AR             # block rows; those past element K - 1 hold no word
     for g in range(G):
@@ -232,40 +236,22 @@ def _epochs_is(folds, im2col, E, rows_fold, budget):
                             jb = j
                             break
             if not found:
-                # rows [p0, a) hold got new words; chunks of 1, 2, 4, ... rows (epochs are
-                # often short next to a block) until E - cnt are reached or the block ends
+                # the row where the epoch ends, or the block's new words if it falls short
                 need = E - cnt
-                a, b, step, got = p0, p0, 1, 0
-                reached = False
-                while a < p_end:
-                    b = min(p_end, a + step)
+                _search_start(st, p0, p_end, need, -1, rate)
+                a, b = _search_next(st)
+                while b >= 0:
                     n, v = _count_rows(prev, m0, cu, K, cg, AR, a, b, cb, kb, jb)
+                    _search_feed(st, n)
                     ops += v
-                    if got + n >= need:
-                        reached = True
-                        break
-                    got += n
-                    a = b
-                    step *= 2
+                    a, b = _search_next(st)
+                reached, p, got, rate = _search_result(st)
+                cnt += got
                 if not reached:
-                    cnt += got
                     c += 1
                     if ops * nblocks // (g * cf + c) > budget:
                         return False, 0, 0, -1
                     continue
-                # the smallest p1 in (a, b] with need new words in rows [p0, p1)
-                lo, hi = a + 1, b
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    n, v = _count_rows(prev, m0, cu, K, cg, AR, a, mid, cb, kb, jb)
-                    ops += v
-                    if got + n >= need:
-                        hi = mid
-                    else:
-                        lo = mid + 1
-                p = lo - 1
-                n, v = _count_rows(prev, m0, cu, K, cg, AR, a, p, cb, kb, jb)
-                cnt += got + n
                 k = _row_element(p, AR)
                 for j in range(cu):
                     if _new_in(prev, k % cg // w, k // cg, m0 + j, k % cg, k % cg + 1, cg,

@@ -24,6 +24,8 @@ import numpy as np
 from numba import njit
 
 from .framed import _framed_layout
+from .row_search import (_search_feed, _search_next, _search_result, _search_start,
+                         _search_state)
 
 # largest offsets x pixels table (three int32 each): 48 MB
 _TABLE_ENTRIES = 1 << 22
@@ -153,6 +155,8 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
     cnt = 0
     row = -1
     ops = 0
+    rate = 0.0
+    st = _search_state()
     nunits = G * cf
     for g in range(G):
         # each group's words are new to the buffer: a boundary before the segment
@@ -180,41 +184,22 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
                             jb = j
                             break
             if not found:
-                # rows [t0, a) hold got new words; chunks of 1, 2, 4, ... rows (epochs are
-                # often short next to a fold) until E - cnt are reached or the fold ends
+                # the row where the epoch ends, or the fold's new words if it falls short
                 need = E - cnt
-                a, b, step, got = t0, t0, 1, 0
-                reached = False
-                while a < t_end:
-                    b = min(t_end, a + step)
-                    n = _count_rows(dist, prev_off, prev_pix, r, ru, AR, K, cg, a, b, F, fb,
-                                    tb, jb)
+                _search_start(st, t0, t_end, need, -1, rate)
+                a, b = _search_next(st)
+                while b >= 0:
+                    _search_feed(st, _count_rows(dist, prev_off, prev_pix, r, ru, AR, K, cg, a, b,
+                                                 F, fb, tb, jb))
                     ops += _row_ops(ru, a, b, cg)
-                    if got + n >= need:
-                        reached = True
-                        break
-                    got += n
-                    a = b
-                    step *= 2
+                    a, b = _search_next(st)
+                reached, t, got, rate = _search_result(st)
+                cnt += got
                 if not reached:
-                    cnt += got
                     F += 1
                     if F % rf == 0 and ops * nunits // (g * cf + F // rf) > budget:
                         return False, 0, 0, -1
                     continue
-                # the smallest t1 in (a, b] with need new words in rows [t0, t1)
-                lo, hi = a + 1, b
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    ops += _row_ops(ru, a, mid, cg)
-                    if got + _count_rows(dist, prev_off, prev_pix, r, ru, AR, K, cg, a, mid, F,
-                                         fb, tb, jb) >= need:
-                        hi = mid
-                    else:
-                        lo = mid + 1
-                t = lo - 1
-                cnt += got + _count_rows(dist, prev_off, prev_pix, r, ru, AR, K, cg, a, t, F, fb,
-                                         tb, jb)
                 for j in range(max(0, t - K + 1), min(ru, t + 1)):
                     k = t - j
                     if _new_channels(dist, prev_off, prev_pix, k // cg, r * AR + j, k % cg,

@@ -26,11 +26,65 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .addresses import Folds, Im2col
 from .framed import _framed_layout
+from .row_search import (_search_feed, _search_next, _search_result, _search_start,
+                         _search_state)
 
 # largest offsets x (offsets + 1) x (pixels + 1) prefix table (int32): 16 MB
 _TABLE_ENTRIES = 1 << 22
 _NO_BOUNDARY = 1 << 40          # tau of the "boundary" before a segment: no slot lies past it
+
+
+@njit(cache=True)
+def _sample_period(folds, im2col):
+    """Pixels per sample P when every sample's pixels repeat sample 0's windows over its own
+    image (operands.py's batch), else M. A word's reads then all come from its own sample's
+    pixels, in the same order for every sample, so the tables below are sample 0's and the
+    counts repeat per sample: a batch costs its epochs, not batch x the tables (issue 14's
+    ResNet-50 at batch 32)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    sample_words = H * W * G * goff
+    if M < 2 or sample_words <= 0:
+        return M
+    samples = pb.max() // sample_words + 1
+    if samples < 2 or M % samples != 0:
+        return M
+    P = M // samples
+    for b in range(1, samples):
+        for m in range(P):
+            x = b * P + m
+            if rb[x] != rb[m] or cb[x] != cb[m] or pb[x] != pb[m] + b * sample_words:
+                return M
+    return P
+
+
+@njit(cache=True)
+def _first_sample(folds, im2col, P):
+    """The records of sample 0 alone (its P pixels)."""
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rb, cb, pb, wr, wc, wo, H, W, goff = im2col
+    return (Folds(df, AR, AC, P, N, K, G, rf, cf),
+            Im2col(rb[:P].copy(), cb[:P].copy(), pb[:P].copy(), wr, wc, wo, H, W, goff))
+
+
+@njit(cache=True, inline="always")
+def _pre(gt, o, d, m, P):
+    """gt[o, d, m] over the whole batch, from sample 0's prefix counts (P pixels)."""
+    if m <= P:
+        return gt[o, d, m]
+    q = m // P
+    return q * gt[o, d, P] + gt[o, d, m - q * P]
+
+
+@njit(cache=True, inline="always")
+def _pre2(pre, r, m, P):
+    """pre[r, m] over the whole batch, from sample 0's prefix rows (P pixels)."""
+    if m <= P:
+        return pre[r, m]
+    q = m // P
+    return q * pre[r, P] + pre[r, m - q * P]
 
 
 @njit(cache=True)
@@ -138,7 +192,7 @@ def _lane_spans(F, fb, rf, K, AR, cg, RS, ru, lane):
 
 
 @njit(cache=True)
-def _count_rows(gt, shift, lane, ru, AR, M, t0, t1, tb, jb):
+def _count_rows(gt, shift, lane, ru, AR, M, P, t0, t1, tb, jb):
     """New slots in rows [t0, t1) of a fold: per lane j the pixels m = tau - AR - j with back >
     d, less (eq > 0) those with back == eq whose read (pixel m + shift, lane jp, row
     m + shift + AR + jp in the boundary's fold) comes after the boundary slot (tb, jb)."""
@@ -150,30 +204,31 @@ def _count_rows(gt, shift, lane, ru, AR, M, t0, t1, tb, jb):
             continue
         o = lane[0, j]
         d = lane[1, j]
-        n += gt[o, d, mb] - gt[o, d, ma]
+        n += _pre(gt, o, d, mb, P) - _pre(gt, o, d, ma, P)
         eq = lane[2, j]
         if eq > 0:
             jp = lane[3, j]
             # after (tb, jb): m' + jp > tb - AR, or equal with jp > jb
             lo = max(ma, tb - AR - jp + (0 if jp > jb else 1) - shift[o, eq])
             if lo < mb:
-                n -= ((gt[o, eq - 1, mb] - gt[o, eq, mb])
-                      - (gt[o, eq - 1, lo] - gt[o, eq, lo]))
+                n -= ((_pre(gt, o, eq - 1, mb, P) - _pre(gt, o, eq, mb, P))
+                      - (_pre(gt, o, eq - 1, lo, P) - _pre(gt, o, eq, lo, P)))
     return n
 
 
 @njit(cache=True)
-def _is_new(back, occ, lane, m, j, AR, tb, jb):
+def _is_new(back, occ, lane, m, j, AR, P, tb, jb):
     """Whether slot (pixel m, lane j) of the fold _lane_spans described reads a new word."""
     o = lane[0, j]
-    bk = back[o, m]
+    m1 = m % P
+    bk = back[o, m1]
     if bk == 0:
         return False
     if bk <= lane[1, j]:
         return False
     if bk == lane[2, j]:
         jp = lane[3, j]
-        r = occ[o, m] + AR + jp
+        r = occ[o, m1] + m - m1 + AR + jp
         return not (r > tb or (r == tb and jp > jb))
     return True
 
@@ -188,7 +243,12 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
     df, AR, AC, M, N, K, G, rf, cf = folds
     if im2col[8] < AR:
         return _epochs_ws_narrow(folds, im2col, E, rows_fold, budget)
-    ok, RS, back, occ, shift, gt = _ws_tables(folds, im2col)
+    P = _sample_period(folds, im2col)
+    if P < M:
+        f1, i1 = _first_sample(folds, im2col, P)
+        ok, RS, back, occ, shift, gt = _ws_tables(f1, i1)
+    else:
+        ok, RS, back, occ, shift, gt = _ws_tables(folds, im2col)
     if not ok or E < 1:
         return False, 0, 0, -1
     cg = K // RS
@@ -199,6 +259,8 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
     cnt = 0
     row = -1
     ops = 0
+    rate = 0.0
+    st = _search_state()
     nunits = G * cf
     for g in range(G):
         # each group's words are new to the buffer: a boundary before the segment
@@ -219,18 +281,16 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
                 t0 = tb + 1
                 for j in range(jb + 1, ru):
                     m = tb - AR - j
-                    if 0 <= m < M and back[lane[0, j], m] > 0:
+                    if 0 <= m < M and back[lane[0, j], m % P] > 0:
                         cnt += 1
                         if cnt == E:
                             found = True
                             jb = j
                             break
             if not found:
-                # the rest of the fold at once; in the fold that holds the boundary, rows
-                # [t0, a) hold got new slots, then chunks of 1, 2, 4, ... rows (epochs are often
-                # short next to a fold) until E - cnt are reached
+                # the rest of the fold at once, then the row where the epoch ends
                 need = E - cnt
-                n = _count_rows(gt, shift, lane, ru, AR, M, t0, t_end, tb, jb)
+                n = _count_rows(gt, shift, lane, ru, AR, M, P, t0, t_end, tb, jb)
                 ops += ru
                 if n < need:
                     cnt += n
@@ -238,32 +298,17 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
                     if F % rf == 0 and ops * nunits // (g * cf + F // rf) > budget:
                         return False, 0, 0, -1
                     continue
-                a, b, step, got = t0, t0, 1, 0
-                while True:                 # ends: rows [t0, t_end) hold need
-                    b = min(t_end, a + step)
-                    n = _count_rows(gt, shift, lane, ru, AR, M, a, b, tb, jb)
+                _search_start(st, t0, t_end, need, n, rate)
+                a, b = _search_next(st)
+                while b >= 0:
+                    _search_feed(st, _count_rows(gt, shift, lane, ru, AR, M, P, a, b, tb, jb))
                     ops += ru
-                    if got + n >= need:
-                        break
-                    got += n
-                    a = b
-                    step *= 2
-                # the smallest t1 in (a, b] with need new slots in rows [t0, t1)
-                lo, hi = a + 1, b
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    ops += ru
-                    if got + _count_rows(gt, shift, lane, ru, AR,
-                                         M, a, mid, tb, jb) >= need:
-                        hi = mid
-                    else:
-                        lo = mid + 1
-                t = lo - 1
-                cnt += got + _count_rows(gt, shift, lane, ru, AR,
-                                         M, a, t, tb, jb)
+                    a, b = _search_next(st)
+                _, t, got, rate = _search_result(st)
+                cnt += got
                 for j in range(ru):
                     m = t - AR - j
-                    if 0 <= m < M and _is_new(back, occ, lane, m, j, AR, tb, jb):
+                    if 0 <= m < M and _is_new(back, occ, lane, m, j, AR, P, tb, jb):
                         cnt += 1
                         if cnt == E:
                             jb = j
@@ -494,7 +539,7 @@ def _narrow_lanes(F, fb, rf, K, AR, cg, RS, ru, cls, nv, vals, lane):
 
 
 @njit(cache=True)
-def _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, t0, t1, tb, jb):
+def _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, P, t0, t1, tb, jb):
     """New slots in rows [t0, t1) of a fold: per lane the pixels whose read lies before the
     boundary's fold, plus those whose read lies in it on a slot up to the boundary (tb, jb):
     a bound on the pixel per rank."""
@@ -509,23 +554,23 @@ def _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, t0, t1, tb, jb)
         r0 = base[oc]
         i_new = lane[2, j]
         if i_new < nvo:
-            n += pre[r0 + i_new, mb] - pre[r0 + i_new, ma]
+            n += _pre2(pre, r0 + i_new, mb, P) - _pre2(pre, r0 + i_new, ma, P)
         for i in range(lane[1, j], i_new):
             jp = lane[3, j] - vals[oc, i] * cg
             # the read on row m + shift + AR + jp: new iff up to (tb, jb)
             hi = min(mb, tb - AR - jp - shf[oc, i] + (1 if jp <= jb else 0))
             if hi > ma:
-                n += pre[r0 + i, hi] - pre[r0 + i, ma]
+                n += _pre2(pre, r0 + i, hi, P) - _pre2(pre, r0 + i, ma, P)
                 if i + 1 < nvo:
-                    n -= pre[r0 + i + 1, hi] - pre[r0 + i + 1, ma]
+                    n -= _pre2(pre, r0 + i + 1, hi, P) - _pre2(pre, r0 + i + 1, ma, P)
     return n
 
 
 @njit(cache=True)
-def _narrow_is_new(rank, vals, shf, lane, m, j, AR, cg, tb, jb):
+def _narrow_is_new(rank, vals, shf, lane, m, j, AR, cg, P, tb, jb):
     """Whether slot (pixel m, lane j) of the fold _narrow_lanes described reads a new word."""
     oc = lane[0, j]
-    r = rank[oc, m]
+    r = rank[oc, m % P]
     if r < 0 or r < lane[1, j]:
         return False
     if r >= lane[2, j]:
@@ -549,12 +594,17 @@ def _epochs_ws_narrow(folds, im2col, E, rows_fold, budget):
     # 7x7 stride-2 conv on 128 / 256 rows): the tables ~7 ns per (class, offset, pixel);
     # an epoch ~60 visits per lane (~13 counts of ~3 ranks), about twice a unit's words
     # over E epochs per unit (a word is new again after each boundary)
-    ops0 = 3 * _channel_classes(cg, K // cg, AR)[2] * (K // cg) * M // 2
+    P = _sample_period(folds, im2col)
+    ops0 = 3 * _channel_classes(cg, K // cg, AR)[2] * (K // cg) * P // 2
     samples = pb.max() // max(1, H * W * G * goff) + 1
     epochs = 2 * G * cf * (samples * H * W * goff) // E + 1
     if ops0 + epochs * 60 * AR > budget:
         return False, 0, 0, -1
-    ok, RS, cls, rank, nv, vals, shf, base, pre = _narrow_tables(folds, im2col)
+    if P < M:
+        f1, i1 = _first_sample(folds, im2col, P)
+        ok, RS, cls, rank, nv, vals, shf, base, pre = _narrow_tables(f1, i1)
+    else:
+        ok, RS, cls, rank, nv, vals, shf, base, pre = _narrow_tables(folds, im2col)
     if not ok:
         return False, 0, 0, -1
     lane = np.zeros((4, AR), dtype=np.int64)
@@ -562,6 +612,8 @@ def _epochs_ws_narrow(folds, im2col, E, rows_fold, budget):
     cnt = 0
     row = -1
     ops = ops0
+    rate = 0.0
+    st = _search_state()
     nunits = G * cf
     for g in range(G):
         fb, tb, jb = -1, _NO_BOUNDARY, 0
@@ -581,7 +633,7 @@ def _epochs_ws_narrow(folds, im2col, E, rows_fold, budget):
                 for j in range(jb + 1, ru):
                     m = tb - AR - j
                     if 0 <= m < M and _narrow_is_new(rank, vals, shf, lane, m, j, AR, cg,
-                                                     tb, jb):
+                                                     P, tb, jb):
                         cnt += 1
                         if cnt == E:
                             found = True
@@ -589,7 +641,7 @@ def _epochs_ws_narrow(folds, im2col, E, rows_fold, budget):
                             break
             if not found:
                 need = E - cnt
-                n = _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, t0, t_end,
+                n = _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, P, t0, t_end,
                                   tb, jb)
                 ops += 3 * ru
                 if n < need:
@@ -598,33 +650,19 @@ def _epochs_ws_narrow(folds, im2col, E, rows_fold, budget):
                     if F % rf == 0 and (ops - ops0) * nunits // (g * cf + F // rf) + ops0 > budget:
                         return False, 0, 0, -1
                     continue
-                a, b, step, got = t0, t0, 1, 0
-                while True:
-                    b = min(t_end, a + step)
-                    n = _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, a, b,
-                                      tb, jb)
+                _search_start(st, t0, t_end, need, n, rate)
+                a, b = _search_next(st)
+                while b >= 0:
+                    _search_feed(st, _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M,
+                                                   P, a, b, tb, jb))
                     ops += 3 * ru
-                    if got + n >= need:
-                        break
-                    got += n
-                    a = b
-                    step *= 2
-                lo, hi = a + 1, b
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    ops += 3 * ru
-                    if got + _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M,
-                                           a, mid, tb, jb) >= need:
-                        hi = mid
-                    else:
-                        lo = mid + 1
-                t = lo - 1
-                cnt += got + _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M,
-                                           a, t, tb, jb)
+                    a, b = _search_next(st)
+                _, t, got, rate = _search_result(st)
+                cnt += got
                 for j in range(ru):
                     m = t - AR - j
                     if 0 <= m < M and _narrow_is_new(rank, vals, shf, lane, m, j, AR, cg,
-                                                     tb, jb):
+                                                     P, tb, jb):
                         cnt += 1
                         if cnt == E:
                             jb = j
