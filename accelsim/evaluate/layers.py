@@ -12,9 +12,8 @@ on (sum-pool, structured conv) pairs. One dict of counts per layer (the engines'
 
 from __future__ import annotations
 
-import copy
-from dataclasses import fields
 from functools import lru_cache
+from types import MappingProxyType
 
 from accelsim.common.errors import InputError, require
 from accelsim.engine import memory, poolunit, systolic, vector
@@ -30,7 +29,7 @@ def simulate_gemm(layer: Layer, arch: Arch, batch: int = 1) -> dict:
     # dense layers a structured variant shares with its regular network, are simulated once
     # per process (Layer and Arch are frozen, so they key the memo; the result is a fresh dict)
     try:
-        return dict(_gemm_row(nameless(layer), _gemm_arch(arch), batch))
+        return _gemm_row(nameless(layer), _gemm_arch(arch), batch).copy()
     except InputError:
         _gemm_row.__wrapped__(layer, arch, batch)   # the same error, naming this arch
         raise
@@ -46,18 +45,16 @@ def _gemm_arch(arch: Arch) -> Arch:
     # every projected field takes its default or the arch's own value, both of which
     # validate_arch has accepted: set them on a copy instead of replace(), which would
     # validate again (~0.03 ms, a tenth of the Python around a new geometry's evaluation)
-    proj = copy.copy(arch)
-    for name, value in (("name", ""), ("source", ""), ("clock_mhz", 1000.0),
-                        ("vector_lanes", 16), ("pool", None), ("energy", "horowitz45"),
-                        ("dram_bw_words_per_cycle",
-                         arch.dram_bw_words_per_cycle if user else 10.0),
-                        ("stall_model", arch.stall_model if user else "scalesim")):
-        object.__setattr__(proj, name, value)
+    proj = object.__new__(Arch)
+    proj.__dict__.update(vars(arch), name="", source="", clock_mhz=1000.0, vector_lanes=16,
+                         pool=None, energy="horowitz45",
+                         dram_bw_words_per_cycle=arch.dram_bw_words_per_cycle if user else 10.0,
+                         stall_model=arch.stall_model if user else "scalesim")
     return proj
 
 
 @lru_cache(maxsize=16384)
-def _gemm_row(layer: Layer, arch: Arch, batch: int) -> tuple:
+def _gemm_row(layer: Layer, arch: Arch, batch: int) -> MappingProxyType:
     mp = map_layer(layer, arch, batch)
     comp = systolic.simulate_compute(mp)
     n_macs = batch * macs(layer)
@@ -70,12 +67,12 @@ def _gemm_row(layer: Layer, arch: Arch, batch: int) -> tuple:
         "compute_util": comp.compute_util, "mapping_efficiency": comp.mapping_efficiency,
     }
     # SRAM/DRAM traffic, stalls and SCALE-Sim's Total Cycles (its last ofmap service cycle:
-    # stall-free cycles + stalls) from the memory engine; a shallow copy, since asdict
-    # deep-copies, which dominated sweep time (bench/bench_sweep.py)
+    # stall-free cycles + stalls) from the memory engine; a shallow copy (its fields in order),
+    # since asdict deep-copies, which dominated sweep time (bench/bench_sweep.py)
     mem = memory.simulate_memory(layer, arch, mp)
-    row.update((f.name, getattr(mem, f.name)) for f in fields(mem))
+    row.update(vars(mem))
     row["bound"] = "memory" if row["stall_cycles"] > 0 else "array"
-    return tuple(row.items())
+    return MappingProxyType(row)     # read-only in the memo; callers get a copy
 
 
 def sumpool_as_array_conv(layer: Layer) -> Layer:

@@ -56,7 +56,8 @@ from accelsim.engine.mapping import GemmMapping
 from accelsim.hardware.arch import Arch
 from accelsim.workload.layer import Layer
 from accelsim.workload.layer_spec import nameless
-from ..operands import ifmap_addressing, unique_ifmap_words
+from ..operands import ifmap_addressing_memo, unique_ifmap_words
+from ..systolic import sram_accesses
 # DF_CODE stays importable from here: engine/poolsched/ uses it
 from .addresses import DF_CODE, Folds, Im2col, _ifmap_fold_span, geometry  # noqa: F401
 from .calc import _MAX_UNIT, _calc_engine
@@ -142,11 +143,6 @@ def _walk(folds, im2col, bufs: Buffers, paths: FastPaths):
         return _user_engine(folds, im2col, bufs.of_words, bufs.of_bw, bufs.rd_bw,
                             (if_buf, f_buf), (paths.dist_if, True), (if_box, f_box),
                             (bufs.if_space, bufs.f_space))
-    if user:
-        if_buf = _user_buffer(folds, im2col, True, bufs, False)
-        f_buf = _user_buffer(folds, im2col, False, bufs, False)
-    else:
-        if_buf, f_buf = no_read_buffer(bufs.if_words), no_read_buffer(bufs.f_words)
     E_if, E_f = ACTIVE_SETS * bufs.P_if, ACTIVE_SETS * bufs.P_f   # epoch: new words per slide
     fast = (not user and paths.dist_f
             and (nowalk_if or paths.dist_if or folds.pixels * folds.window <= _MAX_UNIT)
@@ -155,6 +151,11 @@ def _walk(folds, im2col, bufs: Buffers, paths: FastPaths):
         res = _calc_engine(folds, im2col, bufs.if_space, E_if, E_f, bufs.of_words, bufs.of_bw,
                            nowalk_if, nowalk_f, paths.if_span, paths.dist_if)
     else:
+        if user:
+            if_buf = _user_buffer(folds, im2col, True, bufs, False)
+            f_buf = _user_buffer(folds, im2col, False, bufs, False)
+        else:
+            if_buf, f_buf = no_read_buffer(bufs.if_words), no_read_buffer(bufs.f_words)
         res = _walk_kernel(folds, im2col, bufs, paths, E_if, E_f, if_buf, f_buf)
     if not user:
         if nowalk_if:
@@ -196,7 +197,7 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
     """SRAM/DRAM accesses, start/stop cycles, bandwidths and stalls of a conv/linear layer."""
     mp = mapping
     AC = mp.array_cols
-    ad = ifmap_addressing(layer, mp.batch)
+    ad = ifmap_addressing_memo(layer, mp.batch)
     G = mp.groups
     N, K = mp.N, mp.K
     df = DF_CODE[mp.dataflow]
@@ -227,7 +228,7 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
                 Buffers(user, if_words, f_words, ad.space, f_space, P_if, P_f, of_words, of_bw,
                         rd_bw),
                 FastPaths(nowalk_if, nowalk_f, if_span, dist_if, True, True))
-    res = [int(x) for x in res]
+    res = res.tolist()      # Python ints
     total, stall = res[0], res[1]
     if user:
         dif = (res[11], res[12], res[13])
@@ -241,7 +242,6 @@ def simulate_memory(layer: Layer, arch: Arch, mapping: GemmMapping) -> MemoryCou
         dfl = _calc_dram(res[15], res[16], res[17], res[18], P_f)
     dof = (res[8], res[9], res[10])
     # SRAM slot counts: SCALE-Sim's per-fold slice sums (engine/systolic.py owns the formula)
-    from ..systolic import sram_accesses
     s_if, s_f, s_of = sram_accesses(mp)
     return MemoryCounts(
         s_if, s_f, s_of, dif[0], dfl[0], dof[0],
