@@ -156,6 +156,41 @@ def _ws_tables(folds, im2col):
     return True, RS, back, occ, shift, gt
 
 
+@njit(cache=True)
+def _lane_sums(gt):
+    """Q[o, d, z] = gt[o, d, 0] + ... + gt[o, d, z - 1] (z up to pixels + 1): a run of lanes
+    reads pixels shifted by one per lane, so its new slots over a range of rows are two
+    differences of Q instead of one difference of gt per lane."""
+    RS, D, P1 = gt.shape
+    Q = np.zeros((RS, D, P1 + 1), dtype=np.int64)
+    for o in range(RS):
+        for d in range(D):
+            acc = 0
+            for z in range(P1):
+                acc += gt[o, d, z]
+                Q[o, d, z + 1] = acc
+    return Q
+
+
+@njit(cache=True, inline="always")
+def _q(Q, gt, o, d, z, P, M):
+    """Sum of gt[o, d, x] over the whole batch (x repeated per sample, _pre) for x < z, x taken
+    as min(x, M) (a lane past the last pixel counts every pixel) and x < 0 as 0."""
+    if z <= 0:
+        return 0
+    ext = 0
+    if z > M + 1:
+        ext = (z - M - 1) * _pre(gt, o, d, M, P)
+        z = M + 1
+    if z <= P + 1:
+        return Q[o, d, z] + ext
+    # z = q P + r: q whole samples (sample i adds i gt[P] to each of its P prefixes), then r
+    q = z // P
+    r = z - q * P
+    g_p = gt[o, d, P]
+    return q * Q[o, d, P] + g_p * P * (q * (q - 1) // 2) + r * q * g_p + Q[o, d, r] + ext
+
+
 @njit(cache=True, inline="always")
 def _fold_start(F, rf, K, AR):
     """Global window element (unit * K + k) where fold F of a segment starts (floor division:
@@ -192,27 +227,87 @@ def _lane_spans(F, fb, rf, K, AR, cg, RS, ru, lane):
 
 
 @njit(cache=True)
-def _count_rows(gt, shift, lane, ru, AR, M, P, t0, t1, tb, jb):
+def _same_folds(F, fb, rf, K, AR, cg, RS):
+    """How many folds from F on (F itself included, F > fb, all in F's unit and all whole:
+    AR lanes) give every lane the same offset and the same d as in F and no lane a read in
+    fb's own fold (_lane_spans): their counts over all rows are equal, so a run of them is
+    counted once (many folds of few lanes, e.g. 4 rows on 256 channels: 576 folds a unit)."""
+    f = F % rf
+    last_whole = rf - 1 if K % AR == 0 else rf - 2
+    if f > last_whole:
+        return 1
+    k = last_whole - f + 1
+    # the offset (f AR + j) // cg stays put while no lane crosses a multiple of cg
+    a = f * AR
+    k = min(k, ((a // cg + 1) * cg - a - AR) // AR + 1)
+    # d = u // cg for u = kappa - s_next: the same d and no read in fb's fold (which needs
+    # u mod cg >= cg - w, w fb's lanes) while u stays in [q cg, (q + 1) cg - w)
+    u0 = _fold_start(F, rf, K, AR) - _fold_start(fb + 1, rf, K, AR)
+    q = u0 // cg
+    if q < RS:
+        w = _fold_start(fb + 1, rf, K, AR) - _fold_start(fb, rf, K, AR)
+        k = min(k, ((q + 1) * cg - w - u0 - AR) // AR + 1)
+    return max(k, 1)
+
+
+@njit(cache=True)
+def _lane_runs(lane, ru, jb, runs):
+    """Runs of consecutive lanes with the same offset, d, eq, eq's lane less the lane, and
+    side of the boundary lane jb (_lane_spans: each changes at most at a multiple of cg, so a
+    fold has a few runs): runs[:, i] = first lane, end, offset, d, eq, eq's lane - lane, past
+    jb. Returns the number of runs."""
+    nr = 0
+    for j in range(ru):
+        eq = lane[2, j]
+        dj = lane[3, j] - j if eq > 0 else 0
+        past = 1 if eq > 0 and lane[3, j] > jb else 0
+        if (nr > 0 and runs[2, nr - 1] == lane[0, j] and runs[3, nr - 1] == lane[1, j]
+                and runs[4, nr - 1] == eq and runs[5, nr - 1] == dj and runs[6, nr - 1] == past):
+            runs[1, nr - 1] = j + 1
+            continue
+        runs[0, nr] = j
+        runs[1, nr] = j + 1
+        runs[2, nr] = lane[0, j]
+        runs[3, nr] = lane[1, j]
+        runs[4, nr] = eq
+        runs[5, nr] = dj
+        runs[6, nr] = past
+        nr += 1
+    return nr
+
+
+@njit(cache=True)
+def _count_rows(Q, gt, shift, runs, nr, AR, M, P, t0, t1, tb):
     """New slots in rows [t0, t1) of a fold: per lane j the pixels m = tau - AR - j with back >
     d, less (eq > 0) those with back == eq whose read (pixel m + shift, lane jp, row
-    m + shift + AR + jp in the boundary's fold) comes after the boundary slot (tb, jb)."""
+    m + shift + AR + jp in the boundary's fold) comes after the boundary slot (tb, jb). Lane j
+    counts pixels [max(0, t0 - AR - j), min(M, t1 - AR - j)), so a run of lanes [j0, j1) sums
+    gt over pixels shifted by one per lane: four terms of _q per run and distance."""
     n = 0
-    for j in range(ru):
-        ma = max(0, t0 - AR - j)
-        mb = min(M, t1 - AR - j)
-        if ma >= mb:
-            continue
-        o = lane[0, j]
-        d = lane[1, j]
-        n += _pre(gt, o, d, mb, P) - _pre(gt, o, d, ma, P)
-        eq = lane[2, j]
+    y0 = t0 - AR
+    y1 = t1 - AR
+    for i in range(nr):
+        j0 = runs[0, i]
+        j1 = runs[1, i]
+        o = runs[2, i]
+        d = runs[3, i]
+        n += (_q(Q, gt, o, d, y1 - j0 + 1, P, M) - _q(Q, gt, o, d, y1 - j1 + 1, P, M)
+              - _q(Q, gt, o, d, y0 - j0 + 1, P, M) + _q(Q, gt, o, d, y0 - j1 + 1, P, M))
+        eq = runs[4, i]
         if eq > 0:
-            jp = lane[3, j]
-            # after (tb, jb): m' + jp > tb - AR, or equal with jp > jb
-            lo = max(ma, tb - AR - jp + (0 if jp > jb else 1) - shift[o, eq])
-            if lo < mb:
-                n -= ((_pre(gt, o, eq - 1, mb, P) - _pre(gt, o, eq, mb, P))
-                      - (_pre(gt, o, eq - 1, lo, P) - _pre(gt, o, eq, lo, P)))
+            # after (tb, jb): m + shift + jp > tb - AR, or equal with jp > jb; the bound on
+            # m is y - j for every lane of the run (jp - j is fixed), and lane j counts
+            # [max(0, y - j), min(M, y1 - j)) when y < y1, nothing otherwise
+            y = max(y0, tb - AR - runs[5, i] + (0 if runs[6, i] else 1) - shift[o, eq])
+            if y < y1:
+                n -= ((_q(Q, gt, o, eq - 1, y1 - j0 + 1, P, M)
+                       - _q(Q, gt, o, eq, y1 - j0 + 1, P, M))
+                      - (_q(Q, gt, o, eq - 1, y1 - j1 + 1, P, M)
+                         - _q(Q, gt, o, eq, y1 - j1 + 1, P, M))
+                      - (_q(Q, gt, o, eq - 1, y - j0 + 1, P, M)
+                         - _q(Q, gt, o, eq, y - j0 + 1, P, M))
+                      + (_q(Q, gt, o, eq - 1, y - j1 + 1, P, M)
+                         - _q(Q, gt, o, eq, y - j1 + 1, P, M)))
     return n
 
 
@@ -255,6 +350,8 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
     # per lane of the fold in hand: offset, d, eq, eq's lane (_lane_spans); one array, as
     # every array argument of a call costs a reference count
     lane = np.zeros((4, AR), dtype=np.int64)
+    runs = np.zeros((7, AR), dtype=np.int64)
+    Q = _lane_sums(gt)
     nsh = 0
     cnt = 0
     row = -1
@@ -290,19 +387,26 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
             if not found:
                 # the rest of the fold at once, then the row where the epoch ends
                 need = E - cnt
-                n = _count_rows(gt, shift, lane, ru, AR, M, P, t0, t_end, tb, jb)
+                nr = _lane_runs(lane, ru, jb, runs)
                 ops += ru
+                n = _count_rows(Q, gt, shift, runs, nr, AR, M, P, t0, t_end, tb)
                 if n < need:
-                    cnt += n
-                    F += 1
+                    # the next folds with the same count at once, up to the epoch's fold
+                    i = 1
+                    if F != fb:
+                        i = _same_folds(F, fb, rf, K, AR, cg, RS)
+                        if n > 0:
+                            i = min(i, (need - 1) // n)
+                    cnt += i * n
+                    F += i
                     if F % rf == 0 and ops * nunits // (g * cf + F // rf) > budget:
                         return False, 0, 0, -1
                     continue
                 _search_start(st, t0, t_end, need, n, rate)
                 a, b = _search_next(st)
                 while b >= 0:
-                    _search_feed(st, _count_rows(gt, shift, lane, ru, AR, M, P, a, b, tb, jb))
-                    ops += ru
+                    _search_feed(st, _count_rows(Q, gt, shift, runs, nr, AR, M, P, a, b, tb))
+                    ops += 4 * nr
                     a, b = _search_next(st)
                 _, t, got, rate = _search_result(st)
                 cnt += got
