@@ -1,7 +1,7 @@
 """CALC mode, the ifmap read buffer's epochs of an output-stationary layer with at least as many
 channels (per group) as array rows, without a per-slot pass: O(lanes x window offsets) per fold
-and per probe of a bisection per epoch, instead of calc_epochs' build over every (pixel, window
-element) slot.
+and per probe of the search for an epoch's end row, instead of calc_epochs' build over every
+(pixel, window element) slot.
 
 Output stationary, fold r streams pixels r*AR + j (lane j) against every window element
 k = tau - j (row tau), k = offset * cg + channel (operands.py). A word (sample, row, column,
@@ -9,13 +9,16 @@ channel) is read by each (offset, pixel) whose window reaches it, always with th
 two of its reads in one fold are at rows offset * cg + channel + lane, so with cg >= AR the
 earlier offset is the earlier row: in stream order a word's reads go by (fold, offset) and the
 channel drops out. One pass over (fold, offset, pixel) per unit (two laps: the unit is re-read)
-gives per (offset, pixel) the word's latest earlier read (folds back, offset, pixel).
+gives per (offset, pixel) the word's latest earlier read (folds back, offset, lane).
 
 SCALE-Sim's buffer forgets every word at an epoch boundary B, so a slot after B reads a new word
 iff that latest earlier read is at or before B: in an earlier fold than B's, or in B's fold at
-a slot up to B (one bound on the channel). New words over a range of rows are then, per lane,
-a sum over the window offsets the range crosses; the E-th by bisection over the rows and a walk
-of one row's lanes.
+a slot up to B (one bound on the channel). Numbering the rows of all folds on one axis (rows_span
+= K + AR rows a fold) makes both one comparison: per (offset, pixel) the table holds the read's
+channel-0 row on that axis (relative to the fold it serves) and lane, and a slot is new iff its
+channel is at most the boundary's row minus that row (minus one for a later lane). New words
+over a range of rows are then, offset by offset, a branch-free pass over the lanes that reach
+it; the E-th by row_search's interpolation over the rows and a walk of one row's lanes.
 """
 
 from __future__ import annotations
@@ -27,109 +30,107 @@ from .framed import _framed_layout
 from .row_search import (_search_feed, _search_next, _search_result, _search_start,
                          _search_state)
 
-# largest offsets x pixels table (three int32 each): 48 MB
+# largest offsets x pixels table (one int64 each): 32 MB
 _TABLE_ENTRIES = 1 << 22
-_NO_BOUNDARY = 1 << 40          # tau of the "boundary" before a segment: no slot lies past it
+_NEVER = 1 << 40                # the read row of a padding slot's "previous read": past any boundary
+
+
+@njit(cache=True)
+def _lane_bits(AR):
+    """Bits that hold a lane (0 .. AR - 1) in a key's low end."""
+    bits = 1
+    while (1 << bits) < AR:
+        bits += 1
+    return bits
 
 
 @njit(cache=True)
 def _os_tables(folds, im2col):
-    """(ok, offsets RS, dist, prev_off, prev_pix): per offset o and pixel m, the folds back to
-    its word's latest earlier read (0: the same fold, an earlier offset; -1: outside the image),
-    and that read's offset and pixel. ok False where this path does not apply (then
-    calc_epochs' build does)."""
+    """(ok, offsets RS, key): per offset o and pixel m, where its word's latest earlier read
+    lies in the stream, as key = (row << lane bits) | lane: the read's channel-0 row in the
+    current fold's row numbering (prev_off * cg + its lane, minus rows_span per fold back:
+    rows_span = K + AR exceeds every row of a fold, so (fold, row) order is row order) and its
+    lane. A padding slot reads no word: row _NEVER. ok False where this path does not apply
+    (then calc_epochs' build does)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     cg = goff
-    e2 = np.zeros((1, 1), dtype=np.int32)
+    e2 = np.zeros((1, 1), dtype=np.int64)
     if df != 0 or cg < AR or K % cg != 0:
-        return False, 0, e2, e2, e2
+        return False, 0, e2
     RS = K // cg
     if RS * M > _TABLE_ENTRIES:
-        return False, 0, e2, e2, e2
+        return False, 0, e2
     ok, pbf, wof, inside = _framed_layout(folds, im2col)
     C = G * goff
     if not ok:
-        return False, 0, e2, e2, e2
+        return False, 0, e2
     # window element k = offset * cg + channel: one frame offset per offset, + channel
     for k in range(K):
         k0 = (k // cg) * cg
         if wof[k] != wof[k0] + (k - k0) or wof[k0] % C != 0:
-            return False, 0, e2, e2, e2
+            return False, 0, e2
+    bits = _lane_bits(AR)
+    rows_span = K + AR
     nloc = inside.shape[0] // C
     last_f = np.full(nloc, -1, dtype=np.int64)
-    last_o = np.zeros(nloc, dtype=np.int32)
-    last_m = np.zeros(nloc, dtype=np.int32)
-    dist = np.full((RS, M), -1, dtype=np.int32)
-    prev_off = np.zeros((RS, M), dtype=np.int32)
-    prev_pix = np.zeros((RS, M), dtype=np.int32)
+    last_row = np.zeros(nloc, dtype=np.int64)     # channel-0 row of the read: o * cg + lane
+    last_lane = np.zeros(nloc, dtype=np.int64)
+    key = np.full((RS, M), _NEVER << bits, dtype=np.int64)
     # two laps over the folds in stream order: the second lap sees every word's latest read
     # before it, in this lap or (cyclically) the previous one
     for s in range(2 * rf):
         r = s % rf
         for o in range(RS):
             w0 = wof[o * cg]
-            for m in range(r * AR, min(M, r * AR + AR)):
+            for j in range(min(M - r * AR, AR)):
+                m = r * AR + j
                 a = pbf[m] + w0
                 if inside[a] == 0:
                     continue
                 loc = a // C
                 if s >= rf:
-                    dist[o, m] = s - last_f[loc]
-                    prev_off[o, m] = last_o[loc]
-                    prev_pix[o, m] = last_m[loc]
+                    row = last_row[loc] - (s - last_f[loc]) * rows_span
+                    key[o, m] = (row << bits) | last_lane[loc]
                 last_f[loc] = s
-                last_o[loc] = o
-                last_m[loc] = m
-    return True, RS, dist, prev_off, prev_pix
+                last_row[loc] = o * cg + j
+                last_lane[loc] = j
+    return True, RS, key
+
+
+@njit(cache=True, inline="always")
+def _is_new(key, c, t_b, jb, bits):
+    """Whether channel c of a slot whose word's latest earlier read has ``key`` reads a new
+    word after the boundary at row t_b (current fold's numbering), lane jb: that read (row
+    key's row + c, its lane) is at or before the boundary in stream order (row, then lane)."""
+    return c <= t_b - (key >> bits) - (1 if (key & ((1 << bits) - 1)) > jb else 0)
 
 
 @njit(cache=True)
-def _new_channels(dist, prev_off, prev_pix, o, m, c0, c1, F, fb, tb, jb, AR, cg):
-    """New words among channels [c0, c1) of (offset o, pixel m) in fold F, after the boundary
-    slot (fold fb, row tb, lane jb): all if the word's latest earlier read is in a fold before
-    fb, none if after, and in fb's fold those whose read (row prev_off * cg + channel + lane,
-    lane) is at or before (tb, jb)."""
-    dd = dist[o, m]
-    if dd < 0:
-        return 0
-    fp = F - dd
-    if fp < fb:
-        return c1 - c0
-    if fp > fb:
-        return 0
-    jp = prev_pix[o, m] % AR
-    # row prev_off * cg + ch + jp <= tb, strictly below tb when the lane is past jb
-    ch_max = tb - prev_off[o, m] * cg - jp - (0 if jp <= jb else 1)
-    return max(0, min(c1, ch_max + 1) - c0)
-
-
-@njit(cache=True)
-def _count_rows(dist, prev_off, prev_pix, r, ru, AR, K, cg, t0, t1, F, fb, tb, jb):
-    """New words in rows [t0, t1) of fold F (pixel block r, ru lanes): per lane the window
-    elements k = tau - j in range, offset by offset (_new_channels written out: the call cost
-    20x the visit)."""
+def _count_rows(key, r, ru, AR, cg, K, t0, t1, t_b, jb, bits):
+    """New words in rows [t0, t1) of a fold (pixel block r, ru lanes), after the boundary at
+    row t_b (this fold's numbering), lane jb: offset by offset the lanes whose window elements
+    k = tau - j reach it, each channels [c0, c1) of it, of which those up to the channel
+    bound t_b - read row (- 1 for a later lane) are new. One pass over contiguous pixels per
+    offset, no branch: the per-lane loop over offsets it replaces spent most of its time on
+    loop overhead for the one or two offsets an epoch's rows cross."""
     n = 0
-    for j in range(ru):
-        ka = max(0, t0 - j)
-        kb = min(K, t1 - j)
-        if ka >= kb:
-            continue
-        m = r * AR + j
-        o = ka // cg
-        while o * cg < kb:
-            c0 = max(ka - o * cg, 0)
-            c1 = min(kb - o * cg, cg)
-            dd = dist[o, m]
-            if dd >= 0:
-                fp = F - dd
-                if fp < fb:
-                    n += c1 - c0
-                elif fp == fb:
-                    jp = prev_pix[o, m] % AR
-                    ch_max = tb - prev_off[o, m] * cg - jp - (0 if jp <= jb else 1)
-                    n += max(0, min(c1, ch_max + 1) - c0)
-            o += 1
+    mask = (1 << bits) - 1
+    k_lo = max(0, t0 - ru + 1)
+    k_hi = min(K, t1)
+    if k_lo >= k_hi:
+        return 0
+    m0 = r * AR
+    for o in range(k_lo // cg, (k_hi - 1) // cg + 1):
+        base = o * cg
+        j0 = max(0, t0 - base - cg + 1)
+        j1 = min(ru, t1 - base)
+        for j in range(j0, j1):
+            c0 = max(t0 - j - base, 0)
+            c1 = min(t1 - j - base, cg)
+            kv = key[o, m0 + j]
+            v = t_b - (kv >> bits) + 1 - (1 if (kv & mask) > jb else 0)
+            n += min(max(v, c0), c1) - c0
     return n
 
 
@@ -147,10 +148,12 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
     visits (many short epochs on many lanes: there the stored unit's block scan is cheaper; the
     work so far is projected over the units at each unit's end)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
-    ok, RS, dist, prev_off, prev_pix = _os_tables(folds, im2col)
+    ok, RS, key = _os_tables(folds, im2col)
     if not ok or E < 1:
         return False, 0, 0, -1
     cg = K // RS
+    bits = _lane_bits(AR)
+    rows_span = K + AR
     nsh = 0
     cnt = 0
     row = -1
@@ -159,8 +162,9 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
     st = _search_state()
     nunits = G * cf
     for g in range(G):
-        # each group's words are new to the buffer: a boundary before the segment
-        fb, tb, jb = -1, _NO_BOUNDARY, 0
+        # each group's words are new to the buffer: a boundary after the last row of a fold
+        # before the segment (reads there, of the previous lap, are before it; this lap's after)
+        fb, tb, jb = -1, rows_span - 1, 0
         F = 0
         nf = cf * rf                # the segment: cf units of rf folds, same fold order
         while F < nf:
@@ -168,7 +172,9 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
                 return False, 0, 0, -1
             r = F % rf
             ru = min(AR, M - r * AR)
+            m0 = r * AR
             t_end = K + ru - 1      # rows past it hold no lane
+            t_b = (fb - F) * rows_span + tb     # the boundary's row in this fold's numbering
             t0 = 0
             found = False
             if F == fb:
@@ -176,8 +182,7 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
                 t0 = tb + 1
                 for j in range(jb + 1, min(ru, tb + 1)):
                     k = tb - j
-                    if k < K and _new_channels(dist, prev_off, prev_pix, k // cg, r * AR + j,
-                                               k % cg, k % cg + 1, F, fb, tb, jb, AR, cg) > 0:
+                    if k < K and _is_new(key[k // cg, m0 + j], k % cg, t_b, jb, bits):
                         cnt += 1
                         if cnt == E:
                             found = True
@@ -189,8 +194,7 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
                 _search_start(st, t0, t_end, need, -1, rate)
                 a, b = _search_next(st)
                 while b >= 0:
-                    _search_feed(st, _count_rows(dist, prev_off, prev_pix, r, ru, AR, K, cg, a, b,
-                                                 F, fb, tb, jb))
+                    _search_feed(st, _count_rows(key, r, ru, AR, cg, K, a, b, t_b, jb, bits))
                     ops += _row_ops(ru, a, b, cg)
                     a, b = _search_next(st)
                 reached, t, got, rate = _search_result(st)
@@ -202,8 +206,7 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
                     continue
                 for j in range(max(0, t - K + 1), min(ru, t + 1)):
                     k = t - j
-                    if _new_channels(dist, prev_off, prev_pix, k // cg, r * AR + j, k % cg,
-                                     k % cg + 1, F, fb, tb, jb, AR, cg) > 0:
+                    if _is_new(key[k // cg, m0 + j], k % cg, t_b, jb, bits):
                         cnt += 1
                         if cnt == E:
                             jb = j
