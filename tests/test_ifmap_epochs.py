@@ -417,6 +417,103 @@ def test_os_offset_tables_decline_other_layers():
         assert not OS._os_tables(folds, im)[0]
 
 
+def _os_segment_stream(folds, im):
+    """Group 0's segment of an output-stationary ifmap stream slot by slot (as the walk: folds,
+    rows, lanes): per (fold, row, lane) its stream position and the position of its word's
+    latest earlier read in the segment (-1: none; None: a padding slot), and per position
+    its (fold, row, lane)."""
+    rb, cb, pb, wr, wc, wo, H, W, goff = im
+    df, AR, AC, M, N, K, G, rf, cf = folds
+    rows_fold = A._fold_rows(folds)[1]
+    slots, where, last = {}, [], {}
+    for F in range(cf * rf):
+        c, r = F // rf, F % rf
+        for tau in range(rows_fold):
+            lo, hi = A._lanes(folds, True, tau)
+            for j in range(lo, hi + 1):
+                m, k = A._slot_mk(df, True, c, r, tau, j, AR, AC)
+                if m >= M or k >= K:
+                    continue
+                y, x = rb[m] + wr[k], cb[m] + wc[k]
+                prev = None
+                if 0 <= y < H and 0 <= x < W:
+                    a = int(pb[m] + wo[k])
+                    prev = last.get(a, -1)
+                    last[a] = len(where)
+                slots[F, tau, j] = (len(where), prev)
+                where.append((F, tau, j))
+    return slots, where
+
+
+@pytest.mark.parametrize("seed", [19, 20])
+def test_os_row_counts_equal_a_slot_by_slot_buffer(seed):
+    """_count_rows and _is_new (one key per offset and pixel: the latest earlier read's row on
+    one axis over the folds, and its lane) against the words a buffer emptied at a boundary
+    slot reads again, slot by slot, over random row ranges and boundaries: ranges crossing
+    window offsets, the boundary in the same fold (its row's later lanes read after it) or an
+    earlier one or before the segment, strides 1-3, padding, batch, groups, partial folds."""
+    rng = random.Random(seed)
+    seen = {"crosses offsets": 0, "boundary same fold": 0, "boundary earlier fold": 0,
+            "segment start": 0, "read on the boundary row, later lane": 0, "stride 3": 0,
+            "padded": 0, "batch": 0, "groups": 0, "partial fold": 0, "rows == channels": 0}
+    cases = 0
+    while cases < 40:
+        layer = (_narrow_layer if rng.random() < 0.5 else _layer)(rng)
+        if layer is None:
+            continue
+        cg = layer.in_shape[0] // layer.groups
+        AR = rng.randint(1, cg)
+        batch = rng.choice([1, 2, 3])
+        mp = map_layer(layer, Arch("a", AR, rng.choice([1, 2, 3]), "os", 1, 1, 1), batch)
+        folds, im = A.geometry(mp, ifmap_addressing(layer, batch), 0)
+        df, AR, AC, M, N, K, G, rf, cf = folds
+        if M * K * cf > 40000:
+            continue
+        ok, RS, key = OS._os_tables(folds, im)
+        assert ok
+        cases += 1
+        bits, rows_span = OS._lane_bits(AR), K + AR
+        slots, where = _os_segment_stream(folds, im)
+        for _ in range(40):
+            F = rng.randrange(cf * rf)
+            r, ru = F % rf, min(AR, M - F % rf * AR)
+            fb = rng.randrange(-1, F + 1)
+            if fb < 0:
+                B, tb, jb = -1, rows_span - 1, 0
+            else:
+                B, tb, jb = slots[rng.choice([s for s in slots if s[0] == fb])][0], 0, 0
+                _, tb, jb = where[B]
+            t0 = tb + 1 if fb == F else rng.randrange(K + ru - 1)
+            if t0 >= K + ru - 1:
+                continue
+            t1 = rng.randrange(t0 + 1, K + ru)
+            t_b = (fb - F) * rows_span + tb
+            want = 0
+            for (f, tau, j), (p, prev) in slots.items():
+                if f == F and t0 <= tau < t1 and prev is not None:
+                    new = prev <= B
+                    want += new
+                    m, k = r * AR + j, tau - j
+                    assert bool(OS._is_new(key[k // cg, m], k % cg, t_b, jb, bits)) == new
+                    if prev >= 0 and fb >= 0:
+                        pf, ptau, pj = where[prev]
+                        seen["read on the boundary row, later lane"] += (pf, ptau) == (fb, tb) \
+                            and pj > jb
+            assert OS._count_rows(key, r, ru, AR, cg, K, t0, t1, t_b, jb, bits) == want
+            seen["crosses offsets"] += any((t0 - j) // cg != (t1 - 1 - j) // cg
+                                           for j in range(ru))
+            seen["boundary same fold"] += fb == F
+            seen["boundary earlier fold"] += 0 <= fb < F
+            seen["segment start"] += fb < 0
+        seen["stride 3"] += layer.stride[0] == 3
+        seen["padded"] += any(p is None for _, p in slots.values())
+        seen["batch"] += batch > 1
+        seen["groups"] += G > 1
+        seen["partial fold"] += M % AR != 0
+        seen["rows == channels"] += AR == cg
+    assert min(seen.values()) > 0, seen
+
+
 def test_filter_position_rows_of_weight_stationary_units():
     """calc_epochs._locate for a weight-stationary filter unit (whole column folds skipped at
     once) against the filter stream walked slot by slot, at every position of the unit."""
