@@ -158,4 +158,5 @@ def clear_caches() -> None:
     _layers._gemm_row.cache_clear()
     _layers._gemm_arch.cache_clear()
     _operands._covered.cache_clear()
+    _operands._addressing_memo.cache_clear()
     _memory._calc_walk.cache_clear()
