@@ -199,31 +199,73 @@ def _fold_start(F, rf, K, AR):
 
 
 @njit(cache=True, inline="always")
-def _lane_spans(F, fb, rf, K, AR, cg, RS, ru, lane):
-    """Per lane j of fold F, for a boundary in fold fb (rows of ``lane``): its offset, d (a slot
-    is a hit if its
-    word's latest earlier read is at most d offsets back: that read's fold lies after fb), eq
-    (0: none) the distance whose read lies in fb's own fold, where the slot order decides, and
-    that read's lane. The read b offsets back is window element kappa - b * cg (the same
-    channel), in the fold of that element; cg >= AR puts at most one such element in a fold."""
+def _lane_params(F, fb, rf, K, AR, cg, RS, j):
+    """Lane j of fold F, for a boundary in fold fb: (its offset, d, eq, eq's lane). d: a slot is
+    a hit if its word's latest earlier read is at most d offsets back (that read's fold lies
+    after fb); eq (0: none): the distance whose read lies in fb's own fold, where the slot
+    order decides, and that read's lane. The read b offsets back is window element
+    kappa - b * cg (the same channel), in the fold of that element; cg >= AR puts at most one
+    such element in a fold."""
+    o = (F % rf * AR + j) // cg
+    if F == fb:
+        return o, 0, 0, 0
     s_next = _fold_start(fb + 1, rf, K, AR)
     s_b = _fold_start(fb, rf, K, AR)
-    k0 = _fold_start(F, rf, K, AR)
-    for j in range(ru):
-        kappa = k0 + j
-        lane[0, j] = (F % rf * AR + j) // cg
-        if F == fb:
-            lane[1, j] = 0
-            lane[2, j] = 0
+    kappa = _fold_start(F, rf, K, AR) + j
+    d = min(max((kappa - s_next) // cg, -1), RS)
+    e = d + 1
+    if e <= RS and kappa - e * cg >= s_b:
+        return o, max(d, 0), e, kappa - e * cg - s_b
+    return o, max(d, 0), 0, 0
+
+
+@njit(cache=True)
+def _fold_runs(F, fb, rf, K, AR, cg, RS, ru, jb, runs):
+    """Fold F's lanes as runs of consecutive lanes with the same offset, d, eq, eq's lane less
+    the lane, and side of the boundary lane jb (_lane_params): runs[:, i] = first lane, end,
+    offset, d, eq, eq's lane - lane, past jb (runs[7]: scratch). A parameter changes only where the lane's
+    element crosses a multiple of cg (offset; u = kappa - s_next: d), where u mod cg reaches
+    cg - w (w: fb's lanes; eq's read enters fb's fold, on its lane u mod cg - cg + w) and
+    where that lane passes jb: at most six cuts (cg >= AR = lanes), found in closed form, so
+    a fold costs O(runs) and not O(lanes). Returns the number of runs."""
+    cuts = runs[7]          # scratch row: no allocation per fold
+    nc = 0
+    cuts[nc] = cg - (F % rf * AR) % cg
+    nc += 1
+    if F != fb:
+        s_next = _fold_start(fb + 1, rf, K, AR)
+        w = s_next - _fold_start(fb, rf, K, AR)
+        r0 = (_fold_start(F, rf, K, AR) - s_next) % cg
+        for base in (0, cg):
+            cuts[nc] = base + cg - r0
+            cuts[nc + 1] = base + cg - w - r0
+            cuts[nc + 2] = base + cg - w + jb + 1 - r0
+            nc += 3
+    # the cuts inside (0, ru), in order (insertion: at most seven)
+    for i in range(1, nc):
+        v = cuts[i]
+        k = i
+        while k > 0 and cuts[k - 1] > v:
+            cuts[k] = cuts[k - 1]
+            k -= 1
+        cuts[k] = v
+    nr = 0
+    j0 = 0
+    for i in range(nc + 1):
+        j1 = min(cuts[i], ru) if i < nc else ru
+        if j1 <= j0:
             continue
-        d = min(max((kappa - s_next) // cg, -1), RS)
-        e = d + 1
-        if e <= RS and kappa - e * cg >= s_b:
-            lane[2, j] = e
-            lane[3, j] = kappa - e * cg - s_b
-        else:
-            lane[2, j] = 0
-        lane[1, j] = max(d, 0)
+        o, d, eq, jp = _lane_params(F, fb, rf, K, AR, cg, RS, j0)
+        runs[0, nr] = j0
+        runs[1, nr] = j1
+        runs[2, nr] = o
+        runs[3, nr] = d
+        runs[4, nr] = eq
+        runs[5, nr] = jp - j0 if eq > 0 else 0
+        runs[6, nr] = 1 if eq > 0 and jp > jb else 0
+        nr += 1
+        j0 = j1
+    return nr
 
 
 @njit(cache=True)
@@ -248,32 +290,6 @@ def _same_folds(F, fb, rf, K, AR, cg, RS):
         w = _fold_start(fb + 1, rf, K, AR) - _fold_start(fb, rf, K, AR)
         k = min(k, ((q + 1) * cg - w - u0 - AR) // AR + 1)
     return max(k, 1)
-
-
-@njit(cache=True)
-def _lane_runs(lane, ru, jb, runs):
-    """Runs of consecutive lanes with the same offset, d, eq, eq's lane less the lane, and
-    side of the boundary lane jb (_lane_spans: each changes at most at a multiple of cg, so a
-    fold has a few runs): runs[:, i] = first lane, end, offset, d, eq, eq's lane - lane, past
-    jb. Returns the number of runs."""
-    nr = 0
-    for j in range(ru):
-        eq = lane[2, j]
-        dj = lane[3, j] - j if eq > 0 else 0
-        past = 1 if eq > 0 and lane[3, j] > jb else 0
-        if (nr > 0 and runs[2, nr - 1] == lane[0, j] and runs[3, nr - 1] == lane[1, j]
-                and runs[4, nr - 1] == eq and runs[5, nr - 1] == dj and runs[6, nr - 1] == past):
-            runs[1, nr - 1] = j + 1
-            continue
-        runs[0, nr] = j
-        runs[1, nr] = j + 1
-        runs[2, nr] = lane[0, j]
-        runs[3, nr] = lane[1, j]
-        runs[4, nr] = eq
-        runs[5, nr] = dj
-        runs[6, nr] = past
-        nr += 1
-    return nr
 
 
 @njit(cache=True)
@@ -311,18 +327,17 @@ def _count_rows(Q, gt, shift, runs, nr, AR, M, P, t0, t1, tb):
     return n
 
 
-@njit(cache=True)
-def _is_new(back, occ, lane, m, j, AR, P, tb, jb):
-    """Whether slot (pixel m, lane j) of the fold _lane_spans described reads a new word."""
-    o = lane[0, j]
+@njit(cache=True, inline="always")
+def _is_new(back, occ, o, d, eq, jp, m, AR, P, tb, jb):
+    """Whether slot (pixel m) of a lane with offset o, d, eq and eq's lane jp (_lane_params)
+    reads a new word."""
     m1 = m % P
     bk = back[o, m1]
     if bk == 0:
         return False
-    if bk <= lane[1, j]:
+    if bk <= d:
         return False
-    if bk == lane[2, j]:
-        jp = lane[3, j]
+    if bk == eq:
         r = occ[o, m1] + m - m1 + AR + jp
         return not (r > tb or (r == tb and jp > jb))
     return True
@@ -347,10 +362,9 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
     if not ok or E < 1:
         return False, 0, 0, -1
     cg = K // RS
-    # per lane of the fold in hand: offset, d, eq, eq's lane (_lane_spans); one array, as
-    # every array argument of a call costs a reference count
-    lane = np.zeros((4, AR), dtype=np.int64)
-    runs = np.zeros((7, AR), dtype=np.int64)
+    # the fold in hand's lanes as runs (_fold_runs); one array, as every array argument of
+    # a call costs a reference count
+    runs = np.zeros((8, 8), dtype=np.int64)
     Q = _lane_sums(gt)
     nsh = 0
     cnt = 0
@@ -369,26 +383,28 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
                 return False, 0, 0, -1
             ru = min(AR, K - F % rf * AR)
             t_end = M + AR + ru - 1     # rows past it hold no lane
-            _lane_spans(F, fb, rf, K, AR, cg, RS, ru, lane)
-            ops += ru
+            nr = _fold_runs(F, fb, rf, K, AR, cg, RS, ru, jb, runs)
+            ops += 4 * nr
             t0 = AR
             found = False
             if F == fb:
-                # the boundary's own row, lanes after it
+                # the boundary's own row, lanes after it (every earlier read is before it)
                 t0 = tb + 1
-                for j in range(jb + 1, ru):
-                    m = tb - AR - j
-                    if 0 <= m < M and back[lane[0, j], m % P] > 0:
-                        cnt += 1
-                        if cnt == E:
-                            found = True
-                            jb = j
-                            break
+                for i in range(nr):
+                    o = runs[2, i]
+                    for j in range(max(runs[0, i], jb + 1), runs[1, i]):
+                        m = tb - AR - j
+                        if 0 <= m < M and back[o, m % P] > 0:
+                            cnt += 1
+                            if cnt == E:
+                                found = True
+                                jb = j
+                                break
+                    if found:
+                        break
             if not found:
                 # the rest of the fold at once, then the row where the epoch ends
                 need = E - cnt
-                nr = _lane_runs(lane, ru, jb, runs)
-                ops += ru
                 n = _count_rows(Q, gt, shift, runs, nr, AR, M, P, t0, t_end, tb)
                 if n < need:
                     # the next folds with the same count at once, up to the epoch's fold
@@ -410,13 +426,20 @@ def _epochs_ws(folds, im2col, E, rows_fold, budget):
                     a, b = _search_next(st)
                 _, t, got, rate = _search_result(st)
                 cnt += got
-                for j in range(ru):
-                    m = t - AR - j
-                    if 0 <= m < M and _is_new(back, occ, lane, m, j, AR, P, tb, jb):
-                        cnt += 1
-                        if cnt == E:
-                            jb = j
-                            break
+                done = False
+                for i in range(nr):
+                    o, d, eq = runs[2, i], runs[3, i], runs[4, i]
+                    for j in range(runs[0, i], runs[1, i]):
+                        m = t - AR - j
+                        if 0 <= m < M and _is_new(back, occ, o, d, eq, runs[5, i] + j, m, AR, P,
+                                                  tb, jb):
+                            cnt += 1
+                            if cnt == E:
+                                jb = j
+                                done = True
+                                break
+                    if done:
+                        break
                 tb = t
             # a boundary at (F, tb, jb)
             nsh += 1
