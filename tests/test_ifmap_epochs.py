@@ -251,6 +251,34 @@ def test_ws_offset_tables_decline_other_layers():
 
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_ws_fold_runs_give_every_lane_its_parameters(seed):
+    """_fold_runs cuts a fold's lanes in closed form; every lane of every run must carry the
+    offset, d, eq, eq's lane and side of jb that _lane_params gives it alone."""
+    rng = random.Random(seed)
+    for _ in range(3000):
+        AR = rng.choice([1, 2, 3, 4, 5, 8, 16, 24])
+        cg = rng.randint(AR, 3 * AR + 2)
+        RS = rng.randint(1, 6)
+        K = RS * cg
+        rf = -(-K // AR)
+        nf = rng.randint(1, 3) * rf
+        F = rng.randint(0, nf - 1)
+        fb = rng.randint(-1, F)
+        jb = rng.randint(0, AR - 1)
+        ru = min(AR, K - F % rf * AR)
+        runs = np.zeros((8, 8), dtype=np.int64)
+        nr = WS._fold_runs(F, fb, rf, K, AR, cg, RS, ru, jb, runs)
+        assert runs[0, 0] == 0 and runs[1, nr - 1] == ru
+        for i in range(nr):
+            assert runs[0, i] < runs[1, i] and (i == 0 or runs[0, i] == runs[1, i - 1])
+            for j in range(runs[0, i], runs[1, i]):
+                o, d, eq, jp = WS._lane_params(F, fb, rf, K, AR, cg, RS, j)
+                assert (o, d, eq) == tuple(runs[2:5, i]), (AR, cg, RS, F, fb, j)
+                if eq:
+                    assert (jp, jp > jb) == (runs[5, i] + j, bool(runs[6, i]))
+
+
 def _narrow_layer(rng):
     """A random conv with few channels per group (fewer than most array rows), strides 1-3."""
     C = rng.choice([1, 2, 3, 4, 6])
