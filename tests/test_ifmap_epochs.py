@@ -370,8 +370,9 @@ def test_ws_narrow_tables_decline_past_their_budget():
         assert not WS._epochs_ws(folds, im, 5, rows_fold, budget)[0]
 
 def _os_cases(n, seed):
-    """Output-stationary layers with array rows up to the channels per group (os_epochs'
-    case): rows dividing the channels or not, one-row arrays, a partial last pixel fold."""
+    """Output-stationary layers: array rows up to the channels per group (dividing them or
+    not, one-row arrays) or past them (a word's reads in a fold by row o * cg + lane, not by
+    offset), a partial last pixel fold."""
     rng = random.Random(seed)
     out = []
     while len(out) < n:
@@ -379,7 +380,8 @@ def _os_cases(n, seed):
         if layer is None:
             continue
         cg = layer.in_shape[0] // layer.groups
-        arch = Arch("a", rng.randint(1, min(cg, 16)), rng.choice([1, 2, 3, 5]), "os", 1, 1, 1)
+        AR = rng.randint(1, min(cg, 16)) if rng.random() < 0.6 else rng.randint(cg + 1, cg + 12)
+        arch = Arch("a", AR, rng.choice([1, 2, 3, 5]), "os", 1, 1, 1)
         batch = rng.choice([1, 2, 3])
         mp = map_layer(layer, arch, batch)
         ad = ifmap_addressing(layer, batch)
@@ -395,7 +397,8 @@ def _os_cases(n, seed):
 @pytest.mark.parametrize("seed", [9, 10, 11])
 def test_os_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
     seen = {"rows divide": 0, "rows do not divide": 0, "one row": 0, "groups": 0,
-            "batch": 0, "partial fold": 0, "epoch of 1": 0, "no boundary": 0, "declined": 0}
+            "batch": 0, "partial fold": 0, "epoch of 1": 0, "no boundary": 0, "declined": 0,
+            "rows > channels": 0}
     for folds, im, rows_fold, L, space, pm, pk, rng in _os_cases(60, seed):
         assert OS._os_tables(folds, im)[0]
         nunits = folds.groups * folds.col_folds
@@ -416,6 +419,7 @@ def test_os_offset_tables_equal_the_stored_unit_scan_and_brute_force(seed):
         seen["rows divide" if im.group_words % folds.array_rows == 0
              else "rows do not divide"] += 1
         seen["one row"] += folds.array_rows == 1
+        seen["rows > channels"] += folds.array_rows > im.group_words
         seen["groups"] += folds.groups > 1
         seen["batch"] += bool(im.pix_base.max() >= im.height * im.width * im.group_words
                               * folds.groups)
@@ -436,10 +440,9 @@ def test_os_scan_past_its_budget_declines():
 
 
 def test_os_offset_tables_decline_other_layers():
-    """More array rows than channels per group (two reads of a word in one fold can then come
-    in either order), another dataflow: no tables."""
+    """Another dataflow: no tables."""
     layer = Layer("x", "conv2d", (6, 7, 7), (4, 7, 7), (3, 3), (1, 1), (1, 1))
-    for AR, df in ((7, "os"), (4, "ws"), (3, "is")):
+    for AR, df in ((4, "ws"), (3, "is")):
         mp = map_layer(layer, Arch("a", AR, 4, df, 1, 1, 1), 1)
         folds, im = A.geometry(mp, ifmap_addressing(layer, 1), A.DF_CODE[df])
         assert not OS._os_tables(folds, im)[0]
@@ -483,14 +486,15 @@ def test_os_row_counts_equal_a_slot_by_slot_buffer(seed):
     rng = random.Random(seed)
     seen = {"crosses offsets": 0, "boundary same fold": 0, "boundary earlier fold": 0,
             "segment start": 0, "read on the boundary row, later lane": 0, "stride 3": 0,
-            "padded": 0, "batch": 0, "groups": 0, "partial fold": 0, "rows == channels": 0}
+            "padded": 0, "batch": 0, "groups": 0, "partial fold": 0, "rows == channels": 0,
+            "rows > channels": 0}
     cases = 0
     while cases < 40:
         layer = (_narrow_layer if rng.random() < 0.5 else _layer)(rng)
         if layer is None:
             continue
         cg = layer.in_shape[0] // layer.groups
-        AR = rng.randint(1, cg)
+        AR = rng.randint(1, cg) if rng.random() < 0.6 else rng.randint(cg + 1, 3 * cg + 4)
         batch = rng.choice([1, 2, 3])
         mp = map_layer(layer, Arch("a", AR, rng.choice([1, 2, 3]), "os", 1, 1, 1), batch)
         folds, im = A.geometry(mp, ifmap_addressing(layer, batch), 0)
@@ -539,6 +543,7 @@ def test_os_row_counts_equal_a_slot_by_slot_buffer(seed):
         seen["groups"] += G > 1
         seen["partial fold"] += M % AR != 0
         seen["rows == channels"] += AR == cg
+        seen["rows > channels"] += AR > cg
     assert min(seen.values()) > 0, seen
 
 

@@ -1,15 +1,15 @@
-"""CALC mode, the ifmap read buffer's epochs of an output-stationary layer with at least as many
-channels (per group) as array rows, without a per-slot pass: O(lanes x window offsets) per fold
-and per probe of the search for an epoch's end row, instead of calc_epochs' build over every
-(pixel, window element) slot.
+"""CALC mode, the ifmap read buffer's epochs of an output-stationary layer, without a per-slot
+pass: O(lanes x window offsets) per fold and per probe of the search for an epoch's end row,
+instead of calc_epochs' build over every (pixel, window element) slot.
 
 Output stationary, fold r streams pixels r*AR + j (lane j) against every window element
 k = tau - j (row tau), k = offset * cg + channel (operands.py). A word (sample, row, column,
 channel) is read by each (offset, pixel) whose window reaches it, always with the same channel;
-two of its reads in one fold are at rows offset * cg + channel + lane, so with cg >= AR the
-earlier offset is the earlier row: in stream order a word's reads go by (fold, offset) and the
-channel drops out. One pass over (fold, offset, pixel) per unit (two laps: the unit is re-read)
-gives per (offset, pixel) the word's latest earlier read (folds back, offset, lane).
+its reads in one fold are at rows offset * cg + lane + channel, so their order is that of
+(offset * cg + lane, lane) and the channel drops out (with cg >= AR: offset by offset; with
+more lanes than channels, e.g. a 3-channel stem conv, offsets interleave). One pass over the
+folds of a unit in that order gives per (offset, pixel) the word's latest earlier read (a word's
+first read in the unit: its last one, as the unit is re-read).
 
 SCALE-Sim's buffer forgets every word at an epoch boundary B, so a slot after B reads a new word
 iff that latest earlier read is at or before B: in an earlier fold than B's, or in B's fold at
@@ -45,6 +45,31 @@ def _lane_bits(AR):
 
 
 @njit(cache=True)
+def _read_order(RS, cg, lanes):
+    """The (offset, lane) slots of a fold in stream order of their reads of one channel: rows
+    o * cg + j + channel, then lanes (the channel is the same for every read of a word). With
+    cg >= lanes that is offset by offset, lanes in order; with more lanes, by o * cg + j."""
+    n = RS * lanes
+    order_o = np.empty(n, dtype=np.int64)
+    order_j = np.empty(n, dtype=np.int64)
+    i = 0
+    if cg >= lanes:
+        for o in range(RS):
+            for j in range(lanes):
+                order_o[i] = o
+                order_j[i] = j
+                i += 1
+    else:
+        for d in range((RS - 1) * cg + lanes):
+            j_lo = max(0, d - (RS - 1) * cg)
+            for j in range(j_lo + (d - j_lo) % cg, min(lanes - 1, d) + 1, cg):
+                order_o[i] = (d - j) // cg
+                order_j[i] = j
+                i += 1
+    return order_o, order_j
+
+
+@njit(cache=True)
 def _os_tables(folds, im2col):
     """(ok, offsets RS, key): per offset o and pixel m, where its word's latest earlier read
     lies in the stream, as key = (row << lane bits) | lane: the read's channel-0 row in the
@@ -56,7 +81,7 @@ def _os_tables(folds, im2col):
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     cg = goff
     e2 = np.zeros((1, 1), dtype=np.int64)
-    if df != 0 or cg < AR or K % cg != 0:
+    if df != 0 or K % cg != 0:
         return False, 0, e2
     RS = K // cg
     if RS * M > _TABLE_ENTRIES:
@@ -73,28 +98,51 @@ def _os_tables(folds, im2col):
     bits = _lane_bits(AR)
     rows_span = K + AR
     nloc = inside.shape[0] // C
+    # frame words of one (sample, row, column) share their insideness; pbf and the offsets'
+    # frame offsets are whole locations
+    loc_in = inside[::C].copy()
+    loc_pix = pbf // C
+    loc_off = np.empty(RS, dtype=np.int64)
+    for o in range(RS):
+        loc_off[o] = wof[o * cg] // C
     last_f = np.full(nloc, -1, dtype=np.int64)
-    last_row = np.zeros(nloc, dtype=np.int64)     # channel-0 row of the read: o * cg + lane
+    last_row = np.zeros(nloc, dtype=np.int64)
     last_lane = np.zeros(nloc, dtype=np.int64)
+    first = np.zeros((nloc + 1, 4), dtype=np.int64)
     key = np.full((RS, M), _NEVER << bits, dtype=np.int64)
-    # two laps over the folds in stream order: the second lap sees every word's latest read
-    # before it, in this lap or (cyclically) the previous one
-    for s in range(2 * rf):
-        r = s % rf
-        for o in range(RS):
-            w0 = wof[o * cg]
-            for j in range(min(M - r * AR, AR)):
-                m = r * AR + j
-                a = pbf[m] + w0
-                if inside[a] == 0:
-                    continue
-                loc = a // C
-                if s >= rf:
-                    row = last_row[loc] - (s - last_f[loc]) * rows_span
-                    key[o, m] = (row << bits) | last_lane[loc]
-                last_f[loc] = s
-                last_row[loc] = o * cg + j
-                last_lane[loc] = j
+    # per location its latest read so far (fold, channel-0 row o * cg + lane, lane), and the
+    # reads that were a word's first in the unit (first[0, 0] of them: location, fold, offset,
+    # pixel; their key waits for the unit's last read)
+    order_o, order_j = _read_order(RS, cg, min(AR, M))
+    for s in range(rf):
+        ru = min(M - s * AR, AR)
+        m0 = s * AR
+        for i in range(order_o.shape[0]):
+            o, j = order_o[i], order_j[i]
+            if j >= ru:
+                continue
+            loc = loc_pix[m0 + j] + loc_off[o]
+            if loc_in[loc] == 0:
+                continue
+            if last_f[loc] < 0:
+                n = first[0, 0] + 1
+                first[n, 0] = loc
+                first[n, 1] = s
+                first[n, 2] = o
+                first[n, 3] = m0 + j
+                first[0, 0] = n
+            else:
+                row = last_row[loc] - (s - last_f[loc]) * rows_span
+                key[o, m0 + j] = (row << bits) | last_lane[loc]
+            last_f[loc] = s
+            last_row[loc] = o * cg + j
+            last_lane[loc] = j
+    # a word's first read in the unit: its latest earlier read is its last one in the unit
+    # before (the unit is re-read in the same order), rf + s - that fold folds back
+    for i in range(1, first[0, 0] + 1):
+        loc = first[i, 0]
+        row = last_row[loc] - (rf + first[i, 1] - last_f[loc]) * rows_span
+        key[first[i, 2], first[i, 3]] = (row << bits) | last_lane[loc]
     return True, RS, key
 
 
@@ -143,15 +191,19 @@ def _row_ops(ru, t0, t1, cg):
 @njit(cache=True)
 def _epochs_os(folds, im2col, E, rows_fold, budget):
     """(ok, epoch boundaries, words recorded since the last, row of the last boundary or -1):
-    calc_epochs._epochs for the ifmap of an output-stationary layer with cg >= AR; ok False
-    where the tables do not apply, or when the scan would take more than ``budget`` lane-offset
+    calc_epochs._epochs for the ifmap of an output-stationary layer; ok False where the tables
+    do not apply, or when the scan would take more than ``budget`` lane-offset
     visits (many short epochs on many lanes: there the stored unit's block scan is cheaper; the
     work so far is projected over the units at each unit's end)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
-    ok, RS, key = _os_tables(folds, im2col)
-    if not ok or E < 1:
+    cg = im2col[8]
+    # every row of every fold is counted at least once, ru lanes a visit per cg rows: past the
+    # budget already (few channels, many lanes: a stem conv), do not build the tables
+    if E < 1 or cg < 1 or G * cf * M * ((K + min(AR, M)) // cg) > budget:
         return False, 0, 0, -1
-    cg = K // RS
+    ok, RS, key = _os_tables(folds, im2col)
+    if not ok:
+        return False, 0, 0, -1
     bits = _lane_bits(AR)
     rows_span = K + AR
     nsh = 0
