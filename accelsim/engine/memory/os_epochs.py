@@ -32,6 +32,11 @@ from .row_search import (_search_feed, _search_next, _search_result, _search_sta
 
 # largest offsets x pixels table (one int64 each): 32 MB
 _TABLE_ENTRIES = 1 << 22
+# _count_rows' visit costs ~1.7 ns where calc_epochs._os_budget counts ~5 ns a visit (tbl.py's
+# 600 points: 8.5 M visits in 14.6 ms): on 1500 other random points the os scans that 2x
+# admits ran 1.5-6x faster than the stored unit, those 3x would add (stem convs, cg = 3) 20 %
+# slower
+_VISITS_PER_BUDGET_UNIT = 2
 _NEVER = 1 << 40                # the read row of a padding slot's "previous read": past any boundary
 
 
@@ -192,14 +197,16 @@ def _row_ops(ru, t0, t1, cg):
 def _epochs_os(folds, im2col, E, rows_fold, budget):
     """(ok, epoch boundaries, words recorded since the last, row of the last boundary or -1):
     calc_epochs._epochs for the ifmap of an output-stationary layer; ok False where the tables
-    do not apply, or when the scan would take more than ``budget`` lane-offset
-    visits (many short epochs on many lanes: there the stored unit's block scan is cheaper; the
-    work so far is projected over the units at each unit's end)."""
+    do not apply, or when the scan would take more than ``budget`` (calc_epochs._os_budget:
+    lane-offset visits at ~5 ns) x _VISITS_PER_BUDGET_UNIT visits (many short epochs on many
+    lanes: there the stored unit's block scan is cheaper; the work so far is projected over
+    the units at each unit's end)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     cg = im2col[8]
+    visits_max = budget * _VISITS_PER_BUDGET_UNIT
     # every row of every fold is counted at least once, ru lanes a visit per cg rows: past the
     # budget already (few channels, many lanes: a stem conv), do not build the tables
-    if E < 1 or cg < 1 or G * cf * M * ((K + min(AR, M)) // cg) > budget:
+    if E < 1 or cg < 1 or G * cf * M * ((K + min(AR, M)) // cg) > visits_max:
         return False, 0, 0, -1
     ok, RS, key = _os_tables(folds, im2col)
     if not ok:
@@ -220,7 +227,7 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
         F = 0
         nf = cf * rf                # the segment: cf units of rf folds, same fold order
         while F < nf:
-            if ops > budget:
+            if ops > visits_max:
                 return False, 0, 0, -1
             r = F % rf
             ru = min(AR, M - r * AR)
@@ -253,7 +260,7 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
                 cnt += got
                 if not reached:
                     F += 1
-                    if F % rf == 0 and ops * nunits // (g * cf + F // rf) > budget:
+                    if F % rf == 0 and ops * nunits // (g * cf + F // rf) > visits_max:
                         return False, 0, 0, -1
                     continue
                 for j in range(max(0, t - K + 1), min(ru, t + 1)):
