@@ -482,12 +482,13 @@ def test_os_row_counts_equal_a_slot_by_slot_buffer(seed):
     one axis over the folds, and its lane) against the words a buffer emptied at a boundary
     slot reads again, slot by slot, over random row ranges and boundaries: ranges crossing
     window offsets, the boundary in the same fold (its row's later lanes read after it) or an
-    earlier one or before the segment, strides 1-3, padding, batch, groups, partial folds."""
+    earlier one or before the segment, strides 1-3, padding, batch, groups, partial folds,
+    more array rows than channels; and a whole fold's total without a count (_fold_totals)."""
     rng = random.Random(seed)
     seen = {"crosses offsets": 0, "boundary same fold": 0, "boundary earlier fold": 0,
             "segment start": 0, "read on the boundary row, later lane": 0, "stride 3": 0,
             "padded": 0, "batch": 0, "groups": 0, "partial fold": 0, "rows == channels": 0,
-            "rows > channels": 0}
+            "rows > channels": 0, "fold total, reads on both sides of the boundary": 0}
     cases = 0
     while cases < 40:
         layer = (_narrow_layer if rng.random() < 0.5 else _layer)(rng)
@@ -501,10 +502,22 @@ def test_os_row_counts_equal_a_slot_by_slot_buffer(seed):
         df, AR, AC, M, N, K, G, rf, cf = folds
         if M * K * cf > 40000:
             continue
-        ok, RS, key = OS._os_tables(folds, im)
+        ok, RS, key, hist = OS._os_tables(folds, im)
         assert ok
         cases += 1
         bits, rows_span = OS._lane_bits(AR), K + AR
+        # a whole fold's new words without a count (_fold_totals), against the count
+        d_small, d_big, d_max, big_fold = OS._fold_totals(key, hist, AR, M, rf, rows_span, bits)
+        for r in range(rf):
+            ru = min(AR, M - r * AR)
+            for D in {d_small + 1, d_big - 1, d_max + 1, d_max + 2}:
+                if D < 1 or not (D > d_max or d_small < D < d_big):
+                    continue
+                t_b = -D * rows_span + rng.randrange(rows_span)
+                want = 0 if D > d_max else cg * int(big_fold[r])
+                assert OS._count_rows(key, r, ru, AR, cg, K, 0, K + ru - 1, t_b,
+                                      rng.randrange(ru), bits) == want
+                seen["fold total, reads on both sides of the boundary"] += D < d_big
         slots, where = _os_segment_stream(folds, im)
         for _ in range(40):
             F = rng.randrange(cf * rf)

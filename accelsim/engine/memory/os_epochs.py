@@ -18,7 +18,9 @@ a slot up to B (one bound on the channel). Numbering the rows of all folds on on
 channel-0 row on that axis (relative to the fold it serves) and lane, and a slot is new iff its
 channel is at most the boundary's row minus that row (minus one for a later lane). New words
 over a range of rows are then, offset by offset, a branch-free pass over the lanes that reach
-it; the E-th by row_search's interpolation over the rows and a walk of one row's lanes.
+it; the E-th by row_search's interpolation over the rows and a walk of one row's lanes. A fold
+after the boundary's, with no read exactly as many folds back as the boundary, has a new-word
+total known without a count (_fold_totals): where an epoch spans many folds, those cost O(1).
 """
 
 from __future__ import annotations
@@ -76,30 +78,32 @@ def _read_order(RS, cg, lanes):
 
 @njit(cache=True)
 def _os_tables(folds, im2col):
-    """(ok, offsets RS, key): per offset o and pixel m, where its word's latest earlier read
+    """(ok, offsets RS, key, hist): per offset o and pixel m, where its word's latest earlier read
     lies in the stream, as key = (row << lane bits) | lane: the read's channel-0 row in the
     current fold's row numbering (prev_off * cg + its lane, minus rows_span per fold back:
     rows_span = K + AR exceeds every row of a fold, so (fold, row) order is row order) and its
-    lane. A padding slot reads no word: row _NEVER. ok False where this path does not apply
-    (then calc_epochs' build does)."""
+    lane. A padding slot reads no word: row _NEVER. hist[dd]: the slots whose word's latest
+    earlier read is dd folds back. ok False where this path does not apply (then calc_epochs'
+    build does)."""
     df, AR, AC, M, N, K, G, rf, cf = folds
     rb, cb, pb, wr, wc, wo, H, W, goff = im2col
     cg = goff
     e2 = np.zeros((1, 1), dtype=np.int64)
+    e1 = np.zeros(1, dtype=np.int64)
     if df != 0 or K % cg != 0:
-        return False, 0, e2
+        return False, 0, e2, e1
     RS = K // cg
     if RS * M > _TABLE_ENTRIES:
-        return False, 0, e2
+        return False, 0, e2, e1
     ok, pbf, wof, inside = _framed_layout(folds, im2col)
     C = G * goff
     if not ok:
-        return False, 0, e2
+        return False, 0, e2, e1
     # window element k = offset * cg + channel: one frame offset per offset, + channel
     for k in range(K):
         k0 = (k // cg) * cg
         if wof[k] != wof[k0] + (k - k0) or wof[k0] % C != 0:
-            return False, 0, e2
+            return False, 0, e2, e1
     bits = _lane_bits(AR)
     rows_span = K + AR
     nloc = inside.shape[0] // C
@@ -115,6 +119,7 @@ def _os_tables(folds, im2col):
     last_lane = np.zeros(nloc, dtype=np.int64)
     first = np.zeros((nloc + 1, 4), dtype=np.int64)
     key = np.full((RS, M), _NEVER << bits, dtype=np.int64)
+    hist = np.zeros(rf + 1, dtype=np.int64)
     # per location its latest read so far (fold, channel-0 row o * cg + lane, lane), and the
     # reads that were a word's first in the unit (first[0, 0] of them: location, fold, offset,
     # pixel; their key waits for the unit's last read)
@@ -139,6 +144,7 @@ def _os_tables(folds, im2col):
             else:
                 row = last_row[loc] - (s - last_f[loc]) * rows_span
                 key[o, m0 + j] = (row << bits) | last_lane[loc]
+                hist[s - last_f[loc]] += 1
             last_f[loc] = s
             last_row[loc] = o * cg + j
             last_lane[loc] = j
@@ -148,7 +154,8 @@ def _os_tables(folds, im2col):
         loc = first[i, 0]
         row = last_row[loc] - (rf + first[i, 1] - last_f[loc]) * rows_span
         key[first[i, 2], first[i, 3]] = (row << bits) | last_lane[loc]
-    return True, RS, key
+        hist[rf + first[i, 1] - last_f[loc]] += 1
+    return True, RS, key, hist
 
 
 @njit(cache=True, inline="always")
@@ -194,6 +201,33 @@ def _row_ops(ru, t0, t1, cg):
 
 
 @njit(cache=True)
+def _fold_totals(key, hist, AR, M, rf, rows_span, bits):
+    """(d_small, d_big, d_max, big_fold): a whole fold's new words without a count, where the
+    boundary lies D folds back. A slot whose word's latest earlier read is dd folds back is
+    new for every channel if dd > D, for none if dd < D (rows_span exceeds a fold's rows). With
+    no read dd folds back in between (d_small < D < d_big: words re-read by nearby pixel
+    blocks, against words first read in the unit, folds apart) fold r then holds cg x
+    big_fold[r] new words (its reads d_big or more folds back); past d_max, none."""
+    RS = key.shape[0]
+    d_small, d_big, d_max, prev = -1, -1, -1, -1
+    for d in range(rf + 1):
+        if hist[d] > 0:
+            if prev >= 0 and d - prev > max(1, d_big - d_small):
+                d_small, d_big = prev, d
+            prev = d
+            d_max = d
+    big_fold = np.zeros(rf, dtype=np.int64)
+    if d_big > 0:
+        # d_big or more folds back: a read row below the fold d_big - 1 back
+        below = ((1 - d_big) * rows_span) << bits
+        for r in range(rf):
+            for o in range(RS):
+                for m in range(r * AR, min(M, r * AR + AR)):
+                    big_fold[r] += key[o, m] < below
+    return d_small, d_big, d_max, big_fold
+
+
+@njit(cache=True)
 def _epochs_os(folds, im2col, E, rows_fold, budget):
     """(ok, epoch boundaries, words recorded since the last, row of the last boundary or -1):
     calc_epochs._epochs for the ifmap of an output-stationary layer; ok False where the tables
@@ -204,15 +238,15 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
     df, AR, AC, M, N, K, G, rf, cf = folds
     cg = im2col[8]
     visits_max = budget * _VISITS_PER_BUDGET_UNIT
-    # every row of every fold is counted at least once, ru lanes a visit per cg rows: past the
-    # budget already (few channels, many lanes: a stem conv), do not build the tables
-    if E < 1 or cg < 1 or G * cf * M * ((K + min(AR, M)) // cg) > visits_max:
+    # the table pass alone (a visit per entry) past the budget: do not build the tables
+    if E < 1 or cg < 1 or K % cg != 0 or (K // cg) * M > visits_max:
         return False, 0, 0, -1
-    ok, RS, key = _os_tables(folds, im2col)
+    ok, RS, key, hist = _os_tables(folds, im2col)
     if not ok:
         return False, 0, 0, -1
     bits = _lane_bits(AR)
     rows_span = K + AR
+    d_small, d_big, d_max, big_fold = _fold_totals(key, hist, AR, M, rf, rows_span, bits)
     nsh = 0
     cnt = 0
     row = -1
@@ -250,7 +284,13 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
             if not found:
                 # the row where the epoch ends, or the fold's new words if it falls short
                 need = E - cnt
-                _search_start(st, t0, t_end, need, -1, rate)
+                # a fold after the boundary's: its new words, when no count is needed
+                c_end = -1
+                if F > fb and F - fb > d_max:
+                    c_end = 0
+                elif F > fb and d_small < F - fb < d_big:
+                    c_end = cg * big_fold[r]
+                _search_start(st, t0, t_end, need, c_end, rate)
                 a, b = _search_next(st)
                 while b >= 0:
                     _search_feed(st, _count_rows(key, r, ru, AR, cg, K, a, b, t_b, jb, bits))
