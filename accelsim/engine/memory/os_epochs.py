@@ -241,6 +241,12 @@ def _epochs_os(folds, im2col, E, rows_fold, budget):
     # the table pass alone (a visit per entry) past the budget: do not build the tables
     if E < 1 or cg < 1 or K % cg != 0 or (K // cg) * M > visits_max:
         return False, 0, 0, -1
+    # epochs under ~4 folds' slots: nearly every fold holds an epoch's end and is counted row
+    # by row, ru lanes a visit per cg rows; with more lanes than channels (stem convs, cg = 3)
+    # that bound past the budget declines late, after the tables, on bench_batch-like points
+    ru_max = min(AR, M)
+    if cg < AR and E < 4 * ru_max * K and G * cf * M * ((K + ru_max) // cg) > visits_max:
+        return False, 0, 0, -1
     ok, RS, key, hist = _os_tables(folds, im2col)
     if not ok:
         return False, 0, 0, -1
