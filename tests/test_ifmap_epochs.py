@@ -694,3 +694,35 @@ def test_is_offset_tables_decline_other_layers():
             space = int(im.pix_base.max() + im.win_off.max()) + 1
             got = CE._epochs(folds, im, True, False, 20, rows_fold, pm, pk, space)
             assert tuple(int(v) for v in got) == _brute(folds, im, 20, rows_fold)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reuse_classes_count_what_the_block_scan_counts(seed):
+    """calc_epochs._reuse_classes / _classes_lt: per block the positions with pp < thr from
+    the min / max / count of three reuse-distance classes, against counting the block, on
+    previous-occurrence arrays that mix near, middle and far reuses (and first occurrences of
+    a re-read unit, pp < 0) and thresholds everywhere; -1 only where a class straddles."""
+    rng = np.random.default_rng(seed)
+    L = 200_000
+    q = np.arange(L)
+    kind = rng.integers(0, 4, L)
+    dist = np.where(kind == 0, rng.integers(1, 1 << 10, L),
+                    np.where(kind == 1, rng.integers(1 << 10, 1 << 16, L),
+                             rng.integers(1 << 16, 1 << 20, L)))
+    pp = np.where(kind == 3, -rng.integers(1, L, L), q - dist).astype(np.int32)
+    cs = CE._reuse_classes(pp, L)
+    decided = straddled = 0
+    for b in rng.integers(0, (L + 63) // 64, 3000):
+        lo, hi = b * 64, min(L, b * 64 + 64)
+        for thr in (int(rng.integers(-L, L)), lo - int(rng.integers(0, 1 << 17)), lo, hi):
+            n = CE._classes_lt(cs, b, thr)
+            ref = CE._count_lt(pp, lo, hi, thr)
+            if n < 0:
+                # a class whose pp lie on both sides of thr
+                straddled += 1
+                assert any(cs[b, 3 * c + 2] and cs[b, 3 * c] < thr <= cs[b, 3 * c + 1]
+                           for c in range(3))
+            else:
+                decided += 1
+                assert n == ref, (b, thr)
+    assert decided > 1000 and straddled > 100

@@ -20,6 +20,10 @@ _BSH = 6                         # scan blocks of 64 stream positions
 # (4 bytes each) but summarized per block and walked where mixed (calc_stream.py): memory
 # bounded by the ifmap, not by the stream (issue 14: ResNet-50 at batch 32 under 300 MB)
 _STREAM_POSITIONS = 1 << 23
+# reuse-distance classes of a stored unit's positions (q - pp[q] below 2^10, below 2^16,
+# beyond), summarized per block for units re-read at least this many times
+_CLASS_SHIFTS = (10, 16)
+_CLASS_UNITS = 3
 
 
 @njit(cache=True)
@@ -408,6 +412,55 @@ def _build_unit_framed(folds, im2col, uf, L, rows_fold):
 
 
 @njit(cache=True)
+def _reuse_classes(pp, L):
+    """Per block of 64 positions and class of reuse distance q - pp[q] (below 2^10: the same
+    rows of a fold; below 2^16: some rows back; beyond: a fold or a unit back), the min, max
+    and count of pp (cs[block, 3 * class + 0 / 1 / 2]). A block's new positions against an
+    epoch start then come from the classes whose pp all lie on one side of it, and pp is
+    read only where a class straddles the start. In a unit re-read n_u times a block mixes
+    near and far reuses against almost every start (hits a few rows back, news from the
+    previous fold), so the scan read all of pp per repeat: 7 MB x 16 repeats on ResNet-50's
+    stem on 128 rows, memory-bound (3-4x slower when other jobs load the memory bus); the
+    classes are 36 B a block and stay in cache."""
+    nb = (L + (1 << _BSH) - 1) >> _BSH
+    cs = np.empty((nb, 9), dtype=np.int32)
+    big = np.iinfo(np.int32).max
+    small = np.iinfo(np.int32).min
+    for b in range(nb):
+        m0, x0, n0 = big, small, 0
+        m1, x1, n1 = big, small, 0
+        m2, x2, n2 = big, small, 0
+        for q in range(b << _BSH, min(L, (b + 1) << _BSH)):
+            v = pp[q]
+            d = q - v
+            if d < (1 << _CLASS_SHIFTS[0]):
+                m0, x0, n0 = min(m0, v), max(x0, v), n0 + 1
+            elif d < (1 << _CLASS_SHIFTS[1]):
+                m1, x1, n1 = min(m1, v), max(x1, v), n1 + 1
+            else:
+                m2, x2, n2 = min(m2, v), max(x2, v), n2 + 1
+        cs[b, 0], cs[b, 1], cs[b, 2] = m0, x0, n0
+        cs[b, 3], cs[b, 4], cs[b, 5] = m1, x1, n1
+        cs[b, 6], cs[b, 7], cs[b, 8] = m2, x2, n2
+    return cs
+
+
+@njit(cache=True, inline="always")
+def _classes_lt(cs, b, thr):
+    """Positions of block b with pp < thr from its reuse classes, -1 if a class straddles."""
+    n = 0
+    for c in range(3):
+        k = cs[b, 3 * c + 2]
+        if k == 0 or cs[b, 3 * c] >= thr:
+            continue
+        if cs[b, 3 * c + 1] < thr:
+            n += k
+        else:
+            return -1
+    return n
+
+
+@njit(cache=True)
 def _count_lt(pp, lo, hi, thr):
     n = 0
     for i in range(lo, hi):
@@ -497,6 +550,8 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, tables=
         ok, pp, bmin, bmax, rstart = _build_unit_framed(folds, im2col, uf, L0, rows_fold)
         if not ok:
             pp, bmin, bmax, rstart = _build_unit(folds, im2col, uf, L0, space, rows_fold)
+    use_cs = not distinct and nunits >= _CLASS_UNITS
+    cs = _reuse_classes(pp, L0) if use_cs else np.zeros((1, 9), dtype=np.int32)
     th = 0          # epoch start relative to the current unit's first position
     cnt = 0
     nsh = 0
@@ -538,7 +593,9 @@ def _epochs(folds, im2col, ifmap, distinct, E, rows_fold, pm, pk, space, tables=
                         nsh, lu, lq, cnt, th, q = _new_epoch(nsh, u, q + (E - cnt) - 1)
                         thr = th
                         continue
-                    n = _count_lt(pp, q, bend, thr)
+                    n = _classes_lt(cs, bi, thr) if use_cs else -1
+                    if n < 0:
+                        n = _count_lt(pp, q, bend, thr)
                     if cnt + n < E:
                         cnt += n
                         q = bend
