@@ -58,10 +58,8 @@ def _gemm_arch(arch: Arch) -> Arch:
 def _gemm_row(layer: Layer, arch: Arch, batch: int) -> MappingProxyType:
     mp = map_layer(layer, arch, batch)
     comp = systolic.simulate_compute(mp)
-    # batch * macs(layer) and batch * accumulate_adds(layer), from the GEMM already mapped
-    # (mp.M counts every sample's pixels; K - 1 adds reduce an output's K products)
-    n_macs = mp.groups * mp.M * mp.N * mp.K
-    n_acc = mp.groups * mp.M * mp.N * (mp.K - 1)
+    n_macs = batch * macs(layer)
+    n_acc = batch * accumulate_adds(layer)
     row = {
         "engine": "array", "M": mp.M, "N": mp.N, "K": mp.K, "groups": mp.groups,
         "row_folds": mp.row_folds, "col_folds": mp.col_folds, "folds": mp.folds,

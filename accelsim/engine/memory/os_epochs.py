@@ -39,7 +39,8 @@ _TABLE_ENTRIES = 1 << 22
 # admits ran 1.5-6x faster than the stored unit, those 3x would add (stem convs, cg = 3) 20 %
 # slower
 _VISITS_PER_BUDGET_UNIT = 2
-_NEVER = 1 << 40                # the read row of a padding slot's "previous read": past any boundary
+# the read row of a padding slot's "previous read": past any boundary
+_NEVER = 1 << 40
 
 
 @njit(cache=True)
@@ -159,11 +160,19 @@ def _os_tables(folds, im2col):
 
 
 @njit(cache=True, inline="always")
+def _new_below(key, t_b, jb, bits):
+    """Channels c below this bound of a slot whose word's latest earlier read has ``key`` read
+    a new word after the boundary at row t_b (current fold's numbering), lane jb: that read
+    (row key's row + c, its lane) is at or before the boundary in stream order (row, then
+    lane)."""
+    return t_b - (key >> bits) + 1 - (1 if (key & ((1 << bits) - 1)) > jb else 0)
+
+
+@njit(cache=True, inline="always")
 def _is_new(key, c, t_b, jb, bits):
     """Whether channel c of a slot whose word's latest earlier read has ``key`` reads a new
-    word after the boundary at row t_b (current fold's numbering), lane jb: that read (row
-    key's row + c, its lane) is at or before the boundary in stream order (row, then lane)."""
-    return c <= t_b - (key >> bits) - (1 if (key & ((1 << bits) - 1)) > jb else 0)
+    word after the boundary at row t_b, lane jb (_new_below)."""
+    return c < _new_below(key, t_b, jb, bits)
 
 
 @njit(cache=True)
@@ -175,7 +184,6 @@ def _count_rows(key, r, ru, AR, cg, K, t0, t1, t_b, jb, bits):
     offset, no branch: the per-lane loop over offsets it replaces spent most of its time on
     loop overhead for the one or two offsets an epoch's rows cross."""
     n = 0
-    mask = (1 << bits) - 1
     k_lo = max(0, t0 - ru + 1)
     k_hi = min(K, t1)
     if k_lo >= k_hi:
@@ -188,8 +196,7 @@ def _count_rows(key, r, ru, AR, cg, K, t0, t1, t_b, jb, bits):
         for j in range(j0, j1):
             c0 = max(t0 - j - base, 0)
             c1 = min(t1 - j - base, cg)
-            kv = key[o, m0 + j]
-            v = t_b - (kv >> bits) + 1 - (1 if (kv & mask) > jb else 0)
+            v = _new_below(key[o, m0 + j], t_b, jb, bits)
             n += min(max(v, c0), c1) - c0
     return n
 

@@ -70,17 +70,9 @@ def _first_sample(folds, im2col, P):
 
 
 @njit(cache=True, inline="always")
-def _pre(gt, o, d, m, P):
-    """gt[o, d, m] over the whole batch, from sample 0's prefix counts (P pixels)."""
-    if m <= P:
-        return gt[o, d, m]
-    q = m // P
-    return q * gt[o, d, P] + gt[o, d, m - q * P]
-
-
-@njit(cache=True, inline="always")
-def _pre2(pre, r, m, P):
-    """pre[r, m] over the whole batch, from sample 0's prefix rows (P pixels)."""
+def _pre(pre, r, m, P):
+    """pre[r, m] over the whole batch, from sample 0's prefix rows (P pixels): whole samples'
+    totals, then sample 0's prefix."""
     if m <= P:
         return pre[r, m]
     q = m // P
@@ -180,7 +172,7 @@ def _q(Q, gt, o, d, z, P, M):
         return 0
     ext = 0
     if z > M + 1:
-        ext = (z - M - 1) * _pre(gt, o, d, M, P)
+        ext = (z - M - 1) * _pre(gt[o], d, M, P)
         z = M + 1
     if z <= P + 1:
         return Q[o, d, z] + ext
@@ -223,11 +215,12 @@ def _lane_params(F, fb, rf, K, AR, cg, RS, j):
 def _fold_runs(F, fb, rf, K, AR, cg, RS, ru, jb, runs):
     """Fold F's lanes as runs of consecutive lanes with the same offset, d, eq, eq's lane less
     the lane, and side of the boundary lane jb (_lane_params): runs[:, i] = first lane, end,
-    offset, d, eq, eq's lane - lane, past jb (runs[7]: scratch). A parameter changes only where the lane's
-    element crosses a multiple of cg (offset; u = kappa - s_next: d), where u mod cg reaches
-    cg - w (w: fb's lanes; eq's read enters fb's fold, on its lane u mod cg - cg + w) and
-    where that lane passes jb: at most six cuts (cg >= AR = lanes), found in closed form, so
-    a fold costs O(runs) and not O(lanes). Returns the number of runs."""
+    offset, d, eq, eq's lane - lane, past jb (runs[7]: scratch). A parameter changes only
+    where the lane's element crosses a multiple of cg (offset; u = kappa - s_next: d), where
+    u mod cg reaches cg - w (w: fb's lanes; eq's read enters fb's fold, on its lane
+    u mod cg - cg + w) and where that lane passes jb: at most six cuts (cg >= AR = lanes),
+    found in closed form, so a fold costs O(runs) and not O(lanes). Returns the number of
+    runs."""
     cuts = runs[7]          # scratch row: no allocation per fold
     nc = 0
     cuts[nc] = cg - (F % rf * AR) % cg
@@ -272,7 +265,7 @@ def _fold_runs(F, fb, rf, K, AR, cg, RS, ru, jb, runs):
 def _same_folds(F, fb, rf, K, AR, cg, RS):
     """How many folds from F on (F itself included, F > fb, all in F's unit and all whole:
     AR lanes) give every lane the same offset and the same d as in F and no lane a read in
-    fb's own fold (_lane_spans): their counts over all rows are equal, so a run of them is
+    fb's own fold (_lane_params): their counts over all rows are equal, so a run of them is
     counted once (many folds of few lanes, e.g. 4 rows on 256 channels: 576 folds a unit)."""
     f = F % rf
     last_whole = rf - 1 if K % AR == 0 else rf - 2
@@ -681,15 +674,15 @@ def _narrow_count(pre, base, nv, vals, shf, lane, ru, AR, cg, M, P, t0, t1, tb, 
         r0 = base[oc]
         i_new = lane[2, j]
         if i_new < nvo:
-            n += _pre2(pre, r0 + i_new, mb, P) - _pre2(pre, r0 + i_new, ma, P)
+            n += _pre(pre, r0 + i_new, mb, P) - _pre(pre, r0 + i_new, ma, P)
         for i in range(lane[1, j], i_new):
             jp = lane[3, j] - vals[oc, i] * cg
             # the read on row m + shift + AR + jp: new iff up to (tb, jb)
             hi = min(mb, tb - AR - jp - shf[oc, i] + (1 if jp <= jb else 0))
             if hi > ma:
-                n += _pre2(pre, r0 + i, hi, P) - _pre2(pre, r0 + i, ma, P)
+                n += _pre(pre, r0 + i, hi, P) - _pre(pre, r0 + i, ma, P)
                 if i + 1 < nvo:
-                    n -= _pre2(pre, r0 + i + 1, hi, P) - _pre2(pre, r0 + i + 1, ma, P)
+                    n -= _pre(pre, r0 + i + 1, hi, P) - _pre(pre, r0 + i + 1, ma, P)
     return n
 
 
